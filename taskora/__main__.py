@@ -1,0 +1,3 @@
+from taskora.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""HTTP layer: routers that translate requests into domain calls."""

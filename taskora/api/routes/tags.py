@@ -1,0 +1,47 @@
+"""Tags with colours; renaming or deleting one applies to every task that carries it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
+
+from taskora.api.deps import CurrentUser, DatabaseDep
+from taskora.db import utcnow
+from taskora.domain import tags
+from taskora.schemas import TagCreate, TagPublic, TagsPublic, TagUpdate
+
+router = APIRouter(prefix="/api/tags", tags=["tags"])
+
+TagName = Annotated[str, Path(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
+NOT_FOUND = {404: {"description": "No such tag for this user"}}
+CONFLICT = {409: {"description": "The name is taken"}}
+
+
+@router.get("", response_model=TagsPublic)
+def list_tags(user: CurrentUser, db: DatabaseDep) -> TagsPublic:
+    """List the user's tags with the number of tasks carrying each."""
+    with db.read() as session:
+        return tags.list_tags(session=session, user_id=user)
+
+
+@router.post("", status_code=201, response_model=TagPublic, responses=CONFLICT)
+def create_tag(body: TagCreate, user: CurrentUser, db: DatabaseDep) -> TagPublic:
+    """Create a tag (tasks also create the tags they name)."""
+    with db.write() as session:
+        return tags.create_tag(session=session, user_id=user, data=body, now=utcnow())
+
+
+@router.patch("/{name}", response_model=TagPublic, responses={**NOT_FOUND, **CONFLICT})
+def update_tag(name: TagName, body: TagUpdate, user: CurrentUser, db: DatabaseDep) -> TagPublic:
+    """Rename or recolour a tag; every task carrying it follows."""
+    with db.write() as session:
+        return tags.update_tag(session=session, user_id=user, name=name, changes=body)
+
+
+@router.delete("/{name}", status_code=204, responses=NOT_FOUND)
+def delete_tag(name: TagName, user: CurrentUser, db: DatabaseDep) -> Response:
+    """Delete a tag and remove it from every task."""
+    with db.write() as session:
+        tags.delete_tag(session=session, user_id=user, name=name)
+    return Response(status_code=204)

@@ -1,0 +1,85 @@
+"""Tasks: the user's own; another user's task is 404, never 403."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+
+from taskora.api.deps import CurrentUser, DatabaseDep, IdempotencyKey
+from taskora.api.idempotent import run_idempotent
+from taskora.db import utcnow
+from taskora.domain import tasks
+from taskora.schemas import TaskCreate, TaskPublic, TaskQuery, TasksPublic, TaskUpdate
+
+router = APIRouter(prefix="/api/tasks", tags=["tasks"])
+
+TaskId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+NOT_FOUND = {404: {"description": "No such task for this user"}}
+
+
+@router.post("", status_code=201, response_model=TaskPublic)
+def create_task(
+    body: TaskCreate, user: CurrentUser, db: DatabaseDep, idempotency_key: IdempotencyKey = None
+) -> TaskPublic | Response:
+    """Create a task; with an Idempotency-Key a retry returns the first response."""
+    if idempotency_key is None:
+        with db.write() as session:
+            return tasks.create_task(session=session, user_id=user, data=body, now=utcnow())
+    return run_idempotent(
+        db=db,
+        user_id=user,
+        key=idempotency_key,
+        method="POST",
+        path=router.prefix,
+        request_body=body.model_dump_json(),
+        status_code=201,
+        work=lambda session: tasks.create_task(
+            session=session, user_id=user, data=body, now=utcnow()
+        ),
+    )
+
+
+@router.get("", response_model=TasksPublic)
+def list_tasks(query: Annotated[TaskQuery, Query()], user: CurrentUser, db: DatabaseDep) -> TasksPublic:
+    """List the user's tasks: filter, search, sort, and page with next_cursor."""
+    with db.read() as session:
+        return tasks.list_tasks(session=session, user_id=user, query=query, now=utcnow())
+
+
+@router.get("/{task_id}", response_model=TaskPublic, responses=NOT_FOUND)
+def get_task(task_id: TaskId, user: CurrentUser, db: DatabaseDep) -> TaskPublic:
+    """Read one task."""
+    with db.read() as session:
+        return tasks.get_task(session=session, user_id=user, task_id=task_id)
+
+
+@router.patch("/{task_id}", response_model=TaskPublic, responses=NOT_FOUND)
+def update_task(task_id: TaskId, body: TaskUpdate, user: CurrentUser, db: DatabaseDep) -> TaskPublic:
+    """Change some fields of a task; null clears due_at, remind_at or recurrence."""
+    with db.write() as session:
+        return tasks.update_task(
+            session=session, user_id=user, task_id=task_id, changes=body, now=utcnow()
+        )
+
+
+@router.delete("/{task_id}", status_code=204, responses=NOT_FOUND)
+def delete_task(task_id: TaskId, user: CurrentUser, db: DatabaseDep) -> Response:
+    """Delete a task."""
+    with db.write() as session:
+        tasks.delete_task(session=session, user_id=user, task_id=task_id)
+    return Response(status_code=204)
+
+
+@router.post("/{task_id}/complete", response_model=TaskPublic, responses=NOT_FOUND)
+def complete_task(task_id: TaskId, user: CurrentUser, db: DatabaseDep) -> TaskPublic:
+    """Mark a task done (completing a done task changes nothing)."""
+    with db.write() as session:
+        return tasks.complete_task(session=session, user_id=user, task_id=task_id, now=utcnow())
+
+
+@router.post("/{task_id}/reopen", response_model=TaskPublic, responses=NOT_FOUND)
+def reopen_task(task_id: TaskId, user: CurrentUser, db: DatabaseDep) -> TaskPublic:
+    """Mark a task open again (reopening an open task changes nothing)."""
+    with db.write() as session:
+        return tasks.reopen_task(session=session, user_id=user, task_id=task_id, now=utcnow())

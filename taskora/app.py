@@ -1,0 +1,76 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from taskora import __version__
+from taskora.api.main import api_router
+from taskora.api.routes import system
+from taskora.db import Database
+from taskora.errors import DomainError, Invalid
+from taskora.logs import configure_logging
+from taskora.middleware import RequestContextMiddleware
+from taskora.migrate import head_revision, upgrade
+from taskora.settings import Settings
+
+__all__ = ["create_app", "serve_app"]
+
+log = logging.getLogger("taskora")
+
+
+async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    if isinstance(exc, Invalid):
+        # The shape FastAPI uses for its own 422s, so clients parse one format.
+        detail = [{"loc": list(exc.loc), "msg": exc.detail, "type": "value_error"}]
+        return JSONResponse({"detail": detail}, status_code=exc.status_code)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+
+
+async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
+    log.error("unhandled error", exc_info=exc)
+    return JSONResponse({"detail": "Internal server error"}, status_code=500)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    settings.check_safe()
+    database = Database(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if settings.migrate_on_start:
+            await run_in_threadpool(upgrade, settings.database_url)
+        yield
+        database.dispose()
+
+    app = FastAPI(
+        title="Taskora",
+        version=__version__,
+        summary="Tasks with priorities, tags, due dates, recurrence and reminders",
+        lifespan=lifespan,
+        max_body_size=settings.max_body_bytes,
+    )
+    app.state.settings = settings
+    app.state.db = database
+    app.state.head_revision = head_revision()
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+    app.include_router(api_router)
+    app.include_router(system.router)
+    app.add_middleware(RequestContextMiddleware, access_log_enabled=settings.access_log)
+    return app
+
+
+def serve_app() -> FastAPI:
+    """The factory uvicorn's workers call: JSON logs, then the app."""
+    settings = Settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)

@@ -1,0 +1,43 @@
+"""Bearer tokens: HS256 JWTs whose ``sub`` is the user id."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import jwt
+
+from taskora.db import utcnow
+from taskora.settings import Settings
+
+__all__ = ["InvalidToken", "decode_user", "issue_token"]
+
+MAX_USER_ID = 128
+
+
+class InvalidToken(Exception):
+    """The token is missing, malformed, badly signed, expired or names no user."""
+
+
+def issue_token(settings: Settings, user_id: str, *, ttl_seconds: int | None = None) -> str:
+    if not user_id or len(user_id) > MAX_USER_ID:
+        raise ValueError(f"a user id has 1-{MAX_USER_ID} characters")
+    now = utcnow()
+    ttl = timedelta(seconds=ttl_seconds or settings.token_ttl_seconds)
+    claims = {"sub": user_id, "iat": now, "exp": now + ttl}
+    return jwt.encode(claims, settings.jwt_secret, algorithm=settings.jwt_algorithm)
+
+
+def decode_user(settings: Settings, token: str) -> str:
+    try:
+        claims = jwt.decode(
+            token,
+            settings.jwt_secret,
+            algorithms=[settings.jwt_algorithm],
+            options={"require": ["exp", "sub"]},
+        )
+    except jwt.PyJWTError as exc:
+        raise InvalidToken(str(exc)) from exc
+    user_id = claims["sub"]
+    if not isinstance(user_id, str) or not user_id or len(user_id) > MAX_USER_ID:
+        raise InvalidToken("the token's sub claim is not a user id")
+    return user_id

@@ -1,0 +1,1 @@
+"""The domain: what the service does, independent of HTTP. Functions take a session."""

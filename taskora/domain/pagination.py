@@ -1,0 +1,113 @@
+"""Keyset (cursor) pagination for the task list.
+
+A sort is a list of columns, each with its own direction; the cursor carries the sort name and
+the values of those columns in the last row returned, so the next page starts strictly after it
+whatever is inserted or deleted meanwhile.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, false, func, literal, or_
+
+from taskora.db import UTCDateTime
+from taskora.errors import Invalid
+from taskora.models import Task
+
+__all__ = ["SortColumn", "decode_cursor", "encode_cursor", "keyset_after", "sort_columns"]
+
+FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class SortColumn:
+    expression: ColumnElement[Any]
+    descending: bool
+    decode: Callable[[Any], Any]
+
+    def ordered(self) -> ColumnElement[Any]:
+        return self.expression.desc() if self.descending else self.expression.asc()
+
+
+def _as_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or abs(value) >= 2**63:
+        raise ValueError("not a 64-bit integer")
+    return value
+
+
+def _as_str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("not a string")
+    return value
+
+
+def _as_datetime(value: Any) -> datetime:
+    parsed = datetime.fromisoformat(_as_str(value))
+    if parsed.tzinfo is None:
+        raise ValueError("naive datetime")
+    return parsed
+
+
+def sort_columns(sort: str) -> list[SortColumn]:
+    """The columns behind a sort key such as ``-due_at``; ``id`` always breaks ties."""
+    descending = sort.startswith("-")
+    name = sort.lstrip("-")
+    columns: list[SortColumn]
+    if name == "created_at":
+        columns = [SortColumn(Task.created_at, descending, _as_datetime)]  # type: ignore[arg-type]
+    elif name == "due_at":
+        due = func.coalesce(Task.due_at, literal(FAR_FUTURE, UTCDateTime()))
+        undated = case((Task.due_at.is_(None), 1), else_=0)  # type: ignore[union-attr]
+        # Tasks without a due date come last in both directions.
+        columns = [SortColumn(undated, False, _as_int), SortColumn(due, descending, _as_datetime)]
+    elif name == "priority":
+        columns = [SortColumn(Task.priority, descending, _as_int)]  # type: ignore[arg-type]
+    elif name == "title":
+        columns = [SortColumn(func.lower(Task.title), descending, _as_str)]
+    else:
+        raise Invalid(f"unknown sort key {sort!r}", loc=("query", "sort"))
+    columns.append(SortColumn(Task.id, descending, _as_int))  # type: ignore[arg-type]
+    return columns
+
+
+def keyset_after(columns: Sequence[SortColumn], values: Sequence[Any]) -> ColumnElement[bool]:
+    """Rows strictly after ``values`` in the order ``columns`` define (lexicographic)."""
+    clauses = []
+    for i, column in enumerate(columns):
+        equal_before = [c.expression == v for c, v in zip(columns[:i], values[:i], strict=True)]
+        beyond = (
+            column.expression < values[i] if column.descending else column.expression > values[i]
+        )
+        clauses.append(and_(*equal_before, beyond))
+    return or_(false(), *clauses)
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def encode_cursor(sort: str, values: Sequence[Any]) -> str:
+    payload = json.dumps([sort, [_jsonable(v) for v in values]], separators=(",", ":"))
+    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: str, columns: Sequence[SortColumn]) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        cursor_sort, raw = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if cursor_sort != sort:
+            raise Invalid("this cursor belongs to another sort order", loc=("query", "cursor"))
+        if not isinstance(raw, list) or len(raw) != len(columns):
+            raise ValueError("wrong number of values")
+        return [column.decode(value) for column, value in zip(columns, raw, strict=True)]
+    except Invalid:
+        raise
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+        raise Invalid("invalid cursor: pass next_cursor from the previous page", loc=("query", "cursor")) from exc

@@ -1,0 +1,126 @@
+"""Tags: per-user names with a colour, attached to tasks through ``task_tags``."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from taskora.errors import Conflict, NotFound
+from taskora.models import Tag, TaskTag
+from taskora.schemas import DEFAULT_TAG_COLOR, TagCreate, TagPublic, TagsPublic, TagUpdate
+
+__all__ = [
+    "create_tag",
+    "delete_tag",
+    "ensure_tags",
+    "list_tags",
+    "set_task_tags",
+    "tags_of",
+    "update_tag",
+]
+
+
+def ensure_tags(*, session: Session, user_id: str, names: Sequence[str], now: datetime) -> list[int]:
+    """Ids of the user's tags with these names, creating the missing ones (race-free)."""
+    if not names:
+        return []
+    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
+    rows = [
+        {"user_id": user_id, "name": n, "color": DEFAULT_TAG_COLOR, "created_at": now}
+        for n in names
+    ]
+    session.execute(dialect.insert(Tag).values(rows).on_conflict_do_nothing())
+    found = session.execute(
+        select(Tag.name, Tag.id).where(Tag.user_id == user_id, Tag.name.in_(names))  # type: ignore[attr-defined]
+    ).all()
+    ids = dict(found)
+    return [ids[n] for n in names]
+
+
+def set_task_tags(*, session: Session, task_id: int, tag_ids: Iterable[int], replace: bool) -> None:
+    if replace:
+        session.execute(delete(TaskTag).where(TaskTag.task_id == task_id))  # type: ignore[arg-type]
+    rows = [{"task_id": task_id, "tag_id": tag_id} for tag_id in tag_ids]
+    if rows:
+        session.execute(insert(TaskTag), rows)
+
+
+def tags_of(*, session: Session, task_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Tag names of each task, sorted by name."""
+    if not task_ids:
+        return {}
+    rows = session.execute(
+        select(TaskTag.task_id, Tag.name)
+        .join(Tag, Tag.id == TaskTag.tag_id)  # type: ignore[arg-type]
+        .where(TaskTag.task_id.in_(task_ids))  # type: ignore[attr-defined]
+        .order_by(TaskTag.task_id, Tag.name)
+    ).all()
+    by_task: dict[int, list[str]] = defaultdict(list)
+    for task_id, name in rows:
+        by_task[task_id].append(name)
+    return by_task
+
+
+def _count_by_tag(session: Session, tag_ids: Sequence[int]) -> dict[int, int]:
+    rows = session.execute(
+        select(TaskTag.tag_id, func.count())
+        .where(TaskTag.tag_id.in_(tag_ids))  # type: ignore[attr-defined]
+        .group_by(TaskTag.tag_id)
+    ).all()
+    return dict(rows)  # type: ignore[arg-type]
+
+
+def _public(session: Session, tags: Sequence[Tag]) -> list[TagPublic]:
+    counts = _count_by_tag(session, [t.id for t in tags if t.id is not None])
+    return [TagPublic(name=t.name, color=t.color, task_count=counts.get(t.id or 0, 0)) for t in tags]
+
+
+def _get(session: Session, user_id: str, name: str) -> Tag:
+    tag = session.scalars(
+        select(Tag).where(Tag.user_id == user_id, Tag.name == name.lower())
+    ).first()
+    if tag is None:
+        raise NotFound("Tag not found")
+    return tag
+
+
+def list_tags(*, session: Session, user_id: str) -> TagsPublic:
+    tags = session.scalars(select(Tag).where(Tag.user_id == user_id).order_by(Tag.name)).all()
+    return TagsPublic(items=_public(session, tags))
+
+
+def create_tag(*, session: Session, user_id: str, data: TagCreate, now: datetime) -> TagPublic:
+    tag = Tag(user_id=user_id, name=data.name, color=data.color, created_at=now)
+    try:
+        with session.begin_nested():
+            session.add(tag)
+    except IntegrityError:
+        raise Conflict("Tag already exists", loc=("body", "name")) from None
+    return TagPublic(name=tag.name, color=tag.color, task_count=0)
+
+
+def update_tag(*, session: Session, user_id: str, name: str, changes: TagUpdate) -> TagPublic:
+    """Rename and/or recolour a tag; every task that carries it follows."""
+    tag = _get(session, user_id, name)
+    values = changes.model_dump(exclude_unset=True)
+    if values:
+        try:
+            with session.begin_nested():
+                session.execute(update(Tag).where(Tag.id == tag.id).values(**values))  # type: ignore[arg-type]
+        except IntegrityError:
+            raise Conflict("Another tag already has that name", loc=("body", "name")) from None
+        session.refresh(tag)
+    return _public(session, [tag])[0]
+
+
+def delete_tag(*, session: Session, user_id: str, name: str) -> None:
+    """Delete a tag; it disappears from every task (the link rows cascade)."""
+    tag = _get(session, user_id, name)
+    session.execute(delete(TaskTag).where(TaskTag.tag_id == tag.id))  # type: ignore[arg-type]
+    session.execute(delete(Tag).where(Tag.id == tag.id))  # type: ignore[arg-type]

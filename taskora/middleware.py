@@ -1,0 +1,70 @@
+"""ASGI middleware: request ids, access log and metrics.
+
+Plain ASGI (not ``BaseHTTPMiddleware``) so they add microseconds, not a task per request.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from taskora.logs import request_id_var
+from taskora.metrics import REQUEST_SECONDS, REQUESTS
+
+__all__ = ["RequestContextMiddleware"]
+
+access_log = logging.getLogger("taskora.access")
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+class RequestContextMiddleware:
+    """Gives each request an id (echoing a safe ``X-Request-ID``), logs it, and counts it."""
+
+    def __init__(self, app: ASGIApp, *, access_log_enabled: bool = True) -> None:
+        self.app = app
+        self.access_log_enabled = access_log_enabled
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = _header(scope, b"x-request-id")
+        request_id = incoming if incoming and _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            template = getattr(route, "path", "<unmatched>")
+            REQUESTS.labels(scope["method"], template, str(status)).inc()
+            REQUEST_SECONDS.labels(scope["method"], template).observe(elapsed)
+            if self.access_log_enabled:
+                access_log.info(
+                    "%s %s %s",
+                    scope["method"],
+                    scope["path"],
+                    status,
+                    extra={"status": status, "duration_ms": round(elapsed * 1000, 2)},
+                )
+            request_id_var.reset(token)

@@ -1,0 +1,36 @@
+"""Schema migrations (Alembic), applied by ``taskora migrate`` or at start-up in development."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
+
+from taskora.db import normalise_url
+
+__all__ = ["alembic_config", "current_revision", "head_revision", "upgrade"]
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", "taskora:migrations")
+    config.attributes["database_url"] = normalise_url(database_url)
+    return config
+
+
+@cache
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def current_revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(database_url: str, revision: str = "head") -> None:
+    """Bring the database to ``revision``; safe when several processes do it at once."""
+    command.upgrade(alembic_config(database_url), revision)

@@ -1,0 +1,188 @@
+"""Public request and response shapes of the API (one family per entity)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from dateutil.rrule import rrulestr
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
+
+__all__ = [
+    "PRIORITIES",
+    "Priority",
+    "SortKey",
+    "Status",
+    "TagCreate",
+    "TagPublic",
+    "TagUpdate",
+    "TagsPublic",
+    "TaskCreate",
+    "TaskPublic",
+    "TaskQuery",
+    "TaskUpdate",
+    "TasksPublic",
+]
+
+Priority = Literal["low", "medium", "high", "urgent"]
+PRIORITIES: tuple[Priority, ...] = ("low", "medium", "high", "urgent")  # index = stored rank
+Status = Literal["open", "done"]
+SortKey = Literal[
+    "created_at", "-created_at", "due_at", "-due_at", "priority", "-priority", "title", "-title"
+]
+DEFAULT_TAG_COLOR = "#6b7280"
+FORBIDDEN_FREQUENCIES = ("FREQ=SECONDLY",)
+
+
+def _drop_default(schema: dict[str, Any]) -> None:
+    """Document a PATCH field as 'may be omitted' rather than 'defaults to null'."""
+    schema.pop("default", None)
+
+
+def _omittable() -> Any:
+    return Field(default=None, json_schema_extra=_drop_default)
+
+
+def _check_rrule(value: str) -> str:
+    upper = value.upper()
+    if "DTSTART" in upper:
+        raise ValueError("leave DTSTART out: the series starts at the task's due_at")
+    if "FREQ=" not in upper:
+        raise ValueError("an RRULE needs FREQ, e.g. FREQ=WEEKLY;COUNT=4")
+    if any(freq in upper for freq in FORBIDDEN_FREQUENCIES):
+        raise ValueError("the shortest supported frequency is FREQ=MINUTELY")
+    try:
+        rrulestr(value, forceset=False)
+    except (ValueError, TypeError, OverflowError, IndexError, KeyError) as exc:
+        raise ValueError(f"not a valid RFC 5545 RRULE: {exc}") from None
+    return value
+
+
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL; say so with a 422, not a 500
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def _in_range(value: datetime) -> datetime:
+    if not EARLIEST <= value <= LATEST:
+        raise ValueError("must be between 1900-01-01 and 9000-01-01")
+    return value.astimezone(UTC)
+
+
+Title = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_NUL)
+]
+Description = Annotated[str, StringConstraints(max_length=10_000, pattern=NO_NUL)]
+Moment = Annotated[AwareDatetime, AfterValidator(_in_range)]
+TagName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"),
+    AfterValidator(str.lower),
+]
+Color = Annotated[
+    str, StringConstraints(pattern=r"^#[0-9A-Fa-f]{6}$"), AfterValidator(str.lower)
+]
+RRule = Annotated[
+    str,
+    StringConstraints(min_length=6, max_length=500, pattern=NO_NUL),
+    AfterValidator(_check_rrule),
+]
+
+
+def _unique(names: list[str]) -> list[str]:
+    return list(dict.fromkeys(names))
+
+
+TagList = Annotated[list[TagName], Field(max_length=20), AfterValidator(_unique)]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TaskCreate(_Input):
+    title: Title
+    description: Description = ""
+    priority: Priority = "medium"
+    tags: TagList = []
+    due_at: Moment | None = None
+    remind_at: Moment | None = None
+    recurrence: RRule | None = Field(
+        default=None, description="RFC 5545 RRULE, e.g. FREQ=MONTHLY;COUNT=6; needs due_at"
+    )
+
+
+class TaskUpdate(_Input):
+    """Every field may be omitted; ``null`` clears due_at, remind_at and recurrence."""
+
+    title: Title = _omittable()
+    description: Description = _omittable()
+    priority: Priority = _omittable()
+    tags: TagList = _omittable()
+    due_at: Moment | None = None
+    remind_at: Moment | None = None
+    recurrence: RRule | None = None
+
+
+class TaskPublic(BaseModel):
+    id: int
+    title: str
+    description: str
+    priority: Priority
+    status: Status
+    tags: list[str]
+    due_at: datetime | None
+    remind_at: datetime | None
+    recurrence: str | None
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+
+
+class TasksPublic(BaseModel):
+    items: list[TaskPublic]
+    next_cursor: str | None = Field(
+        description="Pass as ?cursor= for the next page; null on the last page"
+    )
+
+
+class TaskQuery(BaseModel):
+    """Filters, sort and page of ``GET /api/tasks``."""
+
+    status: Literal["open", "done", "all"] = "all"
+    priority: list[Priority] = []
+    tag: list[TagName] = Field(default=[], max_length=20, description="All must match")
+    q: str | None = Field(default=None, max_length=200, pattern=NO_NUL, description="Search title and description")
+    due_before: Moment | None = None
+    due_after: Moment | None = None
+    overdue: bool | None = None
+    sort: SortKey = "-created_at"
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: str | None = Field(default=None, max_length=512, pattern=NO_NUL)
+
+
+class TagCreate(_Input):
+    name: TagName
+    color: Color = DEFAULT_TAG_COLOR
+
+
+class TagUpdate(_Input):
+    name: TagName = _omittable()
+    color: Color = _omittable()
+
+
+class TagPublic(BaseModel):
+    name: str
+    color: str
+    task_count: int
+
+
+class TagsPublic(BaseModel):
+    items: list[TagPublic]

@@ -1,0 +1,47 @@
+"""Service settings, read from the environment with the prefix ``TASKORA_``."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from taskora.errors import ConfigurationError
+
+__all__ = ["DEFAULT_JWT_SECRET", "Settings"]
+
+DEFAULT_JWT_SECRET = "taskora-development-secret-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TASKORA_", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite:///taskora.db"
+    jwt_secret: str = Field(default=DEFAULT_JWT_SECRET, repr=False)
+    jwt_algorithm: Literal["HS256"] = "HS256"
+    token_ttl_seconds: int = Field(default=3600, gt=0)
+    max_body_bytes: int = Field(default=64 * 1024, gt=0)
+    auto_migrate: bool | None = None
+    access_log: bool = True
+    log_level: str = "INFO"
+    idempotency_ttl_seconds: int = Field(default=24 * 3600, gt=0)
+
+    @cached_property
+    def migrate_on_start(self) -> bool:
+        """Apply migrations at start-up: on by default except in production."""
+        if self.auto_migrate is not None:
+            return self.auto_migrate
+        return self.env != "production"
+
+    def check_safe(self) -> None:
+        """Refuse settings that must never reach production."""
+        if self.env == "production" and self.jwt_secret == DEFAULT_JWT_SECRET:
+            raise ConfigurationError(
+                "refusing to start in production with the default signing secret: "
+                "set TASKORA_JWT_SECRET to a long random value"
+            )
+        if len(self.jwt_secret) < 16:
+            raise ConfigurationError("TASKORA_JWT_SECRET is too short: use at least 16 characters")

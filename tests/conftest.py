@@ -1,0 +1,93 @@
+"""Fixtures shared by the project's tests.
+
+``database_url`` runs a test on SQLite and, where the server answers, on PostgreSQL
+(``TASKORA_TEST_POSTGRES_URL``, default the local server's ``test`` database): each test run
+gets a database of its own, emptied between tests.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from taskora.app import create_app
+from taskora.auth import issue_token
+from taskora.db import normalise_url
+from taskora.migrate import upgrade
+from taskora.settings import Settings
+
+POSTGRES_URL = os.environ.get(
+    "TASKORA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+TABLES = ("task_tags", "tags", "tasks", "idempotency_keys")
+
+
+def _postgres_admin() -> psycopg.Connection:
+    url = make_url(POSTGRES_URL)
+    return psycopg.connect(
+        host=url.host, port=url.port or 5432, user=url.username, dbname=url.database,
+        password=url.password, autocommit=True, connect_timeout=3,
+    )
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test process, dropped at the end."""
+    try:
+        admin = _postgres_admin()
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}: {str(exc).splitlines()[0]}")
+    name = f"taskora_test_{uuid.uuid4().hex[:12]}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+        upgrade(url)
+        yield url
+        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def _empty_postgres(url: str) -> None:
+    engine = create_engine(normalise_url(url))
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'taskora.db'}"
+        upgrade(url)
+        return url
+    url = request.getfixturevalue("postgres_server_url")
+    _empty_postgres(url)
+    return url
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(env="test", database_url=database_url, access_log=False)
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def auth(settings: Settings) -> Callable[[str], dict[str, str]]:
+    """Headers that authenticate as the given user."""
+
+    def headers(user: str = "alice") -> dict[str, str]:
+        return {"Authorization": f"Bearer {issue_token(settings, user)}"}
+
+    return headers
