@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, Engine, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
 
@@ -82,13 +83,16 @@ class Database:
         self.url = normalise_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         if self.is_sqlite:
-            self.engine = create_engine(self.url, pool_size=8, max_overflow=8)
-            _configure_sqlite(self.engine, synchronous=sqlite_synchronous)
-            self._write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
-        else:
-            self.engine = create_engine(
-                self.url, pool_size=10, max_overflow=10, pool_pre_ping=True
+            in_memory = make_url(self.url).database in (None, "", ":memory:")
+            # An in-memory database lives in one connection: share it (tests, experiments).
+            pool: dict[str, Any] = (
+                {"poolclass": StaticPool} if in_memory else {"pool_size": 8, "max_overflow": 8}
             )
+            self.engine = create_engine(self.url, **pool)
+            _configure_sqlite(self.engine, synchronous=sqlite_synchronous)
+            self._write_engine: Engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+        else:
+            self.engine = create_engine(self.url, pool_size=10, max_overflow=10, pool_pre_ping=True)
             self._write_engine = self.engine
 
     @contextmanager

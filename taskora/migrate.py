@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 
 from taskora.db import normalise_url
 
-__all__ = ["alembic_config", "current_revision", "head_revision", "upgrade"]
+__all__ = ["alembic_config", "current_revision", "downgrade", "head_revision", "upgrade"]
 
 
 def alembic_config(database_url: str) -> Config:
@@ -34,3 +34,8 @@ def current_revision(connection: Connection) -> str | None:
 def upgrade(database_url: str, revision: str = "head") -> None:
     """Bring the database to ``revision``; safe when several processes do it at once."""
     command.upgrade(alembic_config(database_url), revision)
+
+
+def downgrade(database_url: str, revision: str) -> None:
+    """Take the database back to ``revision`` (``base`` removes every table)."""
+    command.downgrade(alembic_config(database_url), revision)

@@ -13,6 +13,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
 )
 
 __all__ = [
@@ -66,13 +67,12 @@ def _check_rrule(value: str) -> str:
 
 
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL; say so with a 422, not a 500
-EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
-LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+YEARS = r"^(19|[2-8][0-9])[0-9]{2}-"  # 1900-8999, written in the schema as well
 
 
 def _in_range(value: datetime) -> datetime:
-    if not EARLIEST <= value <= LATEST:
-        raise ValueError("must be between 1900-01-01 and 9000-01-01")
+    if not 1900 <= value.year <= 8999:
+        raise ValueError("the year must be between 1900 and 8999")
     return value.astimezone(UTC)
 
 
@@ -80,15 +80,17 @@ Title = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_NUL)
 ]
 Description = Annotated[str, StringConstraints(max_length=10_000, pattern=NO_NUL)]
-Moment = Annotated[AwareDatetime, AfterValidator(_in_range)]
+Moment = Annotated[
+    AwareDatetime,
+    AfterValidator(_in_range),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": YEARS}),
+]
 TagName = Annotated[
     str,
     StringConstraints(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"),
     AfterValidator(str.lower),
 ]
-Color = Annotated[
-    str, StringConstraints(pattern=r"^#[0-9A-Fa-f]{6}$"), AfterValidator(str.lower)
-]
+Color = Annotated[str, StringConstraints(pattern=r"^#[0-9A-Fa-f]{6}$"), AfterValidator(str.lower)]
 RRule = Annotated[
     str,
     StringConstraints(min_length=6, max_length=500, pattern=NO_NUL),
@@ -159,7 +161,9 @@ class TaskQuery(BaseModel):
     status: Literal["open", "done", "all"] = "all"
     priority: list[Priority] = []
     tag: list[TagName] = Field(default=[], max_length=20, description="All must match")
-    q: str | None = Field(default=None, max_length=200, pattern=NO_NUL, description="Search title and description")
+    q: str | None = Field(
+        default=None, max_length=200, pattern=NO_NUL, description="Search title and description"
+    )
     due_before: Moment | None = None
     due_after: Moment | None = None
     overdue: bool | None = None

@@ -43,5 +43,7 @@ class Settings(BaseSettings):
                 "refusing to start in production with the default signing secret: "
                 "set TASKORA_JWT_SECRET to a long random value"
             )
-        if len(self.jwt_secret) < 16:
-            raise ConfigurationError("TASKORA_JWT_SECRET is too short: use at least 16 characters")
+        if len(self.jwt_secret.encode()) < 32:
+            raise ConfigurationError(
+                "TASKORA_JWT_SECRET is too short: HS256 needs at least 32 bytes (RFC 7518)"
+            )

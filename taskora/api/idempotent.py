@@ -31,7 +31,10 @@ def run_idempotent(
         try:
             with db.write() as session:
                 stored = recall(
-                    session=session, user_id=user_id, key=key, request_fingerprint=request_fingerprint
+                    session=session,
+                    user_id=user_id,
+                    key=key,
+                    request_fingerprint=request_fingerprint,
                 )
                 replayed = stored is not None
                 if stored is None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete, select
-from sqlmodel import Session
+from sqlalchemy import CursorResult, delete, select
+from sqlmodel import Session, col
 
 from taskora.errors import Invalid
 from taskora.models import IdempotencyRecord
@@ -31,11 +32,13 @@ def fingerprint(method: str, path: str, body: str) -> str:
     return hashlib.sha256(f"{method} {path}\n{body}".encode()).hexdigest()
 
 
-def recall(*, session: Session, user_id: str, key: str, request_fingerprint: str) -> StoredResponse | None:
+def recall(
+    *, session: Session, user_id: str, key: str, request_fingerprint: str
+) -> StoredResponse | None:
     record = session.scalars(
         select(IdempotencyRecord).where(
-            IdempotencyRecord.user_id == user_id,  # type: ignore[arg-type]
-            IdempotencyRecord.key == key,  # type: ignore[arg-type]
+            col(IdempotencyRecord.user_id) == user_id,
+            col(IdempotencyRecord.key) == key,
         )
     ).first()
     if record is None:
@@ -72,6 +75,6 @@ def remember(
 
 def forget_expired(*, session: Session, now: datetime, ttl: timedelta) -> int:
     result = session.execute(
-        delete(IdempotencyRecord).where(IdempotencyRecord.created_at < now - ttl)  # type: ignore[arg-type]
+        delete(IdempotencyRecord).where(col(IdempotencyRecord.created_at) < now - ttl)
     )
-    return result.rowcount or 0  # type: ignore[attr-defined]
+    return cast(CursorResult[Any], result).rowcount or 0

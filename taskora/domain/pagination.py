@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, false, func, literal, or_
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, case, false, func, literal, or_
+from sqlmodel import col
 
 from taskora.db import UTCDateTime
 from taskora.errors import Invalid
@@ -28,7 +29,7 @@ FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
 
 @dataclass(frozen=True)
 class SortColumn:
-    expression: ColumnElement[Any]
+    expression: SQLColumnExpression[Any]
     descending: bool
     decode: Callable[[Any], Any]
 
@@ -61,19 +62,19 @@ def sort_columns(sort: str) -> list[SortColumn]:
     name = sort.lstrip("-")
     columns: list[SortColumn]
     if name == "created_at":
-        columns = [SortColumn(Task.created_at, descending, _as_datetime)]  # type: ignore[arg-type]
+        columns = [SortColumn(col(Task.created_at), descending, _as_datetime)]
     elif name == "due_at":
-        due = func.coalesce(Task.due_at, literal(FAR_FUTURE, UTCDateTime()))
-        undated = case((Task.due_at.is_(None), 1), else_=0)  # type: ignore[union-attr]
+        due = func.coalesce(col(Task.due_at), literal(FAR_FUTURE, UTCDateTime()))
+        undated = case((col(Task.due_at).is_(None), 1), else_=0)
         # Tasks without a due date come last in both directions.
         columns = [SortColumn(undated, False, _as_int), SortColumn(due, descending, _as_datetime)]
     elif name == "priority":
-        columns = [SortColumn(Task.priority, descending, _as_int)]  # type: ignore[arg-type]
+        columns = [SortColumn(col(Task.priority), descending, _as_int)]
     elif name == "title":
-        columns = [SortColumn(func.lower(Task.title), descending, _as_str)]
+        columns = [SortColumn(func.lower(col(Task.title)), descending, _as_str)]
     else:
         raise Invalid(f"unknown sort key {sort!r}", loc=("query", "sort"))
-    columns.append(SortColumn(Task.id, descending, _as_int))  # type: ignore[arg-type]
+    columns.append(SortColumn(col(Task.id), descending, _as_int))
     return columns
 
 
@@ -110,4 +111,6 @@ def decode_cursor(cursor: str, sort: str, columns: Sequence[SortColumn]) -> list
     except Invalid:
         raise
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
-        raise Invalid("invalid cursor: pass next_cursor from the previous page", loc=("query", "cursor")) from exc
+        raise Invalid(
+            "invalid cursor: pass next_cursor from the previous page", loc=("query", "cursor")
+        ) from exc

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from taskora.errors import Conflict, NotFound
 from taskora.models import Tag, TaskTag
@@ -26,7 +26,9 @@ __all__ = [
 ]
 
 
-def ensure_tags(*, session: Session, user_id: str, names: Sequence[str], now: datetime) -> list[int]:
+def ensure_tags(
+    *, session: Session, user_id: str, names: Sequence[str], now: datetime
+) -> list[int]:
     """Ids of the user's tags with these names, creating the missing ones (race-free)."""
     if not names:
         return []
@@ -37,7 +39,9 @@ def ensure_tags(*, session: Session, user_id: str, names: Sequence[str], now: da
     ]
     session.execute(dialect.insert(Tag).values(rows).on_conflict_do_nothing())
     found = session.execute(
-        select(Tag.name, Tag.id).where(Tag.user_id == user_id, Tag.name.in_(names))  # type: ignore[attr-defined]
+        select(col(Tag.name), col(Tag.id)).where(
+            col(Tag.user_id) == user_id, col(Tag.name).in_(names)
+        )
     ).all()
     ids = dict(found)
     return [ids[n] for n in names]
@@ -45,7 +49,7 @@ def ensure_tags(*, session: Session, user_id: str, names: Sequence[str], now: da
 
 def set_task_tags(*, session: Session, task_id: int, tag_ids: Iterable[int], replace: bool) -> None:
     if replace:
-        session.execute(delete(TaskTag).where(TaskTag.task_id == task_id))  # type: ignore[arg-type]
+        session.execute(delete(TaskTag).where(col(TaskTag.task_id) == task_id))
     rows = [{"task_id": task_id, "tag_id": tag_id} for tag_id in tag_ids]
     if rows:
         session.execute(insert(TaskTag), rows)
@@ -56,10 +60,10 @@ def tags_of(*, session: Session, task_ids: Sequence[int]) -> dict[int, list[str]
     if not task_ids:
         return {}
     rows = session.execute(
-        select(TaskTag.task_id, Tag.name)
-        .join(Tag, Tag.id == TaskTag.tag_id)  # type: ignore[arg-type]
-        .where(TaskTag.task_id.in_(task_ids))  # type: ignore[attr-defined]
-        .order_by(TaskTag.task_id, Tag.name)
+        select(col(TaskTag.task_id), col(Tag.name))
+        .join(Tag, col(Tag.id) == col(TaskTag.tag_id))
+        .where(col(TaskTag.task_id).in_(task_ids))
+        .order_by(col(TaskTag.task_id), col(Tag.name))
     ).all()
     by_task: dict[int, list[str]] = defaultdict(list)
     for task_id, name in rows:
@@ -69,21 +73,23 @@ def tags_of(*, session: Session, task_ids: Sequence[int]) -> dict[int, list[str]
 
 def _count_by_tag(session: Session, tag_ids: Sequence[int]) -> dict[int, int]:
     rows = session.execute(
-        select(TaskTag.tag_id, func.count())
-        .where(TaskTag.tag_id.in_(tag_ids))  # type: ignore[attr-defined]
-        .group_by(TaskTag.tag_id)
+        select(col(TaskTag.tag_id), func.count())
+        .where(col(TaskTag.tag_id).in_(tag_ids))
+        .group_by(col(TaskTag.tag_id))
     ).all()
-    return dict(rows)  # type: ignore[arg-type]
+    return dict(rows)
 
 
 def _public(session: Session, tags: Sequence[Tag]) -> list[TagPublic]:
     counts = _count_by_tag(session, [t.id for t in tags if t.id is not None])
-    return [TagPublic(name=t.name, color=t.color, task_count=counts.get(t.id or 0, 0)) for t in tags]
+    return [
+        TagPublic(name=t.name, color=t.color, task_count=counts.get(t.id or 0, 0)) for t in tags
+    ]
 
 
 def _get(session: Session, user_id: str, name: str) -> Tag:
     tag = session.scalars(
-        select(Tag).where(Tag.user_id == user_id, Tag.name == name.lower())
+        select(Tag).where(col(Tag.user_id) == user_id, col(Tag.name) == name.lower())
     ).first()
     if tag is None:
         raise NotFound("Tag not found")
@@ -91,7 +97,9 @@ def _get(session: Session, user_id: str, name: str) -> Tag:
 
 
 def list_tags(*, session: Session, user_id: str) -> TagsPublic:
-    tags = session.scalars(select(Tag).where(Tag.user_id == user_id).order_by(Tag.name)).all()
+    tags = session.scalars(
+        select(Tag).where(col(Tag.user_id) == user_id).order_by(col(Tag.name))
+    ).all()
     return TagsPublic(items=_public(session, tags))
 
 
@@ -112,7 +120,7 @@ def update_tag(*, session: Session, user_id: str, name: str, changes: TagUpdate)
     if values:
         try:
             with session.begin_nested():
-                session.execute(update(Tag).where(Tag.id == tag.id).values(**values))  # type: ignore[arg-type]
+                session.execute(update(Tag).where(col(Tag.id) == tag.id).values(**values))
         except IntegrityError:
             raise Conflict("Another tag already has that name", loc=("body", "name")) from None
         session.refresh(tag)
@@ -122,5 +130,5 @@ def update_tag(*, session: Session, user_id: str, name: str, changes: TagUpdate)
 def delete_tag(*, session: Session, user_id: str, name: str) -> None:
     """Delete a tag; it disappears from every task (the link rows cascade)."""
     tag = _get(session, user_id, name)
-    session.execute(delete(TaskTag).where(TaskTag.tag_id == tag.id))  # type: ignore[arg-type]
-    session.execute(delete(Tag).where(Tag.id == tag.id))  # type: ignore[arg-type]
+    session.execute(delete(TaskTag).where(col(TaskTag.tag_id) == tag.id))
+    session.execute(delete(Tag).where(col(Tag.id) == tag.id))

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, delete, func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from taskora.domain.pagination import decode_cursor, encode_cursor, keyset_after, sort_columns
 from taskora.domain.tags import ensure_tags, set_task_tags, tags_of
@@ -32,21 +32,22 @@ __all__ = [
 
 RANK = {name: rank for rank, name in enumerate(PRIORITIES)}
 PUBLIC_COLUMNS = (
-    Task.id,
-    Task.title,
-    Task.description,
-    Task.priority,
-    Task.status,
-    Task.due_at,
-    Task.remind_at,
-    Task.recurrence,
-    Task.created_at,
-    Task.updated_at,
-    Task.completed_at,
+    col(Task.id),
+    col(Task.title),
+    col(Task.description),
+    col(Task.priority),
+    col(Task.status),
+    col(Task.due_at),
+    col(Task.remind_at),
+    col(Task.recurrence),
+    col(Task.created_at),
+    col(Task.updated_at),
+    col(Task.completed_at),
 )
 
 
-def _public(row: Task | Row[Any], tags: list[str]) -> TaskPublic:
+def _public(row: Any, tags: list[str]) -> TaskPublic:
+    """The public shape of a Task, or of a row selected with PUBLIC_COLUMNS."""
     return TaskPublic(
         id=row.id,
         title=row.title,
@@ -65,7 +66,9 @@ def _public(row: Task | Row[Any], tags: list[str]) -> TaskPublic:
 
 def _check_recurrence(recurrence: str | None, due_at: datetime | None) -> None:
     if recurrence is not None and due_at is None:
-        raise Invalid("a recurring task needs due_at: the series starts there", loc=("body", "due_at"))
+        raise Invalid(
+            "a recurring task needs due_at: the series starts there", loc=("body", "due_at")
+        )
 
 
 def _load(session: Session, user_id: str, task_id: int) -> Task:
@@ -125,7 +128,9 @@ def update_task(
     return _with_tags(session, task)
 
 
-def _set_status(session: Session, user_id: str, task_id: int, status: str, now: datetime) -> TaskPublic:
+def _set_status(
+    session: Session, user_id: str, task_id: int, status: str, now: datetime
+) -> TaskPublic:
     task = _load(session, user_id, task_id)
     if task.status != status:
         task.status = status
@@ -147,39 +152,41 @@ def reopen_task(*, session: Session, user_id: str, task_id: int, now: datetime) 
 
 def delete_task(*, session: Session, user_id: str, task_id: int) -> None:
     task = _load(session, user_id, task_id)
-    session.execute(delete(TaskTag).where(TaskTag.task_id == task.id))  # type: ignore[arg-type]
+    session.execute(delete(TaskTag).where(col(TaskTag.task_id) == task.id))
     session.delete(task)
     session.flush()
 
 
 def _filters(user_id: str, query: TaskQuery, now: datetime) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = [Task.user_id == user_id]  # type: ignore[list-item]
+    where: list[ColumnElement[bool]] = [col(Task.user_id) == user_id]
     if query.status != "all":
-        where.append(Task.status == query.status)  # type: ignore[arg-type]
+        where.append(col(Task.status) == query.status)
     if query.priority:
-        where.append(Task.priority.in_([RANK[p] for p in query.priority]))  # type: ignore[attr-defined]
+        where.append(col(Task.priority).in_([RANK[p] for p in query.priority]))
     if query.tag:
         tagged = (
-            select(TaskTag.task_id)
-            .join(Tag, Tag.id == TaskTag.tag_id)  # type: ignore[arg-type]
-            .where(Tag.user_id == user_id, Tag.name.in_(query.tag))  # type: ignore[attr-defined]
-            .group_by(TaskTag.task_id)
+            select(col(TaskTag.task_id))
+            .join(Tag, col(Tag.id) == col(TaskTag.tag_id))
+            .where(col(Tag.user_id) == user_id, col(Tag.name).in_(query.tag))
+            .group_by(col(TaskTag.task_id))
             .having(func.count() == len(set(query.tag)))
         )
-        where.append(Task.id.in_(tagged))  # type: ignore[union-attr]
+        where.append(col(Task.id).in_(tagged))
     if query.q:
         where.append(
-            Task.title.icontains(query.q, autoescape=True)  # type: ignore[attr-defined]
-            | Task.description.icontains(query.q, autoescape=True)  # type: ignore[attr-defined]
+            col(Task.title).icontains(query.q, autoescape=True)
+            | col(Task.description).icontains(query.q, autoescape=True)
         )
     if query.due_before is not None:
-        where.append(Task.due_at < query.due_before)  # type: ignore[operator]
+        where.append(col(Task.due_at) < query.due_before)
     if query.due_after is not None:
-        where.append(Task.due_at > query.due_after)  # type: ignore[operator]
+        where.append(col(Task.due_at) > query.due_after)
     if query.overdue is True:
-        where.append((Task.status == "open") & (Task.due_at < now))  # type: ignore[operator]
+        where.append((col(Task.status) == "open") & (col(Task.due_at) < now))
     elif query.overdue is False:
-        where.append((Task.status != "open") | Task.due_at.is_(None) | (Task.due_at >= now))  # type: ignore[union-attr, operator]
+        where.append(
+            (col(Task.status) != "open") | col(Task.due_at).is_(None) | (col(Task.due_at) >= now)
+        )
     return where
 
 

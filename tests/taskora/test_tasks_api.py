@@ -34,11 +34,19 @@ def test_create_returns_201_with_defaults_and_normalised_fields(client: TestClie
         ({"title": "a", "priority": "critical"}, "priority", "'low'"),
         ({"title": "a", "due_at": "2027-01-01T10:00:00"}, "due_at", "timezone"),
         ({"title": "a", "remind_at": "2027-01-01T10:00:00"}, "remind_at", "timezone"),
-        ({"title": "a", "due_at": "0001-01-01T00:00:00+01:00"}, "due_at", "between"),
+        ({"title": "a", "due_at": "0001-01-01T00:00:00+01:00"}, "due_at", "between 1900 and 8999"),
         ({"title": "a", "tags": [f"t{i}" for i in range(21)]}, "tags", "at most 20"),
         ({"title": "a", "tags": ["two words"]}, "0", "pattern"),
-        ({"title": "a", "recurrence": "FREQ=FORTNIGHTLY", "due_at": "2027-01-01T10:00:00Z"}, "recurrence", "RRULE"),
-        ({"title": "a", "recurrence": "COUNT=3", "due_at": "2027-01-01T10:00:00Z"}, "recurrence", "FREQ"),
+        (
+            {"title": "a", "recurrence": "FREQ=FORTNIGHTLY", "due_at": "2027-01-01T10:00:00Z"},
+            "recurrence",
+            "RRULE",
+        ),
+        (
+            {"title": "a", "recurrence": "COUNT=3", "due_at": "2027-01-01T10:00:00Z"},
+            "recurrence",
+            "FREQ",
+        ),
         ({"title": "a", "recurrence": "FREQ=DAILY"}, "due_at", "needs due_at"),
         ({"title": "a\x00b"}, "title", "pattern"),
         ({"title": "a", "colour": "red"}, "colour", "not permitted"),
@@ -78,8 +86,16 @@ def test_patch_changes_only_given_fields_and_null_clears(client, auth) -> None:
 
 def test_patch_rejects_null_title_and_unknown_fields(client, auth) -> None:
     task = client.post("/api/tasks", json=task_body(), headers=auth()).json()
-    assert client.patch(f"/api/tasks/{task['id']}", json={"title": None}, headers=auth()).status_code == 422
-    assert client.patch(f"/api/tasks/{task['id']}", json={"status": "done"}, headers=auth()).status_code == 422
+    assert (
+        client.patch(f"/api/tasks/{task['id']}", json={"title": None}, headers=auth()).status_code
+        == 422
+    )
+    assert (
+        client.patch(
+            f"/api/tasks/{task['id']}", json={"status": "done"}, headers=auth()
+        ).status_code
+        == 422
+    )
 
 
 def test_patch_cannot_leave_a_recurring_task_without_due_date(client, auth) -> None:
@@ -119,7 +135,9 @@ def test_delete_then_404(client, auth) -> None:
 )
 def test_another_users_task_is_404_and_untouched(client, auth, method, suffix, body) -> None:
     task = client.post("/api/tasks", json=task_body(title="private"), headers=auth("alice")).json()
-    response = client.request(method, f"/api/tasks/{task['id']}{suffix}", json=body, headers=auth("mallory"))
+    response = client.request(
+        method, f"/api/tasks/{task['id']}{suffix}", json=body, headers=auth("mallory")
+    )
     assert response.status_code == 404
     assert response.json() == {"detail": "Task not found"}
     assert "private" not in response.text
@@ -142,7 +160,9 @@ def test_unknown_task_id_is_404_and_absurd_id_is_422(client, auth) -> None:
 
 
 class TestIdempotentCreate:
-    def test_retry_with_same_key_returns_first_response_and_creates_nothing(self, client, auth) -> None:
+    def test_retry_with_same_key_returns_first_response_and_creates_nothing(
+        self, client, auth
+    ) -> None:
         headers = {**auth(), "Idempotency-Key": "create-1"}
         first = client.post("/api/tasks", json=task_body(), headers=headers)
         retry = client.post("/api/tasks", json=task_body(), headers=headers)
@@ -160,8 +180,12 @@ class TestIdempotentCreate:
         assert response.json()["detail"][0]["loc"] == ["header", "Idempotency-Key"]
 
     def test_keys_are_per_user(self, client, auth) -> None:
-        a = client.post("/api/tasks", json=task_body(), headers={**auth("alice"), "Idempotency-Key": "k"})
-        b = client.post("/api/tasks", json=task_body(), headers={**auth("bob"), "Idempotency-Key": "k"})
+        a = client.post(
+            "/api/tasks", json=task_body(), headers={**auth("alice"), "Idempotency-Key": "k"}
+        )
+        b = client.post(
+            "/api/tasks", json=task_body(), headers={**auth("bob"), "Idempotency-Key": "k"}
+        )
         assert a.json()["id"] != b.json()["id"]
 
     def test_failed_create_does_not_burn_the_key(self, client, auth) -> None:

@@ -41,7 +41,9 @@ def ready(request: Request, db: DatabaseDep) -> Readiness | JSONResponse:
             session.execute(text("SELECT 1"))
             revision = current_revision(session.connection())
         if revision != request.app.state.head_revision:
-            checks["migrations"] = f"at {revision}, expected {request.app.state.head_revision}: run taskora migrate"
+            checks["migrations"] = (
+                f"at {revision}, expected {request.app.state.head_revision}: run taskora migrate"
+            )
     except SQLAlchemyError as exc:
         checks["database"] = f"unreachable: {type(exc).__name__}"
         checks["migrations"] = "unknown"

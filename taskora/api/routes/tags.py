@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
 
@@ -13,9 +13,11 @@ from taskora.schemas import TagCreate, TagPublic, TagsPublic, TagUpdate
 
 router = APIRouter(prefix="/api/tags", tags=["tags"])
 
-TagName = Annotated[str, Path(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
-NOT_FOUND = {404: {"description": "No such tag for this user"}}
-CONFLICT = {409: {"description": "The name is taken"}}
+TagName = Annotated[
+    str, Path(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+]
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such tag for this user"}}
+CONFLICT: dict[int | str, dict[str, Any]] = {409: {"description": "The name is taken"}}
 
 
 @router.get("", response_model=TagsPublic)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
@@ -15,7 +15,7 @@ from taskora.schemas import TaskCreate, TaskPublic, TaskQuery, TasksPublic, Task
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 
 TaskId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-NOT_FOUND = {404: {"description": "No such task for this user"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such task for this user"}}
 
 
 @router.post("", status_code=201, response_model=TaskPublic)
@@ -41,7 +41,9 @@ def create_task(
 
 
 @router.get("", response_model=TasksPublic)
-def list_tasks(query: Annotated[TaskQuery, Query()], user: CurrentUser, db: DatabaseDep) -> TasksPublic:
+def list_tasks(
+    query: Annotated[TaskQuery, Query()], user: CurrentUser, db: DatabaseDep
+) -> TasksPublic:
     """List the user's tasks: filter, search, sort, and page with next_cursor."""
     with db.read() as session:
         return tasks.list_tasks(session=session, user_id=user, query=query, now=utcnow())
@@ -55,7 +57,9 @@ def get_task(task_id: TaskId, user: CurrentUser, db: DatabaseDep) -> TaskPublic:
 
 
 @router.patch("/{task_id}", response_model=TaskPublic, responses=NOT_FOUND)
-def update_task(task_id: TaskId, body: TaskUpdate, user: CurrentUser, db: DatabaseDep) -> TaskPublic:
+def update_task(
+    task_id: TaskId, body: TaskUpdate, user: CurrentUser, db: DatabaseDep
+) -> TaskPublic:
     """Change some fields of a task; null clears due_at, remind_at or recurrence."""
     with db.write() as session:
         return tasks.update_task(

@@ -13,7 +13,6 @@ from alembic import op
 
 import taskora.db
 
-
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -74,7 +73,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("task_tags", schema=None) as batch_op:
         batch_op.create_index("ix_task_tags_tag", ["tag_id"], unique=False)
-
 
 
 def downgrade() -> None:

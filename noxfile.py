@@ -1,0 +1,37 @@
+"""Developer and CI sessions. ``nox -l`` lists them; ``nox -s NAME -- ARGS`` passes ARGS on."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests", "lint"]
+nox.options.error_on_missing_interpreters = True
+PYTHON = "3.11"
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Run the project's tests (PostgreSQL and Redis tests skip where absent, except in CI)."""
+    session.install("-e", ".[dev]")
+    args = session.posargs or ["-n", "2", "--junitxml=reports/junit-tests.xml"]
+    session.run("pytest", *args)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """Check style (ruff) and types (mypy)."""
+    session.install("-e", ".[lint]")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("mypy")
+
+
+@nox.session(python=PYTHON, default=False)
+def serve(session: nox.Session) -> None:
+    """Start the service on http://127.0.0.1:8000 and print a token for the user 'demo'."""
+    session.install("-e", ".")
+    token = session.run("taskora", "token", "demo", "--ttl", "86400", silent=True)
+    session.log("Taskora: http://127.0.0.1:8000  (API docs at /docs)")
+    session.log(f"Token for user 'demo' (valid 24 h): {str(token).strip()}")
+    session.log("Try: curl -H 'Authorization: Bearer <token>' http://127.0.0.1:8000/api/tasks")
+    session.run("taskora", "serve", *session.posargs)
