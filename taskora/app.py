@@ -18,6 +18,7 @@ from taskora.errors import DomainError, Invalid
 from taskora.logs import configure_logging
 from taskora.middleware import RequestContextMiddleware
 from taskora.migrate import head_revision, upgrade
+from taskora.runtime import Runtime
 from taskora.settings import Settings
 
 __all__ = ["create_app", "serve_app"]
@@ -43,13 +44,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     settings.check_safe()
     database = Database(settings.database_url)
+    runtime = Runtime(settings, database)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.migrate_on_start:
             await run_in_threadpool(upgrade, settings.database_url)
-        yield
-        database.dispose()
+        if settings.background:
+            runtime.start()
+        try:
+            yield
+        finally:
+            runtime.close()
+            database.dispose()
 
     app = FastAPI(
         title="Taskora",
@@ -60,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = database
+    app.state.runtime = runtime
     app.state.head_revision = head_revision()
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(Exception, _unexpected_error)

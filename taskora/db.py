@@ -14,12 +14,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
-__all__ = ["Database", "UTCDateTime", "normalise_url", "utcnow"]
+__all__ = ["Database", "UTCDateTime", "insert_ignoring_conflicts", "normalise_url", "utcnow"]
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -109,3 +110,14 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def insert_ignoring_conflicts(
+    session: Session, model: type[SQLModel], rows: list[dict[str, Any]]
+) -> int:
+    """INSERT ... ON CONFLICT DO NOTHING; returns how many rows were new."""
+    if not rows:
+        return 0
+    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
+    result = session.execute(dialect.insert(model).values(rows).on_conflict_do_nothing())
+    return int(getattr(result, "rowcount", 0) or 0)

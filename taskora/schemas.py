@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.rrule import rrulestr
 from pydantic import (
@@ -73,7 +74,7 @@ YEARS = r"^(19|[2-8][0-9])[0-9]{2}-"  # 1900-8999, written in the schema as well
 def _in_range(value: datetime) -> datetime:
     if not 1900 <= value.year <= 8999:
         raise ValueError("the year must be between 1900 and 8999")
-    return value.astimezone(UTC)
+    return value  # keeps its offset: a recurring series recurs in it
 
 
 Title = Annotated[
@@ -98,6 +99,21 @@ RRule = Annotated[
 ]
 
 
+def _check_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("not an IANA time zone such as Europe/Berlin") from None
+    return name
+
+
+ZoneName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_+/-]*$"),
+    AfterValidator(_check_zone),
+]
+
+
 def _unique(names: list[str]) -> list[str]:
     return list(dict.fromkeys(names))
 
@@ -119,6 +135,11 @@ class TaskCreate(_Input):
     recurrence: RRule | None = Field(
         default=None, description="RFC 5545 RRULE, e.g. FREQ=MONTHLY;COUNT=6; needs due_at"
     )
+    timezone: ZoneName | None = Field(
+        default=None,
+        description="IANA zone the series recurs in (keeps 09:00 at 09:00 across DST); "
+        "default: the UTC offset due_at was given with",
+    )
 
 
 class TaskUpdate(_Input):
@@ -131,6 +152,7 @@ class TaskUpdate(_Input):
     due_at: Moment | None = None
     remind_at: Moment | None = None
     recurrence: RRule | None = None
+    timezone: ZoneName | None = None
 
 
 class TaskPublic(BaseModel):
@@ -143,6 +165,8 @@ class TaskPublic(BaseModel):
     due_at: datetime | None
     remind_at: datetime | None
     recurrence: str | None
+    timezone: str | None
+    series_id: int | None = Field(description="Shared by every occurrence of a recurring task")
     created_at: datetime
     updated_at: datetime
     completed_at: datetime | None
@@ -190,3 +214,71 @@ class TagPublic(BaseModel):
 
 class TagsPublic(BaseModel):
     items: list[TagPublic]
+
+
+AuditType = Literal[
+    "task.created",
+    "task.updated",
+    "task.completed",
+    "task.reopened",
+    "task.deleted",
+    "task.recurred",
+    "reminder.due",
+    "notification.created",
+]
+
+
+class AuditQuery(BaseModel):
+    task_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    type: list[AuditType] = []
+    since: Moment | None = None
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: str | None = Field(default=None, max_length=20, pattern=r"^[0-9]+$")
+
+
+class AuditEntryPublic(BaseModel):
+    id: int
+    event_id: str
+    type: str
+    actor: str
+    task_id: int | None
+    time: datetime
+    before: Any
+    after: Any
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntryPublic]
+    next_cursor: str | None
+
+
+class NotificationPublic(BaseModel):
+    id: int
+    kind: str
+    message: str
+    task_id: int | None
+    created_at: datetime
+    read_at: datetime | None
+
+
+class NotificationsPage(BaseModel):
+    items: list[NotificationPublic]
+    next_cursor: str | None
+
+
+class UnreadCount(BaseModel):
+    unread: int
+
+
+class NotificationQuery(BaseModel):
+    unread: bool = False
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: str | None = Field(default=None, max_length=20, pattern=r"^[0-9]+$")
+
+
+class PreferencesPublic(BaseModel):
+    reminders_enabled: bool
+
+
+class PreferencesUpdate(_Input):
+    reminders_enabled: bool = _omittable()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from taskora.errors import ConfigurationError
@@ -28,6 +28,23 @@ class Settings(BaseSettings):
     access_log: bool = True
     log_level: str = "INFO"
     idempotency_ttl_seconds: int = Field(default=24 * 3600, gt=0)
+
+    # Events
+    background: bool = True  # relay, ticker, stream tail and consumers in each worker
+    bus: Literal["inline", "redis", "dapr"] = "inline"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    dapr_http_port: int = Field(
+        default=3500, validation_alias=AliasChoices("TASKORA_DAPR_HTTP_PORT", "DAPR_HTTP_PORT")
+    )
+    dapr_pubsub: str = "pubsub"
+    app_api_token: str | None = Field(
+        default=None,
+        repr=False,
+        validation_alias=AliasChoices("TASKORA_APP_API_TOKEN", "APP_API_TOKEN"),
+    )
+    ticker_seconds: float = Field(default=1.0, ge=0, description="0: only the cron routes run jobs")
+    relay_interval_seconds: float = Field(default=0.1, gt=0)
+    event_retention_hours: float = Field(default=168.0, gt=0)
 
     @cached_property
     def migrate_on_start(self) -> bool:

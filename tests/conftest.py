@@ -27,7 +27,19 @@ from taskora.settings import Settings
 POSTGRES_URL = os.environ.get(
     "TASKORA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
-TABLES = ("task_tags", "tags", "tasks", "idempotency_keys")
+TABLES = (
+    "task_tags",
+    "tags",
+    "tasks",
+    "idempotency_keys",
+    "outbox",
+    "processed_events",
+    "dead_letters",
+    "leases",
+    "notifications",
+    "audit_entries",
+    "user_preferences",
+)
 
 
 def _postgres_admin() -> psycopg.Connection:
@@ -82,7 +94,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(env="test", database_url=database_url, access_log=False)
+    return Settings(env="test", database_url=database_url, access_log=False, background=False)
 
 
 @pytest.fixture

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Request
+from fastapi import Depends, Header, HTTPException, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from taskora.auth import InvalidToken, decode_user
 from taskora.db import Database
 from taskora.settings import Settings
 
-__all__ = ["CurrentUser", "DatabaseDep", "IdempotencyKey", "SettingsDep"]
+__all__ = ["CurrentUser", "DatabaseDep", "IdempotencyKey", "SettingsDep", "StreamUser"]
 
 _bearer = HTTPBearer(auto_error=False, description="A JWT: `taskora token USER` prints one")
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
@@ -45,6 +45,24 @@ async def _current_user(
 
 
 CurrentUser = Annotated[str, Depends(_current_user)]
+
+
+async def _stream_user(
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    access_token: Annotated[str | None, Query(max_length=4096)] = None,
+) -> str:
+    """Like CurrentUser, but also from ``?access_token=`` (EventSource cannot set headers)."""
+    token = credentials.credentials if credentials else access_token
+    if token is None:
+        raise HTTPException(401, detail="Not authenticated", headers=_CHALLENGE)
+    try:
+        return decode_user(settings, token)
+    except InvalidToken:
+        raise HTTPException(401, detail="Invalid or expired token", headers=_CHALLENGE) from None
+
+
+StreamUser = Annotated[str, Depends(_stream_user)]
 IdempotencyKey = Annotated[
     str | None,
     Header(

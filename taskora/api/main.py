@@ -5,8 +5,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from taskora.api.routes import tags, tasks
+from taskora.api.routes import audit, dapr, events, notifications, tags, tasks, users
 
 api_router = APIRouter()
 api_router.include_router(tasks.router)
 api_router.include_router(tags.router)
+api_router.include_router(events.router)
+api_router.include_router(notifications.router)
+api_router.include_router(users.router)
+api_router.include_router(audit.router)
+api_router.include_router(dapr.router)

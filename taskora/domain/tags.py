@@ -7,10 +7,10 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
+from taskora.db import insert_ignoring_conflicts
 from taskora.errors import Conflict, NotFound
 from taskora.models import Tag, TaskTag
 from taskora.schemas import DEFAULT_TAG_COLOR, TagCreate, TagPublic, TagsPublic, TagUpdate
@@ -21,6 +21,7 @@ __all__ = [
     "ensure_tags",
     "list_tags",
     "set_task_tags",
+    "tag_ids_of",
     "tags_of",
     "update_tag",
 ]
@@ -32,12 +33,11 @@ def ensure_tags(
     """Ids of the user's tags with these names, creating the missing ones (race-free)."""
     if not names:
         return []
-    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
     rows = [
         {"user_id": user_id, "name": n, "color": DEFAULT_TAG_COLOR, "created_at": now}
         for n in names
     ]
-    session.execute(dialect.insert(Tag).values(rows).on_conflict_do_nothing())
+    insert_ignoring_conflicts(session, Tag, rows)
     found = session.execute(
         select(col(Tag.name), col(Tag.id)).where(
             col(Tag.user_id) == user_id, col(Tag.name).in_(names)
@@ -132,3 +132,8 @@ def delete_tag(*, session: Session, user_id: str, name: str) -> None:
     tag = _get(session, user_id, name)
     session.execute(delete(TaskTag).where(col(TaskTag.tag_id) == tag.id))
     session.execute(delete(Tag).where(col(Tag.id) == tag.id))
+
+
+def tag_ids_of(*, session: Session, task_id: int) -> list[int]:
+    rows = session.scalars(select(col(TaskTag.tag_id)).where(col(TaskTag.task_id) == task_id))
+    return list(rows)

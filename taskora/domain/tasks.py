@@ -1,32 +1,38 @@
 """Tasks: create, read, list, change, complete, reopen, delete.
 
-Every function takes the session of the caller's transaction and commits nothing itself, so a
-state change and anything recorded alongside it (idempotency record, later the outbox row)
-commit together or not at all.
+Every function takes the session of the caller's transaction and commits nothing itself: the
+state change, its outbox event and anything recorded alongside (an idempotency record) commit
+together or not at all.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from taskora.domain.pagination import decode_cursor, encode_cursor, keyset_after, sort_columns
+from taskora.domain.recurrence import parse_rule, zone_label
 from taskora.domain.tags import ensure_tags, set_task_tags, tags_of
-from taskora.errors import Invalid, NotFound
+from taskora.errors import Conflict, Invalid, NotFound
+from taskora.events.outbox import emit
 from taskora.models import Tag, Task, TaskTag
 from taskora.schemas import PRIORITIES, TaskCreate, TaskPublic, TaskQuery, TasksPublic, TaskUpdate
 
 __all__ = [
+    "RANK",
+    "cancel_recurrence",
     "complete_task",
     "create_task",
     "delete_task",
     "get_task",
     "list_tasks",
     "reopen_task",
+    "to_public",
     "update_task",
 ]
 
@@ -40,13 +46,15 @@ PUBLIC_COLUMNS = (
     col(Task.due_at),
     col(Task.remind_at),
     col(Task.recurrence),
+    col(Task.timezone),
+    col(Task.series_id),
     col(Task.created_at),
     col(Task.updated_at),
     col(Task.completed_at),
 )
 
 
-def _public(row: Any, tags: list[str]) -> TaskPublic:
+def to_public(row: Any, tags: list[str]) -> TaskPublic:
     """The public shape of a Task, or of a row selected with PUBLIC_COLUMNS."""
     return TaskPublic(
         id=row.id,
@@ -58,17 +66,40 @@ def _public(row: Any, tags: list[str]) -> TaskPublic:
         due_at=row.due_at,
         remind_at=row.remind_at,
         recurrence=row.recurrence,
+        timezone=row.timezone,
+        series_id=row.series_id,
         created_at=row.created_at,
         updated_at=row.updated_at,
         completed_at=row.completed_at,
     )
 
 
-def _check_recurrence(recurrence: str | None, due_at: datetime | None) -> None:
-    if recurrence is not None and due_at is None:
+def _utc(moment: datetime | None) -> datetime | None:
+    return None if moment is None else moment.astimezone(UTC)
+
+
+def _check_recurrence(task: Task) -> None:
+    if task.recurrence is None:
+        return
+    if task.due_at is None:
         raise Invalid(
             "a recurring task needs due_at: the series starts there", loc=("body", "due_at")
         )
+    try:
+        parse_rule(task.recurrence, start=task.due_at, zone_name=task.timezone)
+    except ValueError as exc:
+        raise Invalid(
+            f"{exc} (UNTIL must end in Z, e.g. 20271231T000000Z)", loc=("body", "recurrence")
+        ) from None
+
+
+def _start_series(task: Task) -> None:
+    """Make the task the first occurrence of its own series (or of none)."""
+    assert task.id is not None
+    recurring = task.recurrence is not None
+    task.series_id = task.id if recurring else None
+    task.series_start = task.due_at if recurring else None
+    task.occurrence_at = task.due_at if recurring else None
 
 
 def _load(session: Session, user_id: str, task_id: int) -> Task:
@@ -80,28 +111,48 @@ def _load(session: Session, user_id: str, task_id: int) -> Task:
 
 def _with_tags(session: Session, task: Task) -> TaskPublic:
     assert task.id is not None
-    return _public(task, tags_of(session=session, task_ids=[task.id]).get(task.id, []))
+    return to_public(task, tags_of(session=session, task_ids=[task.id]).get(task.id, []))
+
+
+def _emit(
+    session: Session, type: str, task: TaskPublic, user_id: str, now: datetime, **extra: Any
+) -> None:
+    data = {"task": task.model_dump(mode="json"), **extra}
+    emit(
+        session=session,
+        type=type,
+        user_id=user_id,
+        subject=f"tasks/{task.id}",
+        data=data,
+        actor=user_id,
+        now=now,
+    )
 
 
 def create_task(*, session: Session, user_id: str, data: TaskCreate, now: datetime) -> TaskPublic:
-    _check_recurrence(data.recurrence, data.due_at)
+    zone = data.timezone or (zone_label(data.due_at) if data.due_at else None)
     task = Task(
         user_id=user_id,
         title=data.title,
         description=data.description,
         priority=RANK[data.priority],
-        due_at=data.due_at,
-        remind_at=data.remind_at,
+        due_at=_utc(data.due_at),
+        remind_at=_utc(data.remind_at),
         recurrence=data.recurrence,
+        timezone=zone,
         created_at=now,
         updated_at=now,
     )
+    _check_recurrence(task)
     session.add(task)
     session.flush()
     assert task.id is not None
+    _start_series(task)
     tag_ids = ensure_tags(session=session, user_id=user_id, names=data.tags, now=now)
     set_task_tags(session=session, task_id=task.id, tag_ids=tag_ids, replace=False)
-    return _public(task, sorted(data.tags))
+    public = to_public(task, sorted(data.tags))
+    _emit(session, "task.created", public, user_id, now)
+    return public
 
 
 def get_task(*, session: Session, user_id: str, task_id: int) -> TaskPublic:
@@ -112,36 +163,75 @@ def update_task(
     *, session: Session, user_id: str, task_id: int, changes: TaskUpdate, now: datetime
 ) -> TaskPublic:
     task = _load(session, user_id, task_id)
+    before = _with_tags(session, task)
     values = changes.model_dump(exclude_unset=True)
     tags = values.pop("tags", None)
     if "priority" in values:
         values["priority"] = RANK[values["priority"]]
+    for moment in ("due_at", "remind_at"):
+        if moment in values:
+            values[moment] = _utc(values[moment])
+    if "due_at" in values and "timezone" not in values and changes.due_at is not None:
+        values["timezone"] = task.timezone or zone_label(changes.due_at)
     for field, value in values.items():
         setattr(task, field, value)
-    _check_recurrence(task.recurrence, task.due_at)
+    _check_recurrence(task)
     if tags is not None:
         assert task.id is not None
         tag_ids = ensure_tags(session=session, user_id=user_id, names=tags, now=now)
         set_task_tags(session=session, task_id=task.id, tag_ids=tag_ids, replace=True)
+    old, new = before.model_dump(mode="json"), _with_tags(session, task).model_dump(mode="json")
+    changed = [f for f in old if f != "updated_at" and old[f] != new[f]]
+    if not changed:
+        return before
+    if "remind_at" in changed:
+        task.reminded_at = None  # a new reminder time fires again
+    if "recurrence" in changed or "timezone" in changed:
+        _start_series(task)  # a new rule starts a new series here
+    elif "due_at" in changed and task.recurrence is not None:
+        task.occurrence_at = task.due_at
     task.updated_at = now
-    session.flush()
-    return _with_tags(session, task)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise Conflict("another occurrence of this series is already due then") from None
+    after = _with_tags(session, task)
+    _emit(
+        session,
+        "task.updated",
+        after,
+        user_id,
+        now,
+        before={f: old[f] for f in changed},
+        after={f: new[f] for f in changed},
+    )
+    return after
+
+
+def cancel_recurrence(*, session: Session, user_id: str, task_id: int, now: datetime) -> TaskPublic:
+    """Stop future occurrences: the task keeps its due date but no longer recurs."""
+    changes = TaskUpdate(recurrence=None)
+    return update_task(session=session, user_id=user_id, task_id=task_id, changes=changes, now=now)
 
 
 def _set_status(
     session: Session, user_id: str, task_id: int, status: str, now: datetime
 ) -> TaskPublic:
     task = _load(session, user_id, task_id)
-    if task.status != status:
-        task.status = status
-        task.completed_at = now if status == "done" else None
-        task.updated_at = now
-        session.flush()
-    return _with_tags(session, task)
+    if task.status == status:
+        return _with_tags(session, task)
+    task.status = status
+    task.completed_at = now if status == "done" else None
+    task.updated_at = now
+    session.flush()
+    public = _with_tags(session, task)
+    _emit(session, "task.completed" if status == "done" else "task.reopened", public, user_id, now)
+    return public
 
 
 def complete_task(*, session: Session, user_id: str, task_id: int, now: datetime) -> TaskPublic:
-    """Mark a task done; completing a done task changes nothing."""
+    """Mark a task done; completing a done task changes nothing (and emits nothing)."""
     return _set_status(session, user_id, task_id, "done", now)
 
 
@@ -150,11 +240,13 @@ def reopen_task(*, session: Session, user_id: str, task_id: int, now: datetime) 
     return _set_status(session, user_id, task_id, "open", now)
 
 
-def delete_task(*, session: Session, user_id: str, task_id: int) -> None:
+def delete_task(*, session: Session, user_id: str, task_id: int, now: datetime) -> None:
     task = _load(session, user_id, task_id)
+    public = _with_tags(session, task)
     session.execute(delete(TaskTag).where(col(TaskTag.task_id) == task.id))
     session.delete(task)
     session.flush()
+    _emit(session, "task.deleted", public, user_id, now)
 
 
 def _filters(user_id: str, query: TaskQuery, now: datetime) -> list[ColumnElement[bool]]:
@@ -177,16 +269,15 @@ def _filters(user_id: str, query: TaskQuery, now: datetime) -> list[ColumnElemen
             col(Task.title).icontains(query.q, autoescape=True)
             | col(Task.description).icontains(query.q, autoescape=True)
         )
+    due = col(Task.due_at)
     if query.due_before is not None:
-        where.append(col(Task.due_at) < query.due_before)
+        where.append(due < query.due_before)
     if query.due_after is not None:
-        where.append(col(Task.due_at) > query.due_after)
+        where.append(due > query.due_after)
     if query.overdue is True:
-        where.append((col(Task.status) == "open") & (col(Task.due_at) < now))
+        where.append((col(Task.status) == "open") & (due < now))
     elif query.overdue is False:
-        where.append(
-            (col(Task.status) != "open") | col(Task.due_at).is_(None) | (col(Task.due_at) >= now)
-        )
+        where.append((col(Task.status) != "open") | due.is_(None) | (due >= now))
     return where
 
 
@@ -195,8 +286,9 @@ def list_tasks(*, session: Session, user_id: str, query: TaskQuery, now: datetim
     where = _filters(user_id, query, now)
     if query.cursor:
         where.append(keyset_after(columns, decode_cursor(query.cursor, query.sort, columns)))
+    sort_values: list[Any] = [c.expression.label(f"sort_{i}") for i, c in enumerate(columns)]
     statement = (
-        select(*PUBLIC_COLUMNS, *(c.expression.label(f"sort_{i}") for i, c in enumerate(columns)))
+        select(*PUBLIC_COLUMNS, *sort_values)
         .where(*where)
         .order_by(*(c.ordered() for c in columns))
         .limit(query.limit + 1)
@@ -206,8 +298,7 @@ def list_tasks(*, session: Session, user_id: str, query: TaskQuery, now: datetim
     tags = tags_of(session=session, task_ids=[row.id for row in page])
     next_cursor = None
     if more:
-        last = page[-1]
-        next_cursor = encode_cursor(query.sort, list(last[len(PUBLIC_COLUMNS) :]))
+        next_cursor = encode_cursor(query.sort, list(page[-1][len(PUBLIC_COLUMNS) :]))
     return TasksPublic(
-        items=[_public(row, tags.get(row.id, [])) for row in page], next_cursor=next_cursor
+        items=[to_public(row, tags.get(row.id, [])) for row in page], next_cursor=next_cursor
     )

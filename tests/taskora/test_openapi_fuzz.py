@@ -23,6 +23,7 @@ from taskora.auth import issue_token
 from taskora.settings import Settings
 
 EXAMPLES = int(os.environ.get("TASKORA_FUZZ_EXAMPLES", "25"))
+STREAM = "/api/events/stream"
 
 
 @pytest.mark.slow
@@ -30,7 +31,10 @@ def test_api_never_fails_and_keeps_its_schema(settings: Settings) -> None:
     schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(settings))
     headers = {"Authorization": f"Bearer {issue_token(settings, 'fuzzer')}"}
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) >= 14  # every route of the document is exercised
+    # The event stream never ends, so it cannot be fuzzed request by request; real-process tests
+    # cover it (tests/taskora/test_event_stream.py).
+    operations = [op for op in operations if op.path != STREAM]
+    assert len(operations) >= 25  # every other route of the document is exercised
 
     for operation in operations:
 

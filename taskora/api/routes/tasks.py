@@ -71,7 +71,7 @@ def update_task(
 def delete_task(task_id: TaskId, user: CurrentUser, db: DatabaseDep) -> Response:
     """Delete a task."""
     with db.write() as session:
-        tasks.delete_task(session=session, user_id=user, task_id=task_id)
+        tasks.delete_task(session=session, user_id=user, task_id=task_id, now=utcnow())
     return Response(status_code=204)
 
 
@@ -87,3 +87,10 @@ def reopen_task(task_id: TaskId, user: CurrentUser, db: DatabaseDep) -> TaskPubl
     """Mark a task open again (reopening an open task changes nothing)."""
     with db.write() as session:
         return tasks.reopen_task(session=session, user_id=user, task_id=task_id, now=utcnow())
+
+
+@router.post("/{task_id}/recurrence/cancel", response_model=TaskPublic, responses=NOT_FOUND)
+def cancel_recurrence(task_id: TaskId, user: CurrentUser, db: DatabaseDep) -> TaskPublic:
+    """Stop a recurring task's future occurrences (the task itself stays)."""
+    with db.write() as session:
+        return tasks.cancel_recurrence(session=session, user_id=user, task_id=task_id, now=utcnow())

@@ -1,0 +1,58 @@
+"""Notifications: made from due reminders, per user."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response
+
+from taskora.api.deps import CurrentUser, DatabaseDep
+from taskora.db import utcnow
+from taskora.domain import notifications
+from taskora.schemas import NotificationPublic, NotificationQuery, NotificationsPage, UnreadCount
+
+router = APIRouter(prefix="/api/notifications", tags=["notifications"])
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such notification"}}
+
+
+@router.get("", response_model=NotificationsPage)
+def list_notifications(
+    query: Annotated[NotificationQuery, Query()], user: CurrentUser, db: DatabaseDep
+) -> NotificationsPage:
+    """List notifications, newest first (``unread=true`` for unread ones only)."""
+    with db.read() as session:
+        return notifications.list_notifications(session=session, user_id=user, query=query)
+
+
+@router.get("/unread-count", response_model=UnreadCount)
+def unread_count(user: CurrentUser, db: DatabaseDep) -> UnreadCount:
+    """How many notifications are unread."""
+    with db.read() as session:
+        return UnreadCount(unread=notifications.unread_count(session=session, user_id=user))
+
+
+@router.post("/read-all", response_model=UnreadCount)
+def read_all(user: CurrentUser, db: DatabaseDep) -> UnreadCount:
+    """Mark every notification read."""
+    with db.write() as session:
+        notifications.mark_all_read(session=session, user_id=user, now=utcnow())
+    return UnreadCount(unread=0)
+
+
+@router.post("/{notification_id}/read", response_model=NotificationPublic, responses=NOT_FOUND)
+def read_one(
+    notification_id: Annotated[int, Path(ge=1, le=2**63 - 1)], user: CurrentUser, db: DatabaseDep
+) -> NotificationPublic:
+    """Mark one notification read."""
+    with db.write() as session:
+        return notifications.mark_read(
+            session=session, user_id=user, notification_id=notification_id, now=utcnow()
+        )
+
+
+@router.delete("", status_code=204)
+def clear(user: CurrentUser, db: DatabaseDep) -> Response:
+    """Delete all of the user's notifications."""
+    with db.write() as session:
+        notifications.clear(session=session, user_id=user)
+    return Response(status_code=204)

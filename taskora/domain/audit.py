@@ -1,0 +1,89 @@
+"""The audit trail: one entry per event, with actor, type, time and before/after."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from taskora.errors import Invalid
+from taskora.events.envelope import CloudEvent
+from taskora.models import AuditEntry
+from taskora.schemas import AuditEntryPublic, AuditPage, AuditQuery
+
+__all__ = ["list_audit", "record_event"]
+
+_STATUS_BEFORE = {"task.completed": "open", "task.reopened": "done"}
+
+
+def _task_id(subject: str) -> int | None:
+    kind, _, ident = subject.partition("/")
+    return int(ident) if kind == "tasks" and ident.isdigit() else None
+
+
+def _before_after(event: CloudEvent) -> tuple[Any, Any]:
+    data = event.data
+    if event.type == "task.updated":
+        return data.get("before"), data.get("after")
+    if event.type == "task.deleted":
+        return data.get("task"), None
+    if event.type in _STATUS_BEFORE:
+        after = data.get("task", {}).get("status")
+        return {"status": _STATUS_BEFORE[event.type]}, {"status": after}
+    if event.type in ("task.created", "task.recurred"):
+        return None, data.get("task")
+    return None, data
+
+
+def record_event(*, session: Session, event: CloudEvent) -> None:
+    before, after = _before_after(event)
+    session.add(
+        AuditEntry(
+            event_id=event.id,
+            user_id=event.userid,
+            actor=event.actor,
+            type=event.type,
+            task_id=_task_id(event.subject),
+            time=event.time,
+            before=None if before is None else json.dumps(before),
+            after=None if after is None else json.dumps(after),
+        )
+    )
+
+
+def list_audit(*, session: Session, user_id: str, query: AuditQuery) -> AuditPage:
+    """Newest first; the cursor is the id of the last entry returned."""
+    statement = select(AuditEntry).where(col(AuditEntry.user_id) == user_id)
+    if query.task_id is not None:
+        statement = statement.where(col(AuditEntry.task_id) == query.task_id)
+    if query.type:
+        statement = statement.where(col(AuditEntry.type).in_(query.type))
+    if query.since is not None:
+        statement = statement.where(col(AuditEntry.time) >= query.since)
+    if query.cursor is not None:
+        if not query.cursor.isdigit() or len(query.cursor) > 19:
+            raise Invalid(
+                "invalid cursor: pass next_cursor from the previous page", loc=("query", "cursor")
+            )
+        statement = statement.where(col(AuditEntry.id) < int(query.cursor))
+    rows = session.scalars(
+        statement.order_by(col(AuditEntry.id).desc()).limit(query.limit + 1)
+    ).all()
+    page = rows[: query.limit]
+    items = [
+        AuditEntryPublic(
+            id=row.id or 0,
+            event_id=row.event_id,
+            type=row.type,
+            actor=row.actor,
+            task_id=row.task_id,
+            time=row.time,
+            before=None if row.before is None else json.loads(row.before),
+            after=None if row.after is None else json.loads(row.after),
+        )
+        for row in page
+    ]
+    next_cursor = str(page[-1].id) if len(rows) > query.limit else None
+    return AuditPage(items=items, next_cursor=next_cursor)

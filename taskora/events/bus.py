@@ -1,0 +1,68 @@
+"""The bus: where the relay hands events. One interface, three implementations.
+
+- ``inline`` (default, no broker): the consumers run in this process, from the relay.
+- ``redis``: Redis Streams with a consumer group per consumer (``taskora.events.redis_bus``).
+- ``dapr``: the Dapr sidecar's pub/sub (``taskora.events.dapr``), so Kafka/Redpanda in clusters.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Protocol
+
+from taskora.db import Database, utcnow
+from taskora.events.delivery import Consumer, Outcome, deliver
+from taskora.events.envelope import CloudEvent
+
+__all__ = ["Bus", "BrokerUnavailable", "ConsumerFailed", "InlineBus", "PublishError"]
+
+
+class PublishError(Exception):
+    """The event was not handed over; the relay keeps it and tries again."""
+
+
+class BrokerUnavailable(PublishError):
+    """The broker did not take the event (down, unreachable, timing out): wait for it, however
+    long; the outbox holds every event meanwhile."""
+
+
+class ConsumerFailed(PublishError):
+    """An in-process consumer asked for a retry; after a few attempts the event is dead-lettered."""
+
+    def __init__(self, consumers: list[str]) -> None:
+        super().__init__(f"consumers asked to retry: {', '.join(consumers)}")
+        self.consumers = consumers
+
+
+class Bus(Protocol):
+    name: str
+
+    def publish(self, event: CloudEvent, topic: str) -> None:
+        """Hand one event over, or raise ``PublishError``."""
+
+    def start(self, stop: threading.Event) -> list[threading.Thread]:
+        """Start whatever consumes from the broker in this process (nothing for inline)."""
+
+
+class InlineBus:
+    """Delivers each event straight to this process's consumers (no broker)."""
+
+    name = "inline"
+
+    def __init__(self, db: Database, consumers: Sequence[Consumer]) -> None:
+        self.db = db
+        self.consumers = consumers
+
+    def publish(self, event: CloudEvent, topic: str) -> None:
+        failed = [
+            consumer.name
+            for consumer in self.consumers
+            if topic in consumer.topics
+            and deliver(self.db, consumer, event, topic, utcnow()) is Outcome.RETRY
+        ]
+        if failed:
+            raise ConsumerFailed(failed)
+
+    def start(self, stop: threading.Event) -> list[threading.Thread]:
+        return []

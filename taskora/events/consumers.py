@@ -1,0 +1,50 @@
+"""The service's consumers. Each is idempotent through ``deliver`` (a processed-event record
+in the transaction of its effect) and subscribes to the topics it needs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session
+
+from taskora.domain import audit, notifications, series
+from taskora.events.delivery import Consumer, PoisonEvent
+from taskora.events.envelope import REMINDER_EVENTS, TASK_EVENTS, CloudEvent
+
+__all__ = ["CONSUMERS", "consumers_of"]
+
+
+def _task(event: CloudEvent) -> dict[str, object]:
+    task = event.data.get("task")
+    if not isinstance(task, dict) or not isinstance(task.get("id"), int):
+        raise PoisonEvent(f"{event.type} {event.id} carries no task")
+    return task
+
+
+def _recurrence(session: Session, event: CloudEvent, now: datetime) -> None:
+    if event.type == "task.completed":
+        task_id = _task(event)["id"]
+        assert isinstance(task_id, int)
+        series.create_next_occurrence(session=session, task_id=task_id, now=now)
+
+
+def _notifications(session: Session, event: CloudEvent, now: datetime) -> None:
+    if event.type == "reminder.due":
+        notifications.notify_reminder(
+            session=session, user_id=event.userid, task=_task(event), now=now
+        )
+
+
+def _audit(session: Session, event: CloudEvent, now: datetime) -> None:
+    audit.record_event(session=session, event=event)
+
+
+CONSUMERS = (
+    Consumer("recurrence", frozenset({TASK_EVENTS}), _recurrence),
+    Consumer("notifications", frozenset({REMINDER_EVENTS}), _notifications),
+    Consumer("audit", frozenset({TASK_EVENTS, REMINDER_EVENTS}), _audit),
+)
+
+
+def consumers_of(topic: str) -> list[Consumer]:
+    return [c for c in CONSUMERS if topic in c.topics]

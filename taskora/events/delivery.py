@@ -1,0 +1,109 @@
+"""Delivering one event to one consumer, exactly once in effect.
+
+A consumer's effect and its ``processed_events`` row commit in one transaction: a redelivered
+event finds the row and is skipped. The outcome uses Dapr's words: ``SUCCESS``; ``RETRY`` for
+a transient failure (the event comes again); ``DROP`` for a poison event, which is recorded
+as a dead letter first.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
+
+from taskora.db import Database, insert_ignoring_conflicts
+from taskora.events import metrics
+from taskora.events.envelope import CloudEvent, dead_letter_topic
+from taskora.models import DeadLetter, ProcessedEvent
+
+__all__ = ["Consumer", "Outcome", "PoisonEvent", "deliver", "record_dead_letter"]
+
+log = logging.getLogger("taskora.events")
+
+
+class Outcome(StrEnum):
+    SUCCESS = "SUCCESS"
+    RETRY = "RETRY"
+    DROP = "DROP"
+
+
+class PoisonEvent(Exception):
+    """The event can never be applied (malformed, or naming what cannot exist)."""
+
+
+@dataclass(frozen=True)
+class Consumer:
+    name: str
+    topics: frozenset[str]
+    handle: Callable[[Session, CloudEvent, datetime], None]
+
+
+def record_dead_letter(
+    db: Database,
+    *,
+    consumer: str,
+    topic: str,
+    event_id: str | None,
+    reason: str,
+    payload: str,
+    now: datetime,
+) -> None:
+    with db.write() as session:
+        session.add(
+            DeadLetter(
+                consumer=consumer,
+                topic=dead_letter_topic(topic),
+                event_id=event_id,
+                reason=reason[:2000],
+                payload=payload,
+                created_at=now,
+            )
+        )
+    metrics.DEAD_LETTERED.labels(consumer, topic).inc()
+
+
+def deliver(
+    db: Database, consumer: Consumer, event: CloudEvent, topic: str, now: datetime
+) -> Outcome:
+    try:
+        with db.write() as session:
+            first = insert_ignoring_conflicts(
+                session,
+                ProcessedEvent,
+                [{"consumer": consumer.name, "event_id": event.id, "processed_at": now}],
+            )
+            if not first:
+                metrics.DUPLICATES.labels(consumer.name).inc()
+                return Outcome.SUCCESS
+            consumer.handle(session, event, now)
+    except PoisonEvent as exc:
+        try:
+            record_dead_letter(
+                db,
+                consumer=consumer.name,
+                topic=topic,
+                event_id=event.id,
+                reason=str(exc),
+                payload=json.dumps(event.model_dump(mode="json")),
+                now=now,
+            )
+        except SQLAlchemyError:
+            log.exception("could not record a dead letter; the event will be retried")
+            return Outcome.RETRY
+        return Outcome.DROP
+    except Exception:
+        log.exception(
+            "consumer failed; the event will be retried",
+            extra={"consumer": consumer.name, "event_id": event.id},
+        )
+        metrics.RETRIED.labels(consumer.name, event.type).inc()
+        return Outcome.RETRY
+    metrics.CONSUMED.labels(consumer.name, event.type).inc()
+    return Outcome.SUCCESS

@@ -1,0 +1,122 @@
+"""The transactional outbox: events are rows written by the transaction that made the change.
+
+``emit`` never publishes anything: the relay does, after commit, from these rows. On
+PostgreSQL it also sends ``NOTIFY taskora_outbox``, delivered at commit, which wakes the
+stream tails of every replica at once.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select, text, update
+from sqlmodel import Session, col
+
+from taskora.events.envelope import EVENT_TYPES
+from taskora.models import OutboxEvent
+
+__all__ = [
+    "NOTIFY_CHANNEL",
+    "emit",
+    "mark_dispatched",
+    "note_attempt",
+    "oldest_undispatched",
+    "prune",
+    "last_position",
+    "read_after",
+    "undispatched",
+]
+
+NOTIFY_CHANNEL = "taskora_outbox"
+
+
+def emit(
+    *,
+    session: Session,
+    type: str,
+    user_id: str,
+    subject: str,
+    data: dict[str, Any],
+    actor: str,
+    now: datetime,
+) -> OutboxEvent:
+    """Add an event to the caller's transaction."""
+    row = OutboxEvent(
+        event_id=str(uuid.uuid4()),
+        topic=EVENT_TYPES[type],
+        type=type,
+        subject=subject,
+        user_id=user_id,
+        actor=actor,
+        time=now,
+        data=json.dumps(data, default=str, separators=(",", ":")),
+    )
+    session.add(row)
+    session.flush()
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
+    return row
+
+
+def undispatched(*, session: Session, limit: int) -> Sequence[OutboxEvent]:
+    statement = (
+        select(OutboxEvent)
+        .where(col(OutboxEvent.dispatched_at).is_(None))
+        .order_by(col(OutboxEvent.id))
+        .limit(limit)
+    )
+    return session.scalars(statement).all()
+
+
+def mark_dispatched(*, session: Session, ids: Sequence[int], now: datetime) -> None:
+    if ids:
+        session.execute(
+            update(OutboxEvent).where(col(OutboxEvent.id).in_(ids)).values(dispatched_at=now)
+        )
+
+
+def note_attempt(*, session: Session, event_id: int) -> int:
+    """Count a failed delivery attempt; returns the attempts so far."""
+    session.execute(
+        update(OutboxEvent)
+        .where(col(OutboxEvent.id) == event_id)
+        .values(attempts=col(OutboxEvent.attempts) + 1)
+    )
+    return int(
+        session.scalar(select(col(OutboxEvent.attempts)).where(col(OutboxEvent.id) == event_id))
+        or 0
+    )
+
+
+def read_after(
+    *, session: Session, position: int, limit: int, user_id: str | None = None
+) -> Sequence[OutboxEvent]:
+    """Events after ``position`` in log order (optionally one user's)."""
+    statement = select(OutboxEvent).where(col(OutboxEvent.id) > position)
+    if user_id is not None:
+        statement = statement.where(col(OutboxEvent.user_id) == user_id)
+    return session.scalars(statement.order_by(col(OutboxEvent.id)).limit(limit)).all()
+
+
+def last_position(*, session: Session) -> int:
+    return int(session.scalar(select(func.max(OutboxEvent.id))) or 0)
+
+
+def oldest_undispatched(*, session: Session) -> datetime | None:
+    return session.scalar(
+        select(func.min(OutboxEvent.time)).where(col(OutboxEvent.dispatched_at).is_(None))
+    )
+
+
+def prune(*, session: Session, now: datetime, retention: timedelta) -> int:
+    """Delete dispatched events older than the retention (the SSE replay window)."""
+    result = session.execute(
+        delete(OutboxEvent).where(
+            col(OutboxEvent.dispatched_at).is_not(None), col(OutboxEvent.time) < now - retention
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

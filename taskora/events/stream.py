@@ -1,0 +1,161 @@
+"""The event stream of one process: tails the outbox and hands each user's events to that
+user's SSE subscribers.
+
+Every worker of every replica tails the same table, so every subscriber sees every event
+whichever process wrote it; no broker fan-out is involved. On PostgreSQL, ``NOTIFY`` (sent at
+commit) wakes the tail at once, with polling as the fallback; on SQLite it polls.
+
+Positions are the outbox ids. On PostgreSQL ids are allocated before commit, so a later id can
+become visible before an earlier one: a missing id holds the tail back until the row appears or
+``gap_timeout`` passes (the transaction rolled back), so no committed event is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+
+import psycopg
+
+from taskora.db import Database
+from taskora.events import metrics
+from taskora.events.envelope import CloudEvent, to_cloudevent
+from taskora.events.outbox import NOTIFY_CHANNEL, last_position, read_after
+
+__all__ = ["EventStream", "Subscriber"]
+
+log = logging.getLogger("taskora.stream")
+QUEUE_LIMIT = 1000
+
+
+@dataclass(eq=False)
+class Subscriber:
+    user_id: str
+    loop: asyncio.AbstractEventLoop
+    queue: asyncio.Queue[CloudEvent | None] = field(
+        default_factory=lambda: asyncio.Queue(QUEUE_LIMIT)
+    )
+
+    def offer(self, event: CloudEvent | None) -> None:
+        """Runs on the subscriber's loop. A subscriber too slow to keep up is closed (None):
+        it reconnects with Last-Event-ID and catches up from the log."""
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            self.queue.put_nowait(None)
+
+
+class EventStream:
+    def __init__(
+        self, db: Database, *, poll_interval: float = 0.05, gap_timeout: float = 3.0
+    ) -> None:
+        self.db = db
+        self.poll_interval = poll_interval
+        self.gap_timeout = gap_timeout
+        self.position = 0
+        self._gap_since: float | None = None
+        self._lock = threading.Lock()
+        self._subscribers: dict[str, set[Subscriber]] = {}
+
+    def subscribe(self, user_id: str) -> Subscriber:
+        subscriber = Subscriber(user_id, asyncio.get_running_loop())
+        with self._lock:
+            self._subscribers.setdefault(user_id, set()).add(subscriber)
+        metrics.SSE_CONNECTIONS.inc()
+        return subscriber
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        with self._lock:
+            group = self._subscribers.get(subscriber.user_id, set())
+            group.discard(subscriber)
+            if not group:
+                self._subscribers.pop(subscriber.user_id, None)
+        metrics.SSE_CONNECTIONS.dec()
+
+    def start_at_end(self) -> None:
+        with self.db.read() as session:
+            self.position = last_position(session=session)
+
+    def poll_once(self) -> int:
+        """Hand out what was committed since the last poll; returns how many events."""
+        with self.db.read() as session:
+            rows = read_after(session=session, position=self.position, limit=500)
+        handed = 0
+        for row in rows:
+            assert row.id is not None
+            if row.id != self.position + 1 and not self._gap_expired():
+                break  # an earlier event may still commit: wait for it
+            self._gap_since = None
+            self.position = row.id
+            self._hand_out(to_cloudevent(row))
+            handed += 1
+        return handed
+
+    def _gap_expired(self) -> bool:
+        now = time.monotonic()
+        if self._gap_since is None:
+            self._gap_since = now
+        return now - self._gap_since >= self.gap_timeout
+
+    def _hand_out(self, event: CloudEvent) -> None:
+        with self._lock:
+            targets = list(self._subscribers.get(event.userid, ()))
+        for subscriber in targets:
+            subscriber.loop.call_soon_threadsafe(subscriber.offer, event)
+
+    def run(self, stop: threading.Event) -> None:
+        """The tail loop of this process (a thread); it outlives database outages."""
+        while not stop.is_set():
+            try:
+                self.start_at_end()
+                break
+            except Exception:
+                log.warning("event stream cannot read the outbox yet; retrying")
+                stop.wait(1.0)
+        waiter = _Notifications(self.db) if not self.db.is_sqlite else None
+        try:
+            while not stop.is_set():
+                try:
+                    if not self.poll_once():
+                        if waiter is not None:
+                            waiter.wait(
+                                timeout=0.5 if self._gap_since is None else self.poll_interval
+                            )
+                        else:
+                            stop.wait(self.poll_interval)
+                except Exception:
+                    log.exception("event stream poll failed; retrying")
+                    stop.wait(1.0)
+        finally:
+            if waiter is not None:
+                waiter.close()
+
+
+class _Notifications:
+    """A LISTEN connection that wakes the tail when a transaction with events commits."""
+
+    def __init__(self, db: Database) -> None:
+        url = db.engine.url.set(drivername="postgresql")
+        self._dsn = url.render_as_string(hide_password=False)
+        self._connection: psycopg.Connection | None = None
+
+    def wait(self, timeout: float) -> None:
+        try:
+            if self._connection is None:
+                self._connection = psycopg.connect(self._dsn, autocommit=True)
+                self._connection.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            for _ in self._connection.notifies(timeout=timeout, stop_after=1):
+                pass
+        except psycopg.Error:
+            self.close()
+            time.sleep(timeout)
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None

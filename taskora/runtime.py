@@ -1,0 +1,117 @@
+"""What runs in the background of each worker process: the relay, the ticker (reminder check
+and housekeeping), the event-stream tail, and the bus's consumers. Started and stopped by the
+application's lifespan; each loop survives errors and stops promptly on shutdown."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+
+from taskora.db import Database
+from taskora.events.bus import Bus, InlineBus
+from taskora.events.consumers import CONSUMERS
+from taskora.events.relay import Relay
+from taskora.events.scheduler import housekeeping, measure_outbox_lag, reminder_check
+from taskora.events.stream import EventStream
+from taskora.settings import Settings
+
+__all__ = ["Runtime", "build_bus"]
+
+log = logging.getLogger("taskora.runtime")
+
+
+def build_bus(settings: Settings, db: Database) -> Bus:
+    if settings.bus == "redis":
+        from taskora.events.redis_bus import RedisBus
+
+        return RedisBus(db, CONSUMERS, url=settings.redis_url, holder=_holder())
+    if settings.bus == "dapr":
+        from taskora.events.dapr import DaprBus
+
+        return DaprBus(port=settings.dapr_http_port, pubsub=settings.dapr_pubsub)
+    return InlineBus(db, CONSUMERS)
+
+
+def _holder() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _every(stop: threading.Event, seconds: float, job: Callable[[], object], name: str) -> None:
+    while not stop.is_set():
+        try:
+            job()
+        except Exception:
+            log.exception("background job failed; it runs again", extra={"job": name})
+        stop.wait(seconds)
+
+
+class Runtime:
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.settings = settings
+        self.db = db
+        self.bus = build_bus(settings, db)
+        self.relay = Relay(db, self.bus, holder=_holder())
+        self.stream = EventStream(db)
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def _relay_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                busy = self.relay.run_once()
+            except Exception:
+                log.exception("relay failed; it runs again")
+                busy = 0
+            self._stop.wait(0 if busy else self.settings.relay_interval_seconds)
+
+    def _housekeeping(self) -> None:
+        measure_outbox_lag(self.db)
+        housekeeping(
+            self.db,
+            event_retention=timedelta(hours=self.settings.event_retention_hours),
+            idempotency_ttl=timedelta(seconds=self.settings.idempotency_ttl_seconds),
+        )
+
+    def _ticker(self) -> None:
+        _every(
+            self._stop,
+            self.settings.ticker_seconds,
+            lambda: reminder_check(self.db),
+            "reminder-check",
+        )
+
+    def start(self) -> None:
+        loops: list[tuple[str, Callable[[], None]]] = [
+            ("relay", self._relay_loop),
+            ("stream", lambda: self.stream.run(self._stop)),
+            ("housekeeping", lambda: _every(self._stop, 30.0, self._housekeeping, "housekeeping")),
+        ]
+        if self.settings.ticker_seconds > 0:
+            tick = self.settings.ticker_seconds
+            loops.append(
+                (
+                    "ticker",
+                    lambda: _every(
+                        self._stop, tick, lambda: reminder_check(self.db), "reminder-check"
+                    ),
+                )
+            )
+        for name, target in loops:
+            thread = threading.Thread(target=target, name=f"taskora-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        self._threads.extend(self.bus.start(self._stop))
+
+    def close(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        try:
+            self.relay.release()
+        except Exception:
+            log.warning("could not release the relay lease; it expires by itself")
