@@ -115,9 +115,13 @@ class Database:
 def insert_ignoring_conflicts(
     session: Session, model: type[SQLModel], rows: list[dict[str, Any]]
 ) -> int:
-    """INSERT ... ON CONFLICT DO NOTHING; returns how many rows were new."""
+    """INSERT ... ON CONFLICT DO NOTHING; returns how many rows were new.
+
+    Counted with RETURNING: psycopg reports no rowcount (-1) for this statement.
+    """
     if not rows:
         return 0
     dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
-    result = session.execute(dialect.insert(model).values(rows).on_conflict_do_nothing())
-    return int(getattr(result, "rowcount", 0) or 0)
+    table = model.__table__  # type: ignore[attr-defined]
+    statement = dialect.insert(table).values(rows).on_conflict_do_nothing()
+    return len(session.execute(statement.returning(*table.primary_key.columns)).all())

@@ -111,3 +111,21 @@ def auth(settings: Settings) -> Callable[[str], dict[str, str]]:
         return {"Authorization": f"Bearer {issue_token(settings, user)}"}
 
     return headers
+
+
+def drain(client: TestClient) -> int:
+    """Run the relay until the outbox is empty; returns how many events it dispatched."""
+    relay = client.app.state.runtime.relay  # type: ignore[attr-defined]
+    total = 0
+    while moved := relay.run_once():
+        total += moved
+    return total
+
+
+def outbox(client: TestClient) -> list:  # type: ignore[type-arg]
+    from sqlalchemy import select
+
+    from taskora.models import OutboxEvent
+
+    with client.app.state.db.read() as session:  # type: ignore[attr-defined]
+        return list(session.scalars(select(OutboxEvent).order_by(OutboxEvent.id)).all())

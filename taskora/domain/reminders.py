@@ -43,8 +43,9 @@ def scan_due_reminders(*, session: Session, now: datetime) -> int:
             update(Task)
             .where(col(Task.id) == row.id, col(Task.reminded_at).is_(None))
             .values(reminded_at=row.remind_at)
+            .returning(col(Task.id))
         )
-        if not getattr(claimed, "rowcount", 0) or row.status != "open":
+        if claimed.first() is None or row.status != "open":
             continue  # another scan claimed it, or it is done: no reminder
         task = to_public(row, tags.get(row.id, []))
         emit(

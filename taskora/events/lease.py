@@ -23,8 +23,9 @@ def acquire(*, session: Session, name: str, holder: str, now: datetime, ttl: tim
         .where(col(Lease.name) == name)
         .where((col(Lease.holder) == holder) | (col(Lease.expires_at) < now))
         .values(holder=holder, expires_at=now + ttl)
+        .returning(col(Lease.name))
     )
-    return bool(getattr(result, "rowcount", 0))
+    return result.first() is not None
 
 
 def release(*, session: Session, name: str, holder: str) -> None:
