@@ -1,0 +1,121 @@
+"""The SSE stream against a real two-worker server: every subscriber of a user gets every event,
+whichever worker served the write; Last-Event-ID resumes from the log."""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+
+import httpx
+import pytest
+from httpx_sse import connect_sse
+
+from tests.process import running
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def _sqlite(tmp_path) -> str:  # type: ignore[no-untyped-def]
+    return f"sqlite:///{tmp_path / 'db.sqlite'}"
+
+
+class Subscriber(threading.Thread):
+    """One browser tab: reads the stream into a queue until told to stop."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        last_event_id: str | None = None,
+        via_query: bool = False,
+    ) -> None:
+        super().__init__(daemon=True)
+        self.url = f"{base_url}/api/events/stream"
+        self.headers = {} if via_query else {"Authorization": f"Bearer {token}"}
+        self.params = {"access_token": token} if via_query else {}
+        if last_event_id is not None:
+            self.headers["Last-Event-ID"] = last_event_id
+        self.events: queue.Queue[tuple[float, object]] = queue.Queue()
+        self.connected = threading.Event()
+        self.stopped = threading.Event()
+        self.error: Exception | None = None
+
+    def run(self) -> None:
+        try:
+            self._read()
+        except httpx.HTTPError as exc:  # the server went away: the test is over
+            self.error = exc
+
+    def _read(self) -> None:
+        timeout = httpx.Timeout(5, read=30)
+        with (
+            httpx.Client(timeout=timeout) as http,
+            connect_sse(http, "GET", self.url, headers=self.headers, params=self.params) as source,
+        ):
+            self.connected.set()
+            for sse in source.iter_sse():
+                self.events.put((time.monotonic(), sse))
+                if self.stopped.is_set():
+                    return
+
+    def take(self, count: int, timeout: float = 15) -> list:
+        out, deadline = [], time.monotonic() + timeout
+        while len(out) < count and time.monotonic() < deadline:
+            try:
+                out.append(self.events.get(timeout=0.2)[1])
+            except queue.Empty:
+                pass
+        return out
+
+
+def test_every_tab_sees_every_write_from_either_worker(tmp_path) -> None:
+    with running(_sqlite(tmp_path), tmp_path / "serve.log", workers=2) as server:
+        tabs = [Subscriber(server.base_url, server.token("alice")) for _ in range(3)]
+        other = Subscriber(server.base_url, server.token("bob"))
+        for tab in [*tabs, other]:
+            tab.start()
+            assert tab.connected.wait(10)
+        time.sleep(0.5)
+        tasks_url, headers = f"{server.base_url}/api/tasks", server.headers("alice")
+        ids = []
+        for i in range(20):  # a new connection each: the writes spread over both workers
+            ids.append(httpx.post(tasks_url, json={"title": f"t{i}"}, headers=headers).json()["id"])
+        httpx.post(f"{tasks_url}/{ids[0]}/complete", headers=headers)
+        for tab in tabs:
+            got = tab.take(21)
+            assert [e.event for e in got] == ["task.created"] * 20 + ["task.completed"]
+            assert [json.loads(e.data)["data"]["task"]["id"] for e in got[:20]] == ids
+            sequences = [int(e.id) for e in got]
+            assert sequences == sorted(sequences)
+        assert other.take(1, timeout=1) == []  # bob sees nothing of alice's
+
+
+def test_last_event_id_replays_what_was_missed(tmp_path) -> None:
+    with running(_sqlite(tmp_path), tmp_path / "serve.log", workers=2) as server:
+        tasks_url, headers = f"{server.base_url}/api/tasks", server.headers("alice")
+        first = Subscriber(server.base_url, server.token("alice"))
+        first.start()
+        assert first.connected.wait(10)
+        time.sleep(0.3)
+        httpx.post(tasks_url, json={"title": "seen"}, headers=headers)
+        seen = first.take(1)[0]
+        first.stopped.set()
+        for i in range(5):  # written while the tab was away
+            httpx.post(tasks_url, json={"title": f"gone {i}"}, headers=headers)
+        token = server.token("alice")
+        back = Subscriber(server.base_url, token, last_event_id=seen.id, via_query=True)
+        back.start()
+        got = back.take(5)
+        titles = [json.loads(e.data)["data"]["task"]["title"] for e in got]
+        assert titles == [f"gone {i}" for i in range(5)]
+        assert int(got[0].id) == int(seen.id) + 1
+
+
+def test_stream_needs_a_valid_token(tmp_path) -> None:
+    with running(_sqlite(tmp_path), tmp_path / "serve.log", workers=1) as server:
+        url = f"{server.base_url}/api/events/stream"
+        assert httpx.get(url).status_code == 401
+        assert httpx.get(url, params={"access_token": "forged"}).status_code == 401
