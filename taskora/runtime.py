@@ -29,7 +29,9 @@ def build_bus(settings: Settings, db: Database) -> Bus:
     if settings.bus == "redis":
         from taskora.events.redis_bus import RedisBus
 
-        return RedisBus(db, CONSUMERS, url=settings.redis_url, holder=_holder())
+        return RedisBus(
+            db, CONSUMERS, url=settings.redis_url, holder=_holder(), prefix=settings.redis_prefix
+        )
     if settings.bus == "dapr":
         from taskora.events.dapr import DaprBus
 
@@ -92,15 +94,7 @@ class Runtime:
             ("housekeeping", lambda: _every(self._stop, 30.0, self._housekeeping, "housekeeping")),
         ]
         if self.settings.ticker_seconds > 0:
-            tick = self.settings.ticker_seconds
-            loops.append(
-                (
-                    "ticker",
-                    lambda: _every(
-                        self._stop, tick, lambda: reminder_check(self.db), "reminder-check"
-                    ),
-                )
-            )
+            loops.append(("ticker", self._ticker))
         for name, target in loops:
             thread = threading.Thread(target=target, name=f"taskora-{name}", daemon=True)
             thread.start()
@@ -115,3 +109,4 @@ class Runtime:
             self.relay.release()
         except Exception:
             log.warning("could not release the relay lease; it expires by itself")
+        self.bus.close()

@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     background: bool = True  # relay, ticker, stream tail and consumers in each worker
     bus: Literal["inline", "redis", "dapr"] = "inline"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_prefix: str = Field(default="taskora", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     dapr_http_port: int = Field(
         default=3500, validation_alias=AliasChoices("TASKORA_DAPR_HTTP_PORT", "DAPR_HTTP_PORT")
     )

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -27,6 +28,7 @@ from taskora.settings import Settings
 POSTGRES_URL = os.environ.get(
     "TASKORA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
+REDIS_URL = os.environ.get("TASKORA_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 TABLES = (
     "task_tags",
     "tags",
@@ -90,6 +92,20 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     url = request.getfixturevalue("postgres_server_url")
     _empty_postgres(url)
     return url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The Redis server for tests marked ``redis``: skipped where absent, required in CI."""
+    try:
+        with redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1, socket_timeout=1) as r:
+            r.ping()
+    except redis.RedisError as exc:
+        reason = f"Redis not reachable at {REDIS_URL}: {exc}"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} (CI must run the Redis tests)")
+        pytest.skip(reason)
+    return REDIS_URL
 
 
 @pytest.fixture

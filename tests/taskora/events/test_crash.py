@@ -14,6 +14,7 @@ import signal
 import subprocess
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 
 import httpx
@@ -72,8 +73,8 @@ def _consumed_everything(db: Database) -> bool:
     return all(e.dispatched_at for e in events) and processed == expected and audited == len(events)
 
 
-def _crash_and_recover(database_url: str, tmp_path, kill) -> tuple[Ledger, Server]:  # type: ignore[no-untyped-def]
-    server = Server(database_url, tmp_path / "serve.log", workers=2)
+def _crash_and_recover(database_url: str, tmp_path, kill, env) -> tuple[Ledger, Server]:  # type: ignore[no-untyped-def]
+    server = Server(database_url, tmp_path / "serve.log", workers=2, env=env)
     server.start()
     ledger, killed = Ledger(), threading.Event()
     writer = threading.Thread(target=_write_until_killed, args=(server, ledger, killed))
@@ -130,7 +131,18 @@ def _kill_one_worker(server: Server) -> None:
     os.kill(int(children[0]), signal.SIGKILL)
 
 
+@pytest.fixture(params=["inline", pytest.param("redis", marks=pytest.mark.redis)])
+def bus_env(request: pytest.FixtureRequest) -> dict[str, str]:
+    if request.param == "inline":
+        return {"TASKORA_BUS": "inline"}
+    return {
+        "TASKORA_BUS": "redis",
+        "TASKORA_REDIS_URL": request.getfixturevalue("redis_url"),
+        "TASKORA_REDIS_PREFIX": f"taskora-crash-{uuid.uuid4().hex[:12]}",
+    }
+
+
 @pytest.mark.parametrize("kill", [_kill_everything, _kill_one_worker], ids=["service", "worker"])
-def test_sigkill_mid_burst_loses_nothing(database_url, tmp_path, kill) -> None:
-    ledger, server = _crash_and_recover(database_url, tmp_path, kill)
+def test_sigkill_mid_burst_loses_nothing(database_url, tmp_path, kill, bus_env) -> None:
+    ledger, server = _crash_and_recover(database_url, tmp_path, kill, bus_env)
     _check(database_url, ledger, server)

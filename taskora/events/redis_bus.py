@@ -1,0 +1,211 @@
+"""Redis Streams as the bus: a stream ``taskora:{topic}`` per topic, a group per consumer.
+
+``publish`` ``XADD``s the CloudEvent JSON (field ``event``), capped near ``maxlen`` entries.
+Each consumer reads its streams in a group named after it, as this process's ``holder``, and
+``XACK``s a message only once ``deliver`` applied it or recorded it as a dead letter. A
+``RETRY`` stays pending; after ``reclaim_idle_ms`` ``XAUTOCLAIM`` hands it (or a dead process's
+pending messages) to a live consumer. After ``max_deliveries`` failed deliveries, or at once if
+malformed, a message is recorded as a dead letter, copied to ``taskora:{topic}-dlq`` and acked.
+
+Guarantees: at-least-once (a relay crash after ``XADD``, or a reclaim from a slow consumer,
+delivers twice); ``deliver``'s processed-event record makes it exactly-once in effect. Order
+holds per stream except around retries. A broker outage makes ``publish`` raise
+``BrokerUnavailable`` (the outbox keeps the events) and the consumers wait and resume. A
+message trimmed by ``maxlen`` while still pending in a group is lost to that group.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import redis
+from pydantic import ValidationError
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from taskora.db import Database, utcnow
+from taskora.events.bus import BrokerUnavailable
+from taskora.events.delivery import Consumer, Outcome, deliver, record_dead_letter
+from taskora.events.envelope import CloudEvent, dead_letter_topic
+
+__all__ = ["RedisBus"]
+
+log = logging.getLogger("taskora.events")
+Fields = dict[str, str] | None  # a stream entry's; None if deleted since (Redis < 7)
+
+
+class RedisBus:
+    name = "redis"
+
+    def __init__(
+        self,
+        db: Database,
+        consumers: Sequence[Consumer],
+        *,
+        url: str,
+        holder: str,
+        prefix: str = "taskora",
+        maxlen: int = 100_000,
+        count: int = 50,
+        block_ms: int = 1000,
+        reclaim_idle_ms: int = 30_000,
+        reclaim_every: float = 5.0,
+        max_deliveries: int = 5,
+        timeout: float = 2.0,
+    ) -> None:
+        self.db = db
+        self.consumers = consumers
+        self.holder = holder
+        self.prefix = prefix
+        self.maxlen = maxlen
+        self.count = count
+        self.block_ms = block_ms
+        self.reclaim_idle_ms = reclaim_idle_ms
+        self.reclaim_every = reclaim_every
+        self.max_deliveries = max_deliveries
+        options: dict[str, Any] = {
+            "decode_responses": True,
+            "socket_connect_timeout": timeout,
+            "retry": Retry(NoBackoff(), 1),  # once at once: a pooled connection may be stale
+        }
+        self.redis = redis.Redis.from_url(url, socket_timeout=timeout, **options)
+        # Reads block for up to block_ms on the server: the socket waits that much longer.
+        self.reader = redis.Redis.from_url(url, socket_timeout=timeout + block_ms / 1000, **options)
+
+    def key(self, topic: str) -> str:
+        return f"{self.prefix}:{topic}"
+
+    def publish(self, event: CloudEvent, topic: str) -> None:
+        try:
+            self.redis.xadd(
+                self.key(topic),
+                {"event": event.model_dump_json()},
+                maxlen=self.maxlen,
+                approximate=True,
+            )
+        except redis.RedisError as exc:
+            raise BrokerUnavailable(f"Redis did not take the event: {exc}") from exc
+
+    def start(self, stop: threading.Event) -> list[threading.Thread]:
+        threads = [
+            threading.Thread(
+                target=self._consume,
+                args=(consumer, stop),
+                name=f"taskora-redis-{consumer.name}",
+                daemon=True,
+            )
+            for consumer in self.consumers
+        ]
+        for thread in threads:
+            thread.start()
+        return threads
+
+    def close(self) -> None:
+        self.redis.close()
+        self.reader.close()
+
+    def _consume(self, consumer: Consumer, stop: threading.Event) -> None:
+        streams = {self.key(topic): topic for topic in sorted(consumer.topics)}
+        ready = False
+        next_reclaim = 0.0
+        while not stop.is_set():
+            try:
+                if not ready:  # at start, and after an error (a restarted server lost them)
+                    self._create_groups(consumer, streams)
+                    ready = True
+                if time.monotonic() >= next_reclaim:
+                    self._reclaim(consumer, streams, stop)
+                    next_reclaim = time.monotonic() + self.reclaim_every
+                reply: Any = self.reader.xreadgroup(
+                    consumer.name,
+                    self.holder,
+                    dict.fromkeys(streams, ">"),
+                    count=self.count,
+                    block=self.block_ms,
+                )
+                reply = reply or []
+                for stream, messages in reply.items() if isinstance(reply, dict) else reply:
+                    for message_id, fields in messages:
+                        self._handle(consumer, streams[stream], message_id, fields, 1)
+            except redis.RedisError as exc:
+                log.warning("Redis consumer %s waits for the broker: %s", consumer.name, exc)
+                ready = False
+                stop.wait(1.0)
+            except Exception:
+                log.exception("Redis consumer %s failed; it runs again", consumer.name)
+                stop.wait(1.0)
+
+    def _create_groups(self, consumer: Consumer, streams: dict[str, str]) -> None:
+        for stream in streams:
+            try:  # from id 0: events published before the group existed are delivered too
+                self.reader.xgroup_create(stream, consumer.name, id="0", mkstream=True)
+            except redis.ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
+
+    def _reclaim(self, consumer: Consumer, streams: dict[str, str], stop: threading.Event) -> None:
+        """Take over what stayed pending too long (a dead process's, or our own retries)."""
+        for stream, topic in streams.items():
+            start = "0-0"
+            while not stop.is_set():
+                reply: Any = self.reader.xautoclaim(
+                    stream, consumer.name, self.holder, self.reclaim_idle_ms, start, self.count
+                )
+                start, messages = reply[0], reply[1]  # Redis 7 drops trimmed ones from the PEL
+                with self.reader.pipeline(transaction=False) as pipe:  # deliveries, this one too
+                    for message_id, _ in messages:
+                        pipe.xpending_range(stream, consumer.name, message_id, message_id, 1)
+                    pending = pipe.execute() if messages else []
+                times = {p[0]["message_id"]: p[0]["times_delivered"] for p in pending if p}
+                for message_id, fields in messages:
+                    self._handle(consumer, topic, message_id, fields, times.get(message_id, 1))
+                if start == "0-0":
+                    break
+
+    def _handle(
+        self, consumer: Consumer, topic: str, message_id: str, fields: Fields, times: int
+    ) -> None:
+        payload = (fields or {}).get("event") or repr(fields)
+        try:
+            event = CloudEvent.model_validate_json(payload)
+        except ValidationError as exc:
+            reason = f"malformed message {message_id}: {exc}"
+            return self._dead_letter(consumer, topic, message_id, None, reason, payload)
+        outcome = deliver(self.db, consumer, event, topic, utcnow())
+        if outcome is not Outcome.RETRY:
+            self.reader.xack(self.key(topic), consumer.name, message_id)
+        elif times >= self.max_deliveries:
+            reason = f"failed {times} deliveries"
+            self._dead_letter(consumer, topic, message_id, event.id, reason, payload)
+
+    def _dead_letter(
+        self,
+        consumer: Consumer,
+        topic: str,
+        message_id: str,
+        event_id: str | None,
+        reason: str,
+        payload: str,
+    ) -> None:
+        """Record it, copy it to the topic's dead-letter stream, then acknowledge it."""
+        record_dead_letter(
+            self.db,
+            consumer=consumer.name,
+            topic=topic,
+            event_id=event_id,
+            reason=reason,
+            payload=payload,
+            now=utcnow(),
+        )
+        with self.reader.pipeline(transaction=True) as pipe:
+            pipe.xadd(
+                self.key(dead_letter_topic(topic)),
+                {"event": payload, "consumer": consumer.name, "id": message_id},
+                maxlen=self.maxlen,
+            )
+            pipe.xack(self.key(topic), consumer.name, message_id)
+            pipe.execute()
