@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from taskora import __version__
@@ -33,6 +34,15 @@ async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
         detail = [{"loc": list(exc.loc), "msg": exc.detail, "type": "value_error"}]
         return JSONResponse({"detail": detail}, status_code=exc.status_code)
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+
+
+async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    log.warning("database unavailable: %s", type(exc).__name__)
+    return JSONResponse(
+        {"detail": "The database is busy or unreachable: retry shortly"},
+        status_code=503,
+        headers={"Retry-After": "1"},
+    )
 
 
 async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -70,6 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.runtime = runtime
     app.state.head_revision = head_revision()
     app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(InterfaceError, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected_error)
     app.include_router(api_router)
     app.include_router(system.router)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from taskora.db import Database, utcnow
-from taskora.events.delivery import Consumer, Outcome, deliver
+from taskora.events.delivery import Consumer, Outcome, StoreUnavailable, deliver
 from taskora.events.envelope import CloudEvent
 
 __all__ = ["Bus", "BrokerUnavailable", "ConsumerFailed", "InlineBus", "PublishError"]
@@ -44,6 +44,9 @@ class Bus(Protocol):
     def start(self, stop: threading.Event) -> list[threading.Thread]:
         """Start whatever consumes from the broker in this process (nothing for inline)."""
 
+    def close(self) -> None:
+        """Release connections."""
+
 
 class InlineBus:
     """Delivers each event straight to this process's consumers (no broker)."""
@@ -55,14 +58,21 @@ class InlineBus:
         self.consumers = consumers
 
     def publish(self, event: CloudEvent, topic: str) -> None:
-        failed = [
-            consumer.name
-            for consumer in self.consumers
-            if topic in consumer.topics
-            and deliver(self.db, consumer, event, topic, utcnow()) is Outcome.RETRY
-        ]
+        try:
+            failed = [
+                consumer.name
+                for consumer in self.consumers
+                if topic in consumer.topics
+                and deliver(self.db, consumer, event, topic, utcnow()) is Outcome.RETRY
+            ]
+        except StoreUnavailable as exc:
+            # Not the event's fault: hold it without counting an attempt against it.
+            raise BrokerUnavailable(str(exc)) from exc
         if failed:
             raise ConsumerFailed(failed)
 
     def start(self, stop: threading.Event) -> list[threading.Thread]:
         return []
+
+    def close(self) -> None:
+        pass

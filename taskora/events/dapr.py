@@ -65,3 +65,6 @@ class DaprBus:
 
     def start(self, stop: threading.Event) -> list[threading.Thread]:
         return []  # the sidecar delivers to /dapr/events/<topic>
+
+    def close(self) -> None:
+        self.client.close()

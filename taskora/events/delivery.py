@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlmodel import Session
 
 from taskora.db import Database, insert_ignoring_conflicts
@@ -23,7 +23,14 @@ from taskora.events import metrics
 from taskora.events.envelope import CloudEvent, dead_letter_topic
 from taskora.models import DeadLetter, ProcessedEvent
 
-__all__ = ["Consumer", "Outcome", "PoisonEvent", "deliver", "record_dead_letter"]
+__all__ = [
+    "Consumer",
+    "Outcome",
+    "PoisonEvent",
+    "StoreUnavailable",
+    "deliver",
+    "record_dead_letter",
+]
 
 log = logging.getLogger("taskora.events")
 
@@ -32,6 +39,11 @@ class Outcome(StrEnum):
     SUCCESS = "SUCCESS"
     RETRY = "RETRY"
     DROP = "DROP"
+
+
+class StoreUnavailable(Exception):
+    """The database failed (unreachable, locked, restarting): a retry later will do; the event is
+    not to blame and must not be counted towards dead-lettering."""
 
 
 class PoisonEvent(Exception):
@@ -66,7 +78,7 @@ def record_dead_letter(
                 created_at=now,
             )
         )
-    metrics.DEAD_LETTERED.labels(consumer, topic).inc()
+    metrics.DEAD_LETTERED.labels(consumer, dead_letter_topic(topic)).inc()
 
 
 def deliver(
@@ -83,6 +95,9 @@ def deliver(
                 metrics.DUPLICATES.labels(consumer.name).inc()
                 return Outcome.SUCCESS
             consumer.handle(session, event, now)
+    except (OperationalError, InterfaceError) as exc:
+        metrics.RETRIED.labels(consumer.name, event.type).inc()
+        raise StoreUnavailable(f"database unavailable: {type(exc).__name__}") from exc
     except PoisonEvent as exc:
         try:
             record_dead_letter(

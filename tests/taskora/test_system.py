@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from taskora.app import create_app
+from taskora.auth import issue_token
 from taskora.db import Database
 from taskora.logs import JsonFormatter
 from taskora.settings import Settings
@@ -106,3 +107,18 @@ def test_log_lines_are_json_with_the_request_id(settings, auth, caplog) -> None:
     assert line["request_id"] == "req-42"
     assert line["message"] == "GET /api/tasks 200" and line["status"] == 200
     assert "duration_ms" in line
+
+
+def test_an_unreachable_database_is_503_with_retry_after(auth) -> None:
+    settings = Settings(
+        env="test",
+        database_url="postgresql://nobody@127.0.0.1:1/none",
+        auto_migrate=False,
+        background=False,
+    )
+    headers = {"Authorization": f"Bearer {issue_token(settings, 'alice')}"}
+    with TestClient(create_app(settings)) as client:
+        response = client.get("/api/tasks", headers=headers)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    assert "retry" in response.json()["detail"]

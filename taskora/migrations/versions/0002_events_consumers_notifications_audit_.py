@@ -13,7 +13,6 @@ from alembic import op
 
 import taskora.db
 
-
 revision = "0002"
 down_revision = "0001"
 branch_labels = None

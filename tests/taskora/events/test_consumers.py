@@ -188,3 +188,19 @@ def test_until_must_be_utc_for_a_zoned_series(client, auth, until) -> None:
     response = client.post("/api/tasks", json=body, headers=auth())
     assert response.status_code == 422
     assert "UNTIL" in response.json()["detail"][0]["msg"]
+
+
+def test_a_database_outage_holds_events_without_counting_attempts(client, auth) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    def unlucky(session, event, now) -> None:
+        raise OperationalError("UPDATE ...", {}, Exception("database is locked"))
+
+    db = client.app.state.db
+    bus = InlineBus(db, [Consumer("unlucky", frozenset({TASK_EVENTS}), unlucky)])
+    relay = Relay(db, bus, holder="t", max_attempts=2)
+    client.post("/api/tasks", json=task_body(), headers=auth())
+    assert [relay.run_once() for _ in range(5)] == [0] * 5
+    row = outbox(client)[0]
+    assert (row.dispatched_at, row.attempts) == (None, 0)
+    assert _count(client, DeadLetter) == 0
