@@ -53,7 +53,7 @@ async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     settings.check_safe()
-    database = Database(settings.database_url)
+    database = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     runtime = Runtime(settings, database)
 
     @asynccontextmanager

@@ -5,6 +5,7 @@ Plain ASGI (not ``BaseHTTPMiddleware``) so they add microseconds, not a task per
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import time
@@ -19,6 +20,14 @@ __all__ = ["RequestContextMiddleware"]
 
 access_log = logging.getLogger("taskora.access")
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+_PROCESS = uuid.uuid4().hex[:12]  # unique per process; a counter makes ids unique within it
+_COUNTER = itertools.count()
+
+
+def _new_id() -> str:
+    return f"{_PROCESS}{next(_COUNTER):020x}"
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -40,7 +49,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = _header(scope, b"x-request-id")
-        request_id = incoming if incoming and _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if incoming and _SAFE_REQUEST_ID.match(incoming) else _new_id()
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500

@@ -20,6 +20,9 @@ class Settings(BaseSettings):
 
     env: Literal["development", "test", "production"] = "development"
     database_url: str = "sqlite:///taskora.db"
+    # WAL + NORMAL: a commit survives any process crash; only an OS crash or power loss can
+    # lose the last commits. FULL fsyncs every commit (power-loss durable, several times slower).
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
     jwt_secret: str = Field(default=DEFAULT_JWT_SECRET, repr=False)
     jwt_algorithm: Literal["HS256"] = "HS256"
     token_ttl_seconds: int = Field(default=3600, gt=0)

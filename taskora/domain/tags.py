@@ -59,12 +59,16 @@ def tags_of(*, session: Session, task_ids: Sequence[int]) -> dict[int, list[str]
     """Tag names of each task, sorted by name."""
     if not task_ids:
         return {}
-    rows = session.execute(
-        select(col(TaskTag.task_id), col(Tag.name))
-        .join(Tag, col(Tag.id) == col(TaskTag.tag_id))
-        .where(col(TaskTag.task_id).in_(task_ids))
-        .order_by(col(TaskTag.task_id), col(Tag.name))
-    ).all()
+    rows = (
+        session.connection()
+        .execute(
+            select(col(TaskTag.task_id), col(Tag.name))
+            .join(Tag, col(Tag.id) == col(TaskTag.tag_id))
+            .where(col(TaskTag.task_id).in_(task_ids))
+            .order_by(col(TaskTag.task_id), col(Tag.name))
+        )
+        .all()
+    )
     by_task: dict[int, list[str]] = defaultdict(list)
     for task_id, name in rows:
         by_task[task_id].append(name)

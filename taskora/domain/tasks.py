@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -293,7 +293,7 @@ def list_tasks(*, session: Session, user_id: str, query: TaskQuery, now: datetim
         .order_by(*(c.ordered() for c in columns))
         .limit(query.limit + 1)
     )
-    rows: Sequence[Row[Any]] = session.execute(statement).all()
+    rows: Sequence[Any] = session.connection().execute(statement).all()  # Core: no ORM layer
     page, more = rows[: query.limit], len(rows) > query.limit
     tags = tags_of(session=session, task_ids=[row.id for row in page])
     next_cursor = None

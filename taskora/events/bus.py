@@ -12,7 +12,13 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from taskora.db import Database, utcnow
-from taskora.events.delivery import Consumer, Outcome, StoreUnavailable, deliver
+from taskora.events.delivery import (
+    Consumer,
+    Outcome,
+    StoreUnavailable,
+    deliver,
+    deliver_batch,
+)
 from taskora.events.envelope import CloudEvent
 
 __all__ = ["Bus", "BrokerUnavailable", "ConsumerFailed", "InlineBus", "PublishError"]
@@ -70,6 +76,12 @@ class InlineBus:
             raise BrokerUnavailable(str(exc)) from exc
         if failed:
             raise ConsumerFailed(failed)
+
+    def publish_batch(self, events: Sequence[tuple[CloudEvent, str]]) -> bool:
+        """Apply a whole batch, one transaction per consumer; False sends the relay back to
+        publishing one event at a time (which retries or dead-letters the culprit alone)."""
+        now = utcnow()
+        return all(deliver_batch(self.db, consumer, events, now) for consumer in self.consumers)
 
     def start(self, stop: threading.Event) -> list[threading.Thread]:
         return []

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from taskora.db import Database, insert_ignoring_conflicts
 from taskora.events import metrics
@@ -29,6 +30,7 @@ __all__ = [
     "PoisonEvent",
     "StoreUnavailable",
     "deliver",
+    "deliver_batch",
     "record_dead_letter",
 ]
 
@@ -79,6 +81,47 @@ def record_dead_letter(
             )
         )
     metrics.DEAD_LETTERED.labels(consumer, dead_letter_topic(topic)).inc()
+
+
+def deliver_batch(
+    db: Database, consumer: Consumer, events: Sequence[tuple[CloudEvent, str]], now: datetime
+) -> bool:
+    """Apply many events in one transaction (the fast path under load): True when all were
+    applied. Any failure rolls the whole batch back and returns False; the caller then delivers
+    the events one by one, so the failing event is retried or dead-lettered on its own."""
+    wanted = [(event, topic) for event, topic in events if topic in consumer.topics]
+    if not wanted:
+        return True
+    try:
+        with db.write() as session:
+            rows = [
+                {"consumer": consumer.name, "event_id": e.id, "processed_at": now}
+                for e, _ in wanted
+            ]
+            new = set(_insert_new_ids(session, rows))
+            for event, _topic in wanted:
+                if event.id in new:
+                    consumer.handle(session, event, now)
+    except Exception:
+        return False
+    for event, _topic in wanted:
+        if event.id in new:
+            metrics.CONSUMED.labels(consumer.name, event.type).inc()
+        else:
+            metrics.DUPLICATES.labels(consumer.name).inc()
+    return True
+
+
+def _insert_new_ids(session: Session, rows: list[dict[str, object]]) -> list[str]:
+    """Record the events as processed; returns the ids that were not recorded before."""
+    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
+    statement = (
+        dialect.insert(ProcessedEvent.__table__)  # type: ignore[attr-defined]
+        .values(rows)
+        .on_conflict_do_nothing()
+        .returning(col(ProcessedEvent.event_id))
+    )
+    return list(session.execute(statement).scalars())
 
 
 def deliver(

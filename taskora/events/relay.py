@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 
 from taskora.db import Database, utcnow
@@ -20,6 +21,7 @@ from taskora.events.bus import BrokerUnavailable, Bus, ConsumerFailed
 from taskora.events.delivery import record_dead_letter
 from taskora.events.envelope import to_cloudevent
 from taskora.events.outbox import mark_dispatched, note_attempt, undispatched
+from taskora.models import OutboxEvent
 
 __all__ = ["Relay"]
 
@@ -57,6 +59,8 @@ class Relay:
             return 0
         with self.db.read() as session:
             rows = undispatched(session=session, limit=self.batch)
+        if rows and self._publish_batch(rows):
+            return len(rows)
         done: list[int] = []
         try:
             for row in rows:
@@ -79,6 +83,19 @@ class Relay:
                 with self.db.write() as session:
                     mark_dispatched(session=session, ids=done, now=utcnow())
         return len(done)
+
+    def _publish_batch(self, rows: Sequence[OutboxEvent]) -> bool:
+        """The fast path, for buses that can take a whole batch (inline)."""
+        publish_batch = getattr(self.bus, "publish_batch", None)
+        if publish_batch is None or not publish_batch([(to_cloudevent(r), r.topic) for r in rows]):
+            return False
+        with self.db.write() as session:
+            mark_dispatched(
+                session=session, ids=[r.id for r in rows if r.id is not None], now=utcnow()
+            )
+        for row in rows:
+            metrics.PUBLISHED.labels(row.type).inc()
+        return True
 
     def _give_up(
         self, row_id: int, topic: str, event_id: str, payload: str, exc: ConsumerFailed
