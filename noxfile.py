@@ -12,15 +12,15 @@ PYTHON = "3.11"
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """Run the project's tests (PostgreSQL and Redis tests skip where absent, except in CI)."""
-    session.install("-e", ".[dev]")
-    args = session.posargs or ["-n", "2", "--junitxml=reports/junit-tests.xml"]
+    session.install("-e", ".[dev,harness]")
+    args = session.posargs or ["-n", "2", "-ra", "--junitxml=reports/junit-tests.xml"]
     session.run("pytest", *args)
 
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
     """Check style (ruff) and types (mypy)."""
-    session.install("-e", ".[lint]")
+    session.install("-e", ".[lint,harness]")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")
@@ -35,3 +35,17 @@ def serve(session: nox.Session) -> None:
     session.log(f"Token for user 'demo' (valid 24 h): {str(token).strip()}")
     session.log("Try: curl -H 'Authorization: Bearer <token>' http://127.0.0.1:8000/api/tasks")
     session.run("taskora", "serve", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def validate(session: nox.Session) -> None:
+    """Validate a deployment against the success criteria (default: local stack, quick profile)."""
+    session.install("-e", ".[harness]")
+    session.run("python", "-m", "harness", "validate", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
+def selftest(session: nox.Session) -> None:
+    """Plant each fault in a local stack and prove the harness catches it."""
+    session.install("-e", ".[harness]")
+    session.run("python", "-m", "harness", "selftest", *session.posargs)

@@ -1,0 +1,172 @@
+"""``python -m harness`` (``taskora-harness``): validate, up, down, report.
+
+Exit codes: 0 every criterion that applies passed; 1 a criterion failed or errored; 2 the
+harness could not run (bad arguments, target unavailable), with a one-line reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from harness.errors import HarnessError, UsageError
+from harness.live import LiveView, print_summary
+from harness.profile import load_profile
+from harness.report import load_report, write_reports
+from harness.run import TARGETS, Options, build_target, default_report_dir
+from harness.selftest import run_selftest
+from harness.targets.local import LocalTarget
+
+__all__ = ["main"]
+
+STATE = Path(".harness") / "up.json"
+
+
+def _target_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--target", default="local", choices=TARGETS)
+    parser.add_argument("--profile", default="quick", help="quick, ci, full or a .toml path")
+    parser.add_argument("--set", action="append", default=[], dest="overrides",
+                        metavar="SECTION.KEY=VALUE", help="override a profile value")  # fmt: skip
+    parser.add_argument("--url", help="--target url: the deployment's base URL")
+    parser.add_argument("--jwt-secret", help="--target url: the service's JWT signing secret")
+    parser.add_argument("--token", help="--target url: a bearer token (one user)")
+    parser.add_argument("--workers", type=int, help="--target local: worker processes")
+    parser.add_argument("--database-url", help="--target local: a database instead of SQLite")
+    parser.add_argument("--bus", default="inline", choices=("inline", "redis"))
+    parser.add_argument("--redis-url", help="--bus redis: the Redis server")
+    parser.add_argument("--failpoints", help="--target local: plant faults (TASKORA_FAILPOINTS)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="taskora-harness", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    validate = commands.add_parser("validate", help="run the success criteria, write reports")
+    _target_arguments(validate)
+    validate.add_argument("--report-dir", type=Path, help="default reports/<UTC timestamp>/")
+    validate.add_argument("--scenarios", type=Path, default=Path("scenarios"))
+    validate.add_argument("-k", dest="select", help="only scenarios matching (pytest -k)")
+    up = commands.add_parser("up", help="start the local stack and leave it running")
+    _target_arguments(up)
+    commands.add_parser("down", help="stop what 'up' started")
+    report = commands.add_parser("report", help="summarise a report directory, re-render it")
+    report.add_argument("directory", type=Path)
+    selftest = commands.add_parser("selftest", help="prove every planted fault is caught")
+    selftest.add_argument("--report-dir", type=Path, default=Path("reports") / "selftest")
+    return parser
+
+
+def _options(args: argparse.Namespace) -> Options:
+    return Options(
+        target=args.target,
+        profile=args.profile,
+        overrides=tuple(args.overrides),
+        report_dir=getattr(args, "report_dir", None),
+        url=args.url,
+        jwt_secret=args.jwt_secret,
+        token=args.token,
+        workers=args.workers,
+        database_url=args.database_url,
+        bus=args.bus,
+        redis_url=args.redis_url,
+        failpoints=args.failpoints,
+    )
+
+
+def _pytest_arguments(options: Options, args: argparse.Namespace, report_dir: Path) -> list[str]:
+    argv = [str(args.scenarios), "-p", "no:terminal", "-p", "no:cacheprovider",
+            "--target", options.target, "--profile", options.profile,
+            "--report-dir", str(report_dir), "--bus", options.bus]  # fmt: skip
+    for override in options.overrides:
+        argv += ["--set", override]
+    for flag, value in (("--url", options.url), ("--jwt-secret", options.jwt_secret),
+                        ("--token", options.token), ("--workers", options.workers),
+                        ("--database-url", options.database_url),
+                        ("--redis-url", options.redis_url), ("--failpoints", options.failpoints),
+                        ("-k", args.select)):  # fmt: skip
+        if value is not None:
+            argv += [flag, str(value)]
+    return argv
+
+
+def _validate(args: argparse.Namespace, console: Console) -> int:
+    options = _options(args)
+    profile = load_profile(options.profile, list(options.overrides))
+    build_target(options, profile).preflight()
+    if not (args.scenarios / "conftest.py").is_file():
+        raise UsageError(
+            f"no scenarios at {args.scenarios}: run from the repository root or pass --scenarios"
+        )
+    report_dir = options.report_dir or default_report_dir()
+    console.print(
+        f"validating the [bold]{options.target}[/] target, [bold]{profile.name}[/] profile: "
+        f"{profile.description}"
+    )
+    code = pytest.main(_pytest_arguments(options, args, report_dir), plugins=[LiveView(console)])
+    if not (report_dir / "report.json").is_file():
+        return 2 if code in (2, 3, 4, 5) else 1
+    report = load_report(report_dir)
+    print_summary(console, report, str(report_dir))
+    return 0 if report.verdict == "pass" else 1
+
+
+def _up(args: argparse.Namespace, console: Console) -> int:
+    options = _options(args)
+    if options.target != "local":
+        raise UsageError("'up' starts the local target only; other targets are already up")
+    target = build_target(options, load_profile(options.profile, list(options.overrides)))
+    assert isinstance(target, LocalTarget)
+    deployment = target.up()
+    assert target.process is not None
+    STATE.parent.mkdir(exist_ok=True)
+    STATE.write_text(json.dumps({"pgid": target.process.pid, "url": deployment.base_url}))
+    target.detach()
+    console.print(f"taskora is up at {deployment.base_url} (stop it with: python -m harness down)")
+    console.print(f"token for user 'demo': {deployment.token('demo')}")
+    return 0
+
+
+def _down(args: argparse.Namespace, console: Console) -> int:
+    if not STATE.is_file():
+        raise UsageError("nothing to stop: 'python -m harness up' was not run from here")
+    state = json.loads(STATE.read_text())
+    try:
+        os.killpg(int(state["pgid"]), signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    STATE.unlink()
+    console.print(f"stopped taskora at {state['url']}")
+    return 0
+
+
+def _report(args: argparse.Namespace, console: Console) -> int:
+    if not (args.directory / "report.json").is_file():
+        raise UsageError(f"no report.json in {args.directory}")
+    report = load_report(args.directory)
+    write_reports(report, args.directory)
+    print_summary(console, report, str(args.directory))
+    return 0 if report.verdict == "pass" else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    console = Console(stderr=False, highlight=False)
+    commands = {
+        "validate": _validate,
+        "up": _up,
+        "down": _down,
+        "report": _report,
+        "selftest": lambda args, console: run_selftest(console, args.report_dir),
+    }
+    try:
+        return commands[args.command](args, console)
+    except HarnessError as exc:
+        print(f"taskora-harness: error: {exc}", file=sys.stderr)
+        return 2

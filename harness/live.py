@@ -1,0 +1,59 @@
+"""The terminal view of a run: a line per criterion test as it finishes, then a summary."""
+
+from __future__ import annotations
+
+import pytest
+from rich.console import Console
+from rich.table import Table
+
+from harness.report import summary_rows
+from harness.verdicts import Report
+
+__all__ = ["LiveView", "print_summary"]
+
+STYLE = {"pass": "bold green", "fail": "bold red", "error": "bold magenta", "skip": "yellow"}
+
+
+class LiveView:
+    """A pytest plugin object: shows progress while the scenarios run."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self._status = console.status("starting the target ...")
+        self._status.start()
+
+    def pytest_runtest_logstart(self, nodeid: str) -> None:
+        self._status.update(f"running {nodeid.split('/')[-1]}")
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "call" and not (report.failed or report.skipped):
+            return
+        outcome = "skip" if report.skipped else "fail" if report.failed else "pass"
+        name = report.nodeid.split("/")[-1].replace(".py::", "  ")
+        detail = ""
+        if report.skipped and isinstance(report.longrepr, tuple):
+            detail = report.longrepr[2].removeprefix("Skipped: ")
+        elif report.failed:
+            detail = report.longreprtext.strip().splitlines()[-1] if report.longreprtext else ""
+        self.console.print(
+            f"[{STYLE[outcome]}]{outcome.upper():5}[/] {name}  [dim]{report.duration:.1f} s[/]"
+            + (f"  {detail}" if detail else "")
+        )
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.console.print(f"[bold red]cannot load {report.nodeid}:[/] {report.longreprtext}")
+
+    def pytest_sessionfinish(self) -> None:
+        self._status.stop()
+
+
+def print_summary(console: Console, report: Report, report_dir: str) -> None:
+    table = Table(title=f"taskora-harness: {report.target} target, {report.profile} profile")
+    for column in ("criterion", "verdict", "measured", "threshold", "reason"):
+        table.add_column(column, overflow="fold")
+    for criterion, _title, verdict, *rest in summary_rows(report):
+        table.add_row(criterion, f"[{STYLE.get(verdict, '')}]{verdict}[/]", *rest)
+    console.print(table)
+    overall = report.verdict
+    console.print(f"[{STYLE.get(overall, '')}]{overall.upper()}[/]  reports in {report_dir}")

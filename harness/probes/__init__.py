@@ -1,0 +1,1 @@
+"""Probes: how the harness observes a deployment (SSE tabs, availability, the write ledger)."""

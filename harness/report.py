@@ -1,0 +1,437 @@
+"""Reports of a harness run: ``report.json``, ``junit.xml``, ``samples/*.csv`` and ``report.html``.
+
+``report.json`` is the source of truth (``Report.to_json``); the other files are rendered from the
+same ``Report``. The HTML page is self-contained: styles inline, plots embedded as base64 PNGs,
+no scripts and no external URLs. Plots need matplotlib (an optional dependency, drawn with the
+Agg canvas, so no global backend is selected); without it the page says how to get them.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import json
+import math
+import re
+import statistics
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from harness.errors import UsageError
+from harness.verdicts import REPORT_SCHEMA, Report, Verdict
+
+__all__ = ["ReportFiles", "load_report", "render_html", "summary_rows", "write_reports"]
+
+SUITE = "taskora-harness"
+MATPLOTLIB_NOTE = (
+    "Plots are left out: matplotlib is not installed here. "
+    "`pip install matplotlib` (or the project's `harness` extra) adds them."
+)
+HISTOGRAM_MIN_SAMPLES = 20  # fewer samples are drawn as an ECDF, one marker per sample
+_DECIMALS = {"s": 3, "ms": 1, "count": 2}  # other units (ratio, ...) get significant digits
+_UNIT_NAMES = {"s": "seconds", "ms": "milliseconds", "ratio": "ratio", "count": "count"}
+_UNITLESS = {"", "ratio", "count"}  # shown without a suffix in the terminal table
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_FILE_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+_COLOURS = {"pass": "#1a7f37", "fail": "#cf222e", "error": "#bc4c00", "skip": "#6e7781"}
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    """The files ``write_reports`` wrote."""
+
+    directory: Path
+    json: Path  # report.json
+    junit: Path  # junit.xml
+    html: Path  # report.html
+    samples: tuple[Path, ...]  # samples/<id>.csv, one per criterion with samples
+
+
+def write_reports(report: Report, directory: Path) -> ReportFiles:
+    """Write report.json, junit.xml, samples/<id>.csv and report.html in ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    report_json = directory / "report.json"
+    report_json.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
+    samples = tuple(_write_samples(v, directory / "samples") for v in report.criteria if v.samples)
+    junit_xml = directory / "junit.xml"
+    _junit(report).write(junit_xml, encoding="utf-8", xml_declaration=True)
+    report_html = directory / "report.html"
+    report_html.write_text(render_html(report), encoding="utf-8")
+    return ReportFiles(directory, report_json, junit_xml, report_html, samples)
+
+
+def load_report(directory: Path) -> Report:
+    """Read ``directory/report.json`` back into a ``Report``."""
+    path = directory / "report.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"{path} does not exist: give the directory a harness run wrote") from None
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path} cannot be read as JSON: {exc}") from exc
+    if not isinstance(data, dict) or data.get("schema", REPORT_SCHEMA) != REPORT_SCHEMA:
+        schema = data.get("schema") if isinstance(data, dict) else None
+        raise UsageError(f"{path} is not a harness report (schema {schema!r}, not {REPORT_SCHEMA})")
+    try:
+        return Report.from_json(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UsageError(f"{path} is not a valid harness report: {exc!r}") from exc
+
+
+def summary_rows(report: Report) -> list[tuple[str, ...]]:
+    """One row per criterion for a terminal table: id, title, verdict, measured, threshold, reason.
+
+    Values carry their unit (``1.25 s``, ``310.4 ms``; ratios and counts bare); ``-`` where absent.
+    """
+    rows: list[tuple[str, ...]] = []
+    for v in report.criteria:
+        measured, threshold = _format_pair(v.measured, v.threshold, v.unit)
+        reason = " ".join(v.reason.split()) or "-"
+        rows.append((v.id, v.title, v.verdict, measured, threshold, reason))
+    return rows
+
+
+# --- number formatting -------------------------------------------------------------------------
+
+
+def _format_number(value: float, unit: str, digits: int = 6) -> str:
+    if not math.isfinite(value):
+        return str(value)
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    decimals = _DECIMALS.get(unit)
+    if decimals is None or digits > 6:
+        return f"{value:.{digits}g}"
+    text = f"{value:.{decimals}f}".rstrip("0").rstrip(".")
+    return f"{value:.3g}" if text in ("0", "-0") else text  # too small for the fixed decimals
+
+
+def _format_pair(
+    measured: float | None, threshold: float | None, unit: str, with_unit: bool = True
+) -> tuple[str, str]:
+    """Measured and threshold as text, precise enough that different values never look equal."""
+    m = "-" if measured is None else _format_number(measured, unit)
+    t = "-" if threshold is None else _format_number(threshold, unit)
+    digits = 6
+    while measured is not None and measured != threshold and m == t and digits < 17:
+        digits += 2
+        m = _format_number(measured, unit, digits)
+        t = _format_number(threshold, unit, digits) if threshold is not None else "-"
+    if with_unit and unit not in _UNITLESS:
+        m, t = (x if x == "-" else f"{x} {unit}" for x in (m, t))
+    return m, t
+
+
+# --- samples/<id>.csv ---------------------------------------------------------------------------
+
+
+def _write_samples(verdict: Verdict, directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{_FILE_UNSAFE.sub('_', verdict.id) or 'criterion'}.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(("label", "value"))
+        writer.writerows((s.label, repr(s.value)) for s in verdict.samples)
+    return path
+
+
+# --- junit.xml ----------------------------------------------------------------------------------
+
+
+def _xml_text(text: str) -> str:
+    """Text XML 1.0 can carry (ElementTree writes control characters as they are)."""
+    return _XML_INVALID.sub("\ufffd", text)
+
+
+def _raw(value: float | None) -> str:
+    """A value as exactly as it was measured (for tools that read the properties)."""
+    if value is None:
+        return "-"
+    return str(int(value)) if math.isfinite(value) and value == int(value) else repr(value)
+
+
+def _properties(parent: ET.Element, values: Iterable[tuple[str, str]]) -> None:
+    props = ET.SubElement(parent, "properties")
+    for name, value in values:
+        ET.SubElement(props, "property", name=name, value=_xml_text(value))
+
+
+def _junit(report: Report) -> ET.ElementTree:
+    counts = {k: sum(v.verdict == k for v in report.criteria) for k in ("fail", "error", "skip")}
+    elapsed = max((report.finished_at - report.started_at).total_seconds(), 0.0)
+    attrs = {
+        "name": SUITE,
+        "tests": str(len(report.criteria)),
+        "failures": str(counts["fail"]),
+        "errors": str(counts["error"]),
+        "skipped": str(counts["skip"]),
+        "time": f"{elapsed:.3f}",
+    }
+    root = ET.Element("testsuites", attrs)
+    suite = ET.SubElement(
+        root, "testsuite", {**attrs, "timestamp": report.started_at.isoformat(timespec="seconds")}
+    )
+    _properties(
+        suite,
+        [("target", report.target), ("profile", report.profile), ("verdict", report.verdict)],
+    )
+    for v in report.criteria:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=_xml_text(f"{SUITE}.{report.target}"),
+            name=_xml_text(f"{v.id} {v.title}"),
+            time=f"{max(v.duration_s, 0.0):.3f}",
+        )
+        _properties(
+            case,
+            [("measured", _raw(v.measured)), ("threshold", _raw(v.threshold)), ("unit", v.unit)],
+        )
+        reason = _xml_text(v.reason)
+        if v.verdict == "fail":
+            m, t = _format_pair(v.measured, v.threshold, v.unit)
+            failure = ET.SubElement(case, "failure", message=reason or "threshold not met")
+            failure.text = f"measured {m}, threshold {t}" + (f"\n{reason}" if reason else "")
+        elif v.verdict == "error":
+            error = ET.SubElement(case, "error", message=reason or "the criterion could not run")
+            error.text = reason or None
+        elif v.verdict == "skip":
+            ET.SubElement(case, "skipped", message=reason or "skipped")
+    ET.indent(root)
+    return ET.ElementTree(root)
+
+
+# --- plots --------------------------------------------------------------------------------------
+
+PlotFunction = Callable[[Verdict, list[float]], bytes]
+
+
+def _plotter() -> PlotFunction | None:
+    """The PNG plotting function, or None where matplotlib is not installed."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+        from matplotlib.ticker import MaxNLocator
+    except ImportError:
+        return None
+
+    def plot(verdict: Verdict, values: list[float]) -> bytes:
+        fig = Figure(figsize=(8, 3.2), dpi=100, layout="constrained")
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+        if len(values) >= HISTOGRAM_MIN_SAMPLES:
+            bins = min(50, max(5, math.ceil(2 * len(values) ** (1 / 3))))  # Rice rule, capped
+            ax.hist(values, bins=bins, color="#54aeff", edgecolor="#0969da", linewidth=0.6)
+            ax.set_ylabel("samples", parse_math=False)
+            ax.set_ylim(0, ax.get_ylim()[1] * 1.3)  # room for the line labels
+            kind = "histogram"
+        else:
+            xs = sorted(values)
+            ys = [(i + 1) / len(xs) for i in range(len(xs))]
+            ax.step(xs, ys, where="post", color="#0969da", linewidth=1.2)
+            ax.plot(xs, ys, "o", color="#0969da", markersize=5)
+            ax.set_ylim(0, 1.3)
+            ax.set_yticks([0, 0.25, 0.5, 0.75, 1])
+            ax.set_ylabel("fraction of samples ≤ x", parse_math=False)
+            kind = "ECDF"
+        unit = verdict.unit
+        name = _UNIT_NAMES.get(unit, unit)
+        ax.set_xlabel(name if name == unit or not unit else f"{name} ({unit})", parse_math=False)
+        count = f"{len(values)} sample" + ("" if len(values) == 1 else "s")
+        ax.set_title(f"{verdict.id}: {kind} of {count}", loc="left", parse_math=False)
+        ax.ticklabel_format(axis="x", useOffset=False)
+        ax.grid(alpha=0.3)
+        lines = [
+            (verdict.threshold, "threshold", "red", "--", 0.97),
+            (verdict.measured, "measured", "#24292f", ":", 0.9),
+        ]
+        drawn = []
+        for value, label, colour, style, y in lines:
+            if value is not None and math.isfinite(value):
+                ax.axvline(value, color=colour, linestyle=style, linewidth=1.8)
+                drawn.append((value, label, colour, y))
+        if unit == "count":
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            low, high = ax.get_xlim()
+            if high - low < 2:  # all the same count: a readable range around it
+                ax.set_xlim((low + high) / 2 - 1, (low + high) / 2 + 1)
+        low, high = ax.get_xlim()
+        texts = []
+        for value, label, colour, y in drawn:
+            # left of its line when the other line is to the right, or where there is more room
+            others = [other for other, *_ in drawn if other != value]
+            left = value < others[0] if others else value > (low + high) / 2
+            text = f"{label} {_format_pair(value, None, unit)[0]}"
+            texts.append(
+                ax.text(
+                    value,
+                    y,
+                    f"{text} " if left else f" {text}",
+                    transform=ax.get_xaxis_transform(),
+                    color=colour,
+                    ha="right" if left else "left",
+                    va="top",
+                    fontsize=9,
+                    fontweight="bold" if label == "threshold" else "normal",
+                    parse_math=False,
+                )
+            )
+        fig.canvas.draw()  # lay out, then move labels that stick out of the axes to the other side
+        box = ax.get_window_extent()
+        for t in texts:
+            extent = t.get_window_extent()
+            if extent.x0 < box.x0 or extent.x1 > box.x1:
+                left = t.get_horizontalalignment() == "left"  # flip to the other side
+                t.set_horizontalalignment("right" if left else "left")
+                t.set_text(f"{t.get_text().strip()} " if left else f" {t.get_text().strip()}")
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png")
+        return buffer.getvalue()
+
+    return plot
+
+
+# --- report.html --------------------------------------------------------------------------------
+
+_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem;
+       color: #24292f; max-width: 1100px; }
+h1 { margin-bottom: 0.2rem; }
+.meta { color: #57606a; margin: 0.2rem 0; }
+.overall { display: inline-block; font-size: 2.2rem; font-weight: 700; color: #fff;
+           padding: 0.3rem 1.2rem; border-radius: 0.4rem; margin: 0.8rem 0; }
+table { border-collapse: collapse; width: 100%; margin: 1rem 0; }
+th, td { border: 1px solid #d0d7de; padding: 0.35rem 0.6rem; text-align: left;
+         vertical-align: top; }
+th { background: #f6f8fa; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.badge { font-weight: 700; text-transform: uppercase; }
+td.id { white-space: nowrap; }
+section { margin: 1.5rem 0; border-top: 1px solid #d0d7de; }
+img { max-width: 100%; height: auto; }
+.note { background: #fff8c5; border: 1px solid #d4a72c; padding: 0.5rem 0.8rem; }
+pre { background: #f6f8fa; padding: 0.6rem; overflow-x: auto; }
+"""
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _verdict_html(value: str, css_class: str = "badge") -> str:
+    colour = _COLOURS.get(value, "#24292f")
+    if css_class == "overall":
+        style, text = f"background:{colour}", value.upper()
+        return f'<div class="overall verdict-{_e(value)}" style="{style}">{_e(text)}</div>'
+    style = f"color:{colour}"
+    return f'<span class="{css_class} verdict-{_e(value)}" style="{style}">{_e(value)}</span>'
+
+
+def _artifact_href(path: str) -> str | None:
+    """A link for an artifact: relative paths and http(s) URLs; anything else is not linked."""
+    scheme = urlsplit(path).scheme.lower()
+    if scheme in ("http", "https"):
+        return path
+    if scheme and len(scheme) > 1:  # javascript:, data:, ... (one letter: a Windows drive)
+        return None
+    return quote(path.replace("\\", "/"))
+
+
+def _finite(values: Iterable[float]) -> list[float]:
+    return [x for x in values if isinstance(x, int | float) and math.isfinite(x)]
+
+
+def _stats(values: list[float], unit: str) -> str:
+    def fmt(x: float) -> str:
+        return _format_pair(x, None, unit)[0]
+
+    parts = [
+        f"n = {len(values)}",
+        f"min {fmt(min(values))}",
+        f"median {fmt(statistics.median(values))}",
+    ]
+    if len(values) >= 2:
+        parts.append(f"p95 {fmt(statistics.quantiles(values, n=20, method='inclusive')[18])}")
+    parts.append(f"max {fmt(max(values))}")
+    return ", ".join(parts)
+
+
+def render_html(report: Report) -> str:
+    """The self-contained HTML page of ``report``."""
+    plot = _plotter()
+    elapsed = (report.finished_at - report.started_at).total_seconds()
+    counts = {k: sum(v.verdict == k for v in report.criteria) for k in _COLOURS}
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{_e(SUITE)}: {_e(report.target)} {_e(report.verdict)}</title>",
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>Taskora harness report: {_e(report.target)}</h1>",
+        f'<p class="meta">Profile <strong>{_e(report.profile)}</strong></p>',
+        f'<p class="meta">Started {_e(report.started_at.isoformat(timespec="seconds"))}, '
+        f"finished {_e(report.finished_at.isoformat(timespec='seconds'))} "
+        f"({elapsed:.1f} s)</p>",
+        _verdict_html(report.verdict, "overall"),
+        f'<p class="meta">{len(report.criteria)} criteria: '
+        + ", ".join(f"{n} {_e(k)}" for k, n in counts.items())
+        + "</p>",
+        "<h2>Summary</h2>",
+        "<table><thead><tr><th>ID</th><th>Title</th><th>Verdict</th><th>Measured</th>"
+        "<th>Threshold</th><th>Unit</th><th>Reason</th></tr></thead><tbody>",
+    ]
+    for v in report.criteria:
+        measured, threshold = _format_pair(v.measured, v.threshold, v.unit, with_unit=False)
+        out.append(
+            f'<tr><td class=id><a href="#{_e(v.id)}">{_e(v.id)}</a></td><td>{_e(v.title)}</td>'
+            f"<td>{_verdict_html(v.verdict)}</td><td class=num>{_e(measured)}</td>"
+            f"<td class=num>{_e(threshold)}</td><td>{_e(v.unit or '-')}</td>"
+            f"<td>{_e(v.reason or '-')}</td></tr>"
+        )
+    out.append("</tbody></table>")
+    if plot is None and any(_finite(s.value for s in v.samples) for v in report.criteria):
+        out.append(f'<p class="note">{_e(MATPLOTLIB_NOTE)}</p>')
+    out.append("<h2>Criteria</h2>")
+    for v in report.criteria:
+        out.append(f'<section id="{_e(v.id)}"><h3>{_e(v.id)} {_e(v.title)} ')
+        out.append(f"{_verdict_html(v.verdict)}</h3>")
+        if v.reason:
+            out.append(f"<p>{_e(v.reason)}</p>")
+        values = _finite(s.value for s in v.samples)
+        if values:
+            out.append(f'<p class="meta">Samples: {_e(_stats(values, v.unit))}</p>')
+            if plot is not None:
+                try:
+                    png = base64.b64encode(plot(v, values)).decode("ascii")
+                except Exception as exc:  # a plot must not cost the report
+                    out.append(f'<p class="note">The plot failed: {_e(repr(exc))}</p>')
+                else:
+                    alt = f"{v.id}: distribution of {len(values)} samples against the threshold"
+                    out.append(f'<img src="data:image/png;base64,{png}" alt="{_e(alt)}">')
+        if v.details:
+            details = json.dumps(v.details, indent=2, default=str, sort_keys=True)
+            out.append(f"<details><summary>Details</summary><pre>{_e(details)}</pre></details>")
+        out.append("</section>")
+    out.extend(_artifacts_html(report.details.get("artifacts")))
+    out.append(f'<p class="meta">Schema {_e(report.schema)}</p></body></html>')
+    return "\n".join(out) + "\n"
+
+
+def _artifacts_html(artifacts: Any) -> list[str]:
+    if not isinstance(artifacts, dict) or not artifacts:
+        return []
+    out = ["<h2>Artifacts</h2>", "<ul>"]
+    for label, path in artifacts.items():
+        href = _artifact_href(str(path))
+        if href is None:
+            out.append(f"<li>{_e(label)}: <code>{_e(path)}</code></li>")
+        else:
+            out.append(f'<li><a href="{_e(href)}">{_e(label)}</a> <code>{_e(path)}</code></li>')
+    out.append("</ul>")
+    return out

@@ -1,0 +1,137 @@
+"""One validation run: options -> profile and target; the deployment, the availability prober
+and the verdicts gathered while the scenarios run; the report at the end."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from harness.errors import UsageError
+from harness.probes.availability import AvailabilityProber
+from harness.profile import Profile
+from harness.targets import Deployment, Target
+from harness.targets.local import LocalTarget
+from harness.targets.remote import CLUSTER_TOOLS, ClusterTarget, UrlTarget
+from harness.verdicts import CRITERIA, Report, Sample, Verdict, VerdictValue
+
+__all__ = ["TARGETS", "Options", "Recorder", "Run", "build_target", "default_report_dir"]
+
+TARGETS = ("local", "url", *CLUSTER_TOOLS)
+
+
+@dataclass(frozen=True)
+class Options:
+    target: str = "local"
+    profile: str = "quick"
+    overrides: tuple[str, ...] = ()
+    report_dir: Path | None = None
+    url: str | None = None
+    jwt_secret: str | None = None
+    token: str | None = None
+    workers: int | None = None
+    database_url: str | None = None
+    bus: str = "inline"
+    redis_url: str | None = None
+    failpoints: str | None = None
+
+
+def default_report_dir() -> Path:
+    return Path("reports") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def build_target(options: Options, profile: Profile) -> Target:
+    if options.target == "local":
+        env = {"TASKORA_FAILPOINTS": options.failpoints} if options.failpoints else {}
+        return LocalTarget(
+            workers=options.workers or int(profile.get("target", "workers")),
+            database_url=options.database_url,
+            bus=options.bus,
+            redis_url=options.redis_url,
+            env=env,
+            ready_timeout=float(profile.get("sc005", "max_s")),
+        )
+    if options.target == "url":
+        return UrlTarget(options.url or "", jwt_secret=options.jwt_secret, token=options.token)
+    if options.target in CLUSTER_TOOLS:
+        return ClusterTarget(options.target)
+    raise UsageError(f"--target {options.target!r}: use one of {', '.join(TARGETS)}")
+
+
+class Recorder:
+    """What one criterion measured; scenario tests fill it, the plugin adds the outcome."""
+
+    def __init__(self, criterion_id: str) -> None:
+        criterion = CRITERIA[criterion_id]
+        self.verdict = Verdict(criterion.id, criterion.title, "pass", unit=criterion.unit)
+        self.outcomes: list[tuple[str, str]] = []  # (pass|fail|skip|error, reason) per test
+
+    def record(
+        self,
+        *,
+        measured: float,
+        threshold: float,
+        samples: list[Sample] | None = None,
+        **details: Any,
+    ) -> None:
+        self.verdict.measured = measured
+        self.verdict.threshold = threshold
+        self.verdict.samples.extend(samples or [])
+        self.verdict.details.update(details)
+
+    def note(self, **details: Any) -> None:
+        self.verdict.details.update(details)
+
+    def settle(self) -> Verdict:
+        """The criterion's verdict: the worst outcome of its tests."""
+        order: tuple[VerdictValue, ...] = ("error", "fail", "pass", "skip")
+        for value in order:
+            reasons = [reason for outcome, reason in self.outcomes if outcome == value]
+            if reasons:
+                self.verdict.verdict = value
+                self.verdict.reason = "; ".join(r for r in reasons if r)
+                break
+        return self.verdict
+
+
+@dataclass
+class Run:
+    options: Options
+    profile: Profile
+    target: Target
+    report_dir: Path
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    started: float = field(default_factory=time.monotonic)
+    deployment: Deployment | None = None
+    prober: AvailabilityProber | None = None
+    recorders: dict[str, Recorder] = field(default_factory=dict)
+
+    def recorder(self, criterion_id: str) -> Recorder:
+        if criterion_id not in self.recorders:
+            self.recorders[criterion_id] = Recorder(criterion_id)
+        return self.recorders[criterion_id]
+
+    def start(self) -> Deployment:
+        self.deployment = self.target.up()
+        interval = float(self.profile.get("sc007", "interval_s"))
+        self.prober = AvailabilityProber(self.deployment.base_url, interval=interval)
+        self.prober.start()
+        return self.deployment
+
+    def stop(self) -> None:
+        if self.prober is not None:
+            self.prober.stop()
+        self.target.down()
+
+    def report(self) -> Report:
+        verdicts = [self.recorders[key].settle() for key in sorted(self.recorders)]
+        return Report(
+            target=self.options.target,
+            profile=self.profile.name,
+            started_at=self.started_at,
+            finished_at=datetime.now(UTC),
+            criteria=verdicts,
+            details={"base_url": self.deployment.base_url if self.deployment else None},
+        )

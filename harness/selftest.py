@@ -1,0 +1,80 @@
+"""The harness's self-test: a harness that cannot fail is worthless.
+
+The healthy local stack must pass; then, for each fault taskora can plant (its failpoints),
+a validation must fail exactly the criterion that the fault breaks. Each case runs
+``python -m harness validate`` in its own process against its own fresh stack.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+__all__ = ["CASES", "Case", "run_selftest"]
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    failpoints: str | None
+    must_fail: str | None  # the criterion the fault must turn red; None: everything passes
+    overrides: tuple[str, ...] = ()
+    only: str | None = None  # pytest -k: the scenarios the case needs
+
+
+CASES = (
+    Case("healthy stack", None, None),
+    Case("slow SSE delivery", "sse_delay=3", "SC-002", only="sc002"),
+    Case("dropped events", "drop_events=0.3", "SC-002", only="sc002"),
+    Case("lost acknowledged writes", "lose_writes=0.3", "SC-002", only="sc002"),
+    Case("late reminders", "late_reminders=20", "SC-004", ("sc004.max_s=8",), "sc004"),
+    Case("recurrence never created", "no_recurrence=1", "SC-003", ("sc003.max_s=5",), "sc003"),
+    Case("5xx on some requests", "error_rate=0.05", "SC-007", (), "sc005 or sc007"),
+)
+
+
+def _validate(case: Case, report_dir: Path) -> tuple[int, dict[str, str]]:
+    command = [sys.executable, "-m", "harness", "validate", "--report-dir", str(report_dir)]
+    if case.failpoints:
+        command += ["--failpoints", case.failpoints]
+    for override in case.overrides:
+        command += ["--set", override]
+    if case.only:
+        command += ["-k", case.only]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    report = report_dir / "report.json"
+    if not report.is_file():
+        return result.returncode, {}
+    criteria = json.loads(report.read_text())["criteria"]
+    return result.returncode, {c["id"]: c["verdict"] for c in criteria}
+
+
+def _caught(case: Case, code: int, verdicts: dict[str, str]) -> bool:
+    if case.must_fail is None:
+        return code == 0 and verdicts != {} and "fail" not in verdicts.values()
+    return code == 1 and verdicts.get(case.must_fail) == "fail"
+
+
+def run_selftest(console: Console, report_root: Path) -> int:
+    table = Table(title="taskora-harness self-test: every planted fault must be caught")
+    for column in ("case", "failpoints", "expected", "exit", "verdicts", "result"):
+        table.add_column(column, overflow="fold")
+    all_caught = True
+    for case in CASES:
+        console.print(f"self-test: {case.name} ...")
+        directory = report_root / case.name.replace(" ", "-")
+        code, verdicts = _validate(case, directory)
+        caught = _caught(case, code, verdicts)
+        all_caught &= caught
+        shown = ", ".join(f"{k}={v}" for k, v in sorted(verdicts.items()) if v != "skip")
+        expected = f"{case.must_fail} fails" if case.must_fail else "all pass"
+        result = "[green]ok[/]" if caught else "[bold red]NOT CAUGHT[/]"
+        table.add_row(case.name, case.failpoints or "-", expected, str(code), shown, result)
+    console.print(table)
+    return 0 if all_caught else 1

@@ -1,0 +1,50 @@
+"""Targets: where the service under validation runs.
+
+One protocol: ``up() -> Deployment``, ``down()``, ``kill(replica)``, and ``capabilities`` saying
+what the target can do. ``local`` starts ``taskora serve`` as a process group; ``url`` points at
+an existing deployment; ``kind``, ``minikube`` and ``doks`` are Kubernetes clusters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+__all__ = ["Capabilities", "Deployment", "Target"]
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    kill: bool = False  # can kill a replica (chaos)
+    deploy_timing: bool = False  # measures apply -> all ready (SC-001)
+    start_timing: bool = False  # measures process start -> ready (SC-005)
+
+
+@dataclass
+class Deployment:
+    target: str
+    base_url: str
+    token: Callable[[str], str]  # user id -> bearer token
+    replicas: list[str] = field(default_factory=list)
+    ready_seconds: float | None = None  # start -> ready, where the target started it
+    deploy_seconds: float | None = None  # apply -> all ready, on clusters
+
+    def headers(self, user: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(user)}"}
+
+
+class Target(Protocol):
+    name: str
+    capabilities: Capabilities
+
+    def preflight(self) -> None:
+        """Raise TargetUnavailable (one line, with the fix) when the target cannot work here."""
+
+    def up(self) -> Deployment: ...
+
+    def down(self) -> None: ...
+
+    def replicas(self) -> list[str]: ...
+
+    def kill(self, replica: str) -> None: ...

@@ -1,0 +1,87 @@
+"""Targets that the harness does not start: an existing deployment at a URL, and the
+Kubernetes clusters (implemented by the clusters work; here they say what is missing)."""
+
+from __future__ import annotations
+
+import shutil
+
+import httpx
+
+from harness.errors import TargetUnavailable, UsageError
+from harness.targets import Capabilities, Deployment
+from harness.targets.tokens import fixed_token, token_factory
+
+__all__ = ["CLUSTER_TOOLS", "ClusterTarget", "UrlTarget"]
+
+CLUSTER_TOOLS = {"kind": "kind", "minikube": "minikube", "doks": "doctl"}
+
+
+class UrlTarget:
+    name = "url"
+    capabilities = Capabilities()
+
+    def __init__(
+        self, url: str, *, jwt_secret: str | None = None, token: str | None = None
+    ) -> None:
+        if not url:
+            raise UsageError("--target url needs --url http://host:port")
+        if not (jwt_secret or token):
+            raise UsageError("--target url needs --jwt-secret (the service's) or --token")
+        self.url = url.rstrip("/")
+        self.token = token_factory(jwt_secret) if jwt_secret else fixed_token(token or "")
+
+    def preflight(self) -> None:
+        self.up()
+
+    def up(self) -> Deployment:
+        try:
+            ready = httpx.get(f"{self.url}/ready", timeout=5)
+        except httpx.HTTPError as exc:
+            raise TargetUnavailable(f"{self.url} is unreachable: {exc}") from None
+        if ready.status_code != 200:
+            raise TargetUnavailable(
+                f"{self.url}/ready answered {ready.status_code}: {ready.text[:200]}"
+            )
+        return Deployment(target=self.name, base_url=self.url, token=self.token)
+
+    def down(self) -> None:
+        pass
+
+    def replicas(self) -> list[str]:
+        return []
+
+    def kill(self, replica: str) -> None:
+        raise TargetUnavailable("the url target cannot kill replicas")
+
+
+class ClusterTarget:
+    """kind, Minikube or DOKS. Until the clusters work lands, up() says what is missing."""
+
+    capabilities = Capabilities(kill=True, deploy_timing=True)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def preflight(self) -> None:
+        self.up()
+
+    def up(self) -> Deployment:
+        tool = CLUSTER_TOOLS[self.name]
+        if shutil.which(tool) is None:
+            raise TargetUnavailable(
+                f"--target {self.name} needs {tool} on PATH; it is not installed here"
+            )
+        if shutil.which("kubectl") is None:
+            raise TargetUnavailable(f"--target {self.name} needs kubectl on PATH")
+        raise TargetUnavailable(
+            f"--target {self.name}: cluster deployment is not implemented yet (clusters issue)"
+        )
+
+    def down(self) -> None:
+        pass
+
+    def replicas(self) -> list[str]:
+        return []
+
+    def kill(self, replica: str) -> None:
+        raise TargetUnavailable(f"--target {self.name} is not implemented yet")

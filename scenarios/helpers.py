@@ -1,0 +1,44 @@
+"""Small helpers shared by the scenarios: a fresh user, an API client, percentiles, waiting."""
+
+from __future__ import annotations
+
+import statistics
+import time
+import uuid
+from collections.abc import Callable
+from typing import TypeVar
+
+import httpx
+
+from harness.targets import Deployment
+
+T = TypeVar("T")
+
+
+def fresh_user(prefix: str) -> str:
+    """A user of its own, so a scenario never sees another's data (shared deployments too)."""
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def client(deployment: Deployment, user: str) -> httpx.Client:
+    return httpx.Client(
+        base_url=deployment.base_url, headers=deployment.headers(user), timeout=10.0
+    )
+
+
+def percentile(values: list[float], q: int) -> float:
+    if not values:
+        return 0.0
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+def wait_for(check: Callable[[], T], *, timeout: float, every: float = 0.2) -> T | None:
+    """Call ``check`` until it returns something truthy or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() >= deadline:
+            return result or None
+        time.sleep(every)

@@ -1,0 +1,67 @@
+"""Targets: the local process group, the url target, clusters that are not there."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import httpx
+import pytest
+
+from harness.errors import TargetUnavailable, UsageError
+from harness.targets.local import LocalTarget
+from harness.targets.remote import ClusterTarget, UrlTarget
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def _gone(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def _replaced(target: LocalTarget, killed: str) -> bool:
+    replicas = target.replicas()
+    return killed not in replicas and len(replicas) == 2
+
+
+def test_local_target_up_kill_down_leaves_nothing_behind() -> None:
+    target = LocalTarget(workers=2)
+    deployment = target.up()
+    try:
+        assert deployment.ready_seconds is not None and deployment.ready_seconds < 60
+        created = httpx.post(f"{deployment.base_url}/api/tasks", json={"title": "x"},
+                             headers=deployment.headers("u"))  # fmt: skip
+        assert created.status_code == 201
+        before = target.replicas()
+        assert len(before) == 2
+        target.kill(before[0])
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not _replaced(target, before[0]):
+            time.sleep(0.2)
+        after = target.replicas()
+        assert before[0] not in after and len(after) == 2  # the supervisor replaced it
+        with pytest.raises(ValueError):
+            target.kill("1")  # not one of ours
+    finally:
+        assert target.process is not None
+        pgid = target.process.pid
+        target.down()
+    assert _gone(pgid)
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{deployment.base_url}/health", timeout=2)
+
+
+def test_url_target_needs_a_secret_or_token_and_a_reachable_service() -> None:
+    with pytest.raises(UsageError, match="--jwt-secret"):
+        UrlTarget("http://127.0.0.1:1")
+    with pytest.raises(TargetUnavailable, match="unreachable"):
+        UrlTarget("http://127.0.0.1:1", token="t").up()
+
+
+def test_cluster_targets_say_what_is_missing() -> None:
+    with pytest.raises(TargetUnavailable, match="kind"):
+        ClusterTarget("kind").up()
