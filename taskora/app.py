@@ -16,6 +16,7 @@ from taskora.api.main import api_router
 from taskora.api.routes import system
 from taskora.db import Database
 from taskora.errors import DomainError, Invalid
+from taskora.failpoints import FailpointDatabase
 from taskora.logs import configure_logging
 from taskora.middleware import RequestContextMiddleware
 from taskora.migrate import head_revision, upgrade
@@ -53,8 +54,17 @@ async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     settings.check_safe()
-    database = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    if failpoints := settings.failpoints:  # its sessions carry them to the scan and consumers
+        log.warning("failpoints active, faults are planted: TASKORA_FAILPOINTS=%s", failpoints)
+        database: Database = FailpointDatabase(
+            settings.database_url,
+            sqlite_synchronous=settings.sqlite_synchronous,
+            failpoints=failpoints,
+        )
+    else:
+        database = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     runtime = Runtime(settings, database)
+    runtime.stream.failpoints = settings.failpoints
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -85,7 +95,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(Exception, _unexpected_error)
     app.include_router(api_router)
     app.include_router(system.router)
-    app.add_middleware(RequestContextMiddleware, access_log_enabled=settings.access_log)
+    app.add_middleware(
+        RequestContextMiddleware,
+        access_log_enabled=settings.access_log,
+        failpoints=settings.failpoints,
+    )
     return app
 
 

@@ -13,6 +13,7 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from taskora.failpoints import OFF, Failpoints
 from taskora.logs import request_id_var
 from taskora.metrics import REQUEST_SECONDS, REQUESTS
 
@@ -40,9 +41,12 @@ def _header(scope: Scope, name: bytes) -> str | None:
 class RequestContextMiddleware:
     """Gives each request an id (echoing a safe ``X-Request-ID``), logs it, and counts it."""
 
-    def __init__(self, app: ASGIApp, *, access_log_enabled: bool = True) -> None:
+    def __init__(
+        self, app: ASGIApp, *, access_log_enabled: bool = True, failpoints: Failpoints = OFF
+    ) -> None:
         self.app = app
         self.access_log_enabled = access_log_enabled
+        self.failpoints = failpoints or None  # error_rate, slow_requests: None when off
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -65,7 +69,10 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            if self.failpoints is None:
+                await self.app(scope, receive, send_with_id)
+            else:
+                await self.failpoints.serve(self.app, scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from taskora.errors import ConfigurationError
+from taskora.failpoints import OFF, Failpoints
 
 __all__ = ["DEFAULT_JWT_SECRET", "Settings"]
 
@@ -50,6 +51,10 @@ class Settings(BaseSettings):
     relay_interval_seconds: float = Field(default=0.1, gt=0)
     event_retention_hours: float = Field(default=168.0, gt=0)
 
+    # Planted faults for the harness's self-test (taskora.failpoints); the seed comes first
+    failpoints_seed: int | None = None
+    failpoints: Annotated[Failpoints, NoDecode] = OFF
+
     @cached_property
     def migrate_on_start(self) -> bool:
         """Apply migrations at start-up: on by default except in production."""
@@ -67,4 +72,9 @@ class Settings(BaseSettings):
         if len(self.jwt_secret.encode()) < 32:
             raise ConfigurationError(
                 "TASKORA_JWT_SECRET is too short: HS256 needs at least 32 bytes (RFC 7518)"
+            )
+        if self.env == "production" and self.failpoints:
+            raise ConfigurationError(
+                "refusing to start in production with failpoints set: unset TASKORA_FAILPOINTS "
+                f"({self.failpoints})"
             )

@@ -9,7 +9,7 @@ concurrent scans share the work instead of queueing on the same rows.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlmodel import Session, col
@@ -17,6 +17,7 @@ from sqlmodel import Session, col
 from taskora.domain.tags import tags_of
 from taskora.domain.tasks import PUBLIC_COLUMNS, to_public
 from taskora.events.outbox import emit
+from taskora.failpoints import session_failpoints
 from taskora.models import Task
 
 __all__ = ["BATCH", "scan_due_reminders"]
@@ -27,9 +28,11 @@ ACTOR = "system:reminders"
 
 def scan_due_reminders(*, session: Session, now: datetime) -> int:
     """Emit ``reminder.due`` for open tasks whose reminder time has come; returns how many."""
+    late = session_failpoints(session).late_reminders  # failpoint: claim only reminders this late
+    due_by = now - timedelta(seconds=late) if late else now
     statement = (
         select(*PUBLIC_COLUMNS, col(Task.user_id).label("owner"))
-        .where(col(Task.reminded_at).is_(None), col(Task.remind_at) <= now)
+        .where(col(Task.reminded_at).is_(None), col(Task.remind_at) <= due_by)
         .order_by(col(Task.remind_at))
         .limit(BATCH)
     )

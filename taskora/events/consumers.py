@@ -10,6 +10,7 @@ from sqlmodel import Session
 from taskora.domain import audit, notifications, series
 from taskora.events.delivery import Consumer, PoisonEvent
 from taskora.events.envelope import REMINDER_EVENTS, TASK_EVENTS, CloudEvent
+from taskora.failpoints import session_failpoints
 
 __all__ = ["CONSUMERS", "consumers_of"]
 
@@ -23,6 +24,8 @@ def _task(event: CloudEvent) -> dict[str, object]:
 
 def _recurrence(session: Session, event: CloudEvent, now: datetime) -> None:
     if event.type == "task.completed":
+        if session_failpoints(session).no_recurrence:
+            return  # failpoint: no next occurrence, yet the event counts as processed
         task_id = _task(event)["id"]
         assert isinstance(task_id, int)
         series.create_next_occurrence(session=session, task_id=task_id, now=now)

@@ -24,6 +24,7 @@ from taskora.db import Database
 from taskora.events import metrics
 from taskora.events.envelope import CloudEvent, to_cloudevent
 from taskora.events.outbox import NOTIFY_CHANNEL, last_position, read_after
+from taskora.failpoints import OFF, Failpoints
 
 __all__ = ["EventStream", "Subscriber"]
 
@@ -52,7 +53,12 @@ class Subscriber:
 
 class EventStream:
     def __init__(
-        self, db: Database, *, poll_interval: float = 0.05, gap_timeout: float = 3.0
+        self,
+        db: Database,
+        *,
+        poll_interval: float = 0.05,
+        gap_timeout: float = 3.0,
+        failpoints: Failpoints = OFF,
     ) -> None:
         self.db = db
         self.poll_interval = poll_interval
@@ -61,6 +67,7 @@ class EventStream:
         self._gap_since: float | None = None
         self._lock = threading.Lock()
         self._subscribers: dict[str, set[Subscriber]] = {}
+        self.failpoints = failpoints  # drop_events
 
     def subscribe(self, user_id: str) -> Subscriber:
         subscriber = Subscriber(user_id, asyncio.get_running_loop())
@@ -103,6 +110,8 @@ class EventStream:
         return now - self._gap_since >= self.gap_timeout
 
     def _hand_out(self, event: CloudEvent) -> None:
+        if self.failpoints.drop_events and self.failpoints.chance(self.failpoints.drop_events):
+            return  # failpoint drop_events: no subscriber of this process gets it live
         with self._lock:
             targets = list(self._subscribers.get(event.userid, ()))
         for subscriber in targets:

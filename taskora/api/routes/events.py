@@ -14,6 +14,7 @@ from taskora.db import Database
 from taskora.events.envelope import CloudEvent, to_cloudevent
 from taskora.events.outbox import read_after
 from taskora.events.stream import EventStream
+from taskora.failpoints import OFF, Failpoints
 
 router = APIRouter(prefix="/api/events", tags=["events"])
 
@@ -38,7 +39,12 @@ def _replay(db: Database, user_id: str, after: int) -> tuple[list[CloudEvent], b
 
 
 async def _events(
-    request: Request, db: Database, stream: EventStream, user_id: str, last_event_id: int | None
+    request: Request,
+    db: Database,
+    stream: EventStream,
+    user_id: str,
+    last_event_id: int | None,
+    failpoints: Failpoints = OFF,
 ) -> AsyncIterator[ServerSentEvent]:
     subscriber = stream.subscribe(user_id)
     try:
@@ -62,6 +68,8 @@ async def _events(
                 return  # too slow to keep up: the client reconnects with Last-Event-ID
             if position is not None and live.position <= position:
                 continue  # already replayed
+            if failpoints.sse_delay:
+                await failpoints.hold(live.time)
             yield _sse(live)
     finally:
         stream.unsubscribe(subscriber)
@@ -80,6 +88,7 @@ async def event_stream(
 ) -> EventSourceResponse:
     """Stream the user's events: id = log position, event = type, data = the CloudEvent."""
     stream: EventStream = request.app.state.runtime.stream
+    failpoints = request.app.state.settings.failpoints
     return EventSourceResponse(
-        _events(request, db, stream, user, last_event_id), ping=KEEP_ALIVE_SECONDS
+        _events(request, db, stream, user, last_event_id, failpoints), ping=KEEP_ALIVE_SECONDS
     )

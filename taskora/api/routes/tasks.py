@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
-from taskora.api.deps import CurrentUser, DatabaseDep, IdempotencyKey
+from taskora.api.deps import CurrentUser, DatabaseDep, IdempotencyKey, SettingsDep
 from taskora.api.idempotent import run_idempotent
 from taskora.db import utcnow
 from taskora.domain import tasks
@@ -20,12 +20,21 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such task
 
 @router.post("", status_code=201, response_model=TaskPublic)
 def create_task(
-    body: TaskCreate, user: CurrentUser, db: DatabaseDep, idempotency_key: IdempotencyKey = None
+    body: TaskCreate,
+    user: CurrentUser,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> TaskPublic | Response:
     """Create a task; with an Idempotency-Key a retry returns the first response."""
-    if idempotency_key is None:
+    failpoints = settings.failpoints
+    lost = failpoints.lose_writes > 0 and failpoints.chance(failpoints.lose_writes)
+    if idempotency_key is None or lost:  # a lost write keeps no idempotency record either
         with db.write() as session:
-            return tasks.create_task(session=session, user_id=user, data=body, now=utcnow())
+            task = tasks.create_task(session=session, user_id=user, data=body, now=utcnow())
+            if lost:
+                session.rollback()  # failpoint lose_writes: acknowledged, never committed
+            return task
     return run_idempotent(
         db=db,
         user_id=user,

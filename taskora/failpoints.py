@@ -1,0 +1,212 @@
+"""Failpoints: faults planted on purpose, so that the validation harness can prove it fails.
+
+Off unless ``TASKORA_FAILPOINTS`` is set, e.g. ``sse_delay=3,error_rate=0.05``. The value is
+parsed once, into the frozen ``Settings.failpoints``; a hook costs one attribute check when off.
+``TASKORA_FAILPOINTS_SEED`` seeds the random draws. Production refuses to start with any set.
+
+=================  ==============  ===========================================================
+name               value           effect
+=================  ==============  ===========================================================
+sse_delay          seconds         the SSE stream holds each live event that long after its
+                                   time (replay is not held)
+drop_events        fraction 0..1   the event stream skips that share of events (no subscriber
+                                   of this process gets them live)
+lose_writes        fraction 0..1   ``POST /api/tasks`` answers 201 but rolls the write back
+late_reminders     seconds         the reminder scan claims only reminders that late
+no_recurrence      0 or 1          the recurrence consumer creates no next occurrence (the
+                                   event is still recorded as processed)
+error_rate         fraction 0..1   that share of HTTP requests (all but ``/health``) get a 500
+slow_requests      milliseconds    each ``/api/`` request waits that long first
+=================  ==============  ===========================================================
+
+The hooks that see only a session (the reminder scan, the consumers) find the failpoints in
+``session.info``: with failpoints set the application opens its database as a
+``FailpointDatabase``, whose transactions carry them; ``session_failpoints`` reads them back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import GetCoreSchemaHandler, ValidationInfo
+from pydantic_core import CoreSchema, core_schema
+from sqlmodel import Session
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from taskora.db import Database
+from taskora.errors import ConfigurationError
+
+__all__ = ["OFF", "FailpointDatabase", "Failpoints", "session_failpoints"]
+
+VARIABLE = "TASKORA_FAILPOINTS"
+SESSION_KEY = "taskora.failpoints"
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError("not a number") from None
+    if not math.isfinite(value):
+        raise ValueError("not a finite number")
+    return value
+
+
+def _duration(text: str) -> float:
+    value = _number(text)
+    if value < 0:
+        raise ValueError("must not be negative")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = _number(text)
+    if not 0 <= value <= 1:
+        raise ValueError("a fraction must be between 0 and 1")
+    return value
+
+
+def _flag(text: str) -> bool:
+    if text not in ("0", "1"):
+        raise ValueError("must be 0 or 1")
+    return text == "1"
+
+
+_PARSERS: dict[str, Callable[[str], float | bool]] = {
+    "sse_delay": _duration,  # seconds
+    "drop_events": _fraction,
+    "lose_writes": _fraction,
+    "late_reminders": _duration,  # seconds
+    "no_recurrence": _flag,
+    "error_rate": _fraction,
+    "slow_requests": _duration,  # milliseconds
+}
+
+
+@dataclass(frozen=True)
+class Failpoints:
+    """The planted faults; all off by default. Falsy when none is active."""
+
+    sse_delay: float = 0.0
+    drop_events: float = 0.0
+    lose_writes: float = 0.0
+    late_reminders: float = 0.0
+    no_recurrence: bool = False
+    error_rate: float = 0.0
+    slow_requests: float = 0.0
+    rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
+
+    @classmethod
+    def parse(cls, spec: str, *, seed: int | None = None) -> Failpoints:
+        """``name=value,name=value``; raises ``ConfigurationError`` naming the bad part."""
+        values: dict[str, float | bool] = {}
+        for raw in spec.split(","):
+            part = raw.strip()
+            if not part:
+                continue
+            name, equals, text = (piece.strip() for piece in part.partition("="))
+            if not equals:
+                raise ConfigurationError(f"{VARIABLE}: {part!r} is not name=value")
+            if name not in _PARSERS:
+                known = ", ".join(sorted(_PARSERS))
+                raise ConfigurationError(
+                    f"{VARIABLE}: unknown failpoint {name!r} in {part!r} (known: {known})"
+                )
+            if name in values:
+                raise ConfigurationError(f"{VARIABLE}: {name!r} is set twice")
+            try:
+                values[name] = _PARSERS[name](text)
+            except ValueError as exc:
+                raise ConfigurationError(f"{VARIABLE}: bad value in {part!r}: {exc}") from None
+        return cls(**values, rng=random.Random(seed))  # type: ignore[arg-type]
+
+    def active(self) -> dict[str, float | bool]:
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.compare and getattr(self, f.name)
+        }
+
+    def __bool__(self) -> bool:
+        return bool(self.active())
+
+    def __str__(self) -> str:
+        """The active failpoints in the ``TASKORA_FAILPOINTS`` format."""
+        return ",".join(f"{name}={value:g}" for name, value in self.active().items())
+
+    def chance(self, fraction: float) -> bool:
+        """True for ``fraction`` of the calls (1 always, 0 never)."""
+        return self.rng.random() < fraction
+
+    async def hold(self, event_time: datetime) -> None:
+        """sse_delay: wait until the event is ``sse_delay`` seconds old."""
+        age = (datetime.now(UTC) - event_time).total_seconds()
+        if age < self.sse_delay:
+            await asyncio.sleep(self.sse_delay - age)
+
+    async def serve(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+        """One HTTP request through error_rate and slow_requests."""
+        path = scope["path"]
+        if self.error_rate and path != "/health" and self.chance(self.error_rate):
+            failed = JSONResponse({"detail": "failpoint: error_rate"}, status_code=500)
+            await failed(scope, receive, send)
+            return
+        if self.slow_requests and path.startswith("/api/"):
+            await asyncio.sleep(self.slow_requests / 1000)
+        await app(scope, receive, send)
+
+    # A Settings field: parsed from the TASKORA_FAILPOINTS string, dumped back to one.
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, _source: Any, _handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        return core_schema.with_info_before_validator_function(
+            cls._from_setting,
+            core_schema.is_instance_schema(cls),
+            serialization=core_schema.plain_serializer_function_ser_schema(str),
+        )
+
+    @classmethod
+    def _from_setting(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str):
+            return cls.parse(value, seed=info.data.get("failpoints_seed"))
+        return value
+
+
+OFF = Failpoints()
+
+
+def session_failpoints(session: Session) -> Failpoints:
+    """The failpoints of the transaction's database (``OFF`` unless it is a FailpointDatabase)."""
+    failpoints = session.info.get(SESSION_KEY, OFF)
+    assert isinstance(failpoints, Failpoints)
+    return failpoints
+
+
+class FailpointDatabase(Database):
+    """A Database whose transactions carry the failpoints in ``session.info``; used only when
+    failpoints are set, so the plain Database pays nothing."""
+
+    def __init__(self, url: str, *, sqlite_synchronous: str, failpoints: Failpoints) -> None:
+        super().__init__(url, sqlite_synchronous=sqlite_synchronous)
+        self.failpoints = failpoints
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with super().read() as session:
+            session.info[SESSION_KEY] = self.failpoints
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        with super().write() as session:
+            session.info[SESSION_KEY] = self.failpoints
+            yield session

@@ -1,0 +1,389 @@
+"""Failpoints: parsed once from TASKORA_FAILPOINTS, refused when malformed or in production, off
+unless set, and each planted fault breaks what the harness checks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from httpx_sse import connect_sse
+from sqlalchemy import func, select
+
+from taskora.api.routes.events import event_stream
+from taskora.app import create_app
+from taskora.cli import main
+from taskora.db import Database
+from taskora.errors import ConfigurationError
+from taskora.events.scheduler import reminder_check
+from taskora.failpoints import OFF, Failpoints
+from taskora.models import IdempotencyRecord, ProcessedEvent, Task
+from taskora.settings import Settings
+from tests.conftest import drain, outbox
+from tests.factories import task_body
+from tests.process import running
+
+ALL = (
+    "sse_delay=3, drop_events=0.25,lose_writes=0.5 ,late_reminders=60,"
+    "no_recurrence=1,error_rate=0.05,slow_requests=250,"
+)
+
+
+# Parsing
+
+
+def test_every_failpoint_parses_and_prints_back() -> None:
+    failpoints = Failpoints.parse(ALL)
+    assert failpoints == Failpoints(
+        sse_delay=3,
+        drop_events=0.25,
+        lose_writes=0.5,
+        late_reminders=60,
+        no_recurrence=True,
+        error_rate=0.05,
+        slow_requests=250,
+    )
+    assert failpoints
+    assert Failpoints.parse(str(failpoints)) == failpoints
+    assert str(Failpoints.parse("error_rate=0.05,sse_delay=3")) == "sse_delay=3,error_rate=0.05"
+
+
+def test_without_failpoints_nothing_changes(monkeypatch, settings, caplog) -> None:
+    monkeypatch.delenv("TASKORA_FAILPOINTS", raising=False)
+    off = Settings().failpoints
+    assert not off and str(off) == ""
+    assert off == OFF == Failpoints() == Failpoints.parse("") == Failpoints.parse(" , ")
+    assert off == Failpoints.parse("error_rate=0,sse_delay=0")
+    assert not Failpoints.parse("error_rate=0,no_recurrence=0")
+    assert (off.sse_delay, off.drop_events, off.lose_writes, off.late_reminders) == (0, 0, 0, 0)
+    assert (off.no_recurrence, off.error_rate, off.slow_requests) == (False, 0, 0)
+    with caplog.at_level(logging.WARNING, logger="taskora"):
+        app = create_app(settings)
+    assert not [r for r in caplog.records if "failpoint" in r.getMessage()]
+    assert type(app.state.db) is Database  # the plain database: no failpoints on any session
+    assert not app.state.runtime.stream.failpoints
+    with TestClient(app) as client:
+        assert client.get("/ready").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("spec", "names"),
+    [
+        ("bogus=1", "unknown failpoint 'bogus'"),
+        ("sse_delay=3,Error_Rate=0.1", "'Error_Rate'"),
+        ("sse_delay=soon", "'sse_delay=soon'"),
+        ("drop_events=1.5", "'drop_events=1.5'"),
+        ("error_rate=-0.1", "'error_rate=-0.1'"),
+        ("lose_writes=nan", "'lose_writes=nan'"),
+        ("slow_requests=inf", "'slow_requests=inf'"),
+        ("late_reminders=-5", "'late_reminders=-5'"),
+        ("no_recurrence=2", "'no_recurrence=2'"),
+        ("no_recurrence=", "'no_recurrence='"),
+        ("sse_delay", "'sse_delay' is not name=value"),
+        ("sse_delay=1,sse_delay=2", "'sse_delay' is set twice"),
+        ("sse_delay=1\nerror_rate=1", "'sse_delay=1\\nerror_rate=1'"),
+    ],
+)
+def test_a_bad_spec_is_refused_in_one_line_naming_the_bad_part(spec: str, names: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        Failpoints.parse(spec)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith("TASKORA_FAILPOINTS: ")
+    assert names in message
+
+
+def test_settings_parse_the_environment_once_with_the_seed(monkeypatch) -> None:
+    monkeypatch.setenv("TASKORA_FAILPOINTS", "error_rate=0.5,late_reminders=60")
+    monkeypatch.setenv("TASKORA_FAILPOINTS_SEED", "7")
+    failpoints = Settings().failpoints
+    assert failpoints == Failpoints(error_rate=0.5, late_reminders=60)
+    reference = random.Random(7)
+    assert [failpoints.chance(0.5) for _ in range(50)] == [
+        reference.random() < 0.5 for _ in range(50)
+    ]
+    assert Settings().model_dump()["failpoints"] == "late_reminders=60,error_rate=0.5"
+    monkeypatch.setenv("TASKORA_FAILPOINTS", "error_rate=5")
+    with pytest.raises(ConfigurationError, match="'error_rate=5'"):
+        Settings()
+
+
+def test_the_same_seed_draws_the_same_faults() -> None:
+    first, second = (Failpoints.parse("drop_events=0.5", seed=3) for _ in range(2))
+    draws = [first.chance(0.5) for _ in range(100)]
+    assert draws == [second.chance(0.5) for _ in range(100)]
+    assert 20 < sum(draws) < 80
+    assert all(first.chance(1) for _ in range(100)) and not any(first.chance(0) for _ in range(100))
+
+
+def test_serve_refuses_a_bad_spec_with_exit_2_and_one_line(monkeypatch, capsys) -> None:
+    monkeypatch.delenv("TASKORA_ENV", raising=False)
+    monkeypatch.setenv("TASKORA_FAILPOINTS", "sse_delay=3,drop_events=2")
+    assert main(["serve", "--port", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "TASKORA_FAILPOINTS" in err and "'drop_events=2'" in err
+
+
+def test_production_refuses_to_start_with_failpoints(monkeypatch, capsys) -> None:
+    production = Settings(env="production", database_url="sqlite://", jwt_secret="x" * 32)
+    with pytest.raises(ConfigurationError, match="production.*TASKORA_FAILPOINTS") as caught:
+        create_app(production.model_copy(update={"failpoints": Failpoints(error_rate=0.01)}))
+    assert "\n" not in str(caught.value)
+    create_app(production.model_copy(update={"failpoints": Failpoints.parse("error_rate=0")}))
+    monkeypatch.setenv("TASKORA_ENV", "production")
+    monkeypatch.setenv("TASKORA_JWT_SECRET", "y" * 40)
+    monkeypatch.setenv("TASKORA_FAILPOINTS", "lose_writes=0.1")
+    assert main(["serve", "--port", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "production" in err and "lose_writes=0.1" in err
+
+
+def test_start_up_warns_and_lists_the_active_failpoints(settings, caplog) -> None:
+    failpoints = Failpoints.parse("sse_delay=3,error_rate=0.05,drop_events=0")
+    with caplog.at_level(logging.WARNING, logger="taskora"):
+        create_app(settings.model_copy(update={"failpoints": failpoints}))
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert [m for m in warnings if "failpoints active" in m] == [
+        "failpoints active, faults are planted: TASKORA_FAILPOINTS=sse_delay=3,error_rate=0.05"
+    ]
+
+
+# Effects, through the application
+
+
+@pytest.fixture
+def faulty(settings: Settings) -> Iterator[Callable[..., TestClient]]:
+    """Builds a client whose settings carry the given failpoints (seeded)."""
+    with ExitStack() as stack:
+
+        def build(spec: str, seed: int = 1) -> TestClient:
+            failpoints = Failpoints.parse(spec, seed=seed)
+            app = create_app(settings.model_copy(update={"failpoints": failpoints}))
+            return stack.enter_context(TestClient(app))
+
+        yield build
+
+
+def _count(client: TestClient, model: Any) -> int:
+    with client.app.state.db.read() as session:
+        return int(session.scalar(select(func.count()).select_from(model)))
+
+
+def test_error_rate_1_fails_everything_but_health(faulty, auth) -> None:
+    client = faulty("error_rate=1")
+    assert client.get("/health").status_code == 200
+    for response in (
+        client.get("/ready"),
+        client.get("/metrics"),
+        client.get("/api/tasks", headers=auth()),
+        client.post("/api/tasks", json=task_body(), headers=auth()),
+    ):
+        assert response.status_code == 500
+        assert response.json() == {"detail": "failpoint: error_rate"}
+        assert response.headers["x-request-id"]
+    assert outbox(client) == [] and _count(client, Task) == 0  # the app was never called
+
+
+def test_error_rate_fails_that_share_of_requests(faulty) -> None:
+    client = faulty("error_rate=0.5", seed=11)
+    statuses = [client.get("/ready").status_code for _ in range(100)]
+    assert set(statuses) == {200, 500}
+    assert 25 < statuses.count(500) < 75
+
+
+def test_slow_requests_delays_only_the_api(faulty, auth) -> None:
+    client = faulty("slow_requests=400")
+    started = time.perf_counter()
+    assert client.get("/api/tasks", headers=auth()).status_code == 200
+    assert time.perf_counter() - started >= 0.4
+    started = time.perf_counter()
+    assert client.get("/health").status_code == 200
+    assert client.get("/ready").status_code == 200
+    assert time.perf_counter() - started < 0.4
+
+
+def test_lose_writes_1_acknowledges_a_task_that_never_exists(faulty, auth) -> None:
+    client = faulty("lose_writes=1")
+    created = client.post("/api/tasks", json=task_body(title="ghost"), headers=auth())
+    assert created.status_code == 201
+    assert created.json()["title"] == "ghost" and created.json()["id"] >= 1
+    assert client.get(f"/api/tasks/{created.json()['id']}", headers=auth()).status_code == 404
+    assert client.get("/api/tasks", headers=auth()).json()["items"] == []
+    assert outbox(client) == []
+    keyed = {**auth(), "Idempotency-Key": "k-1"}
+    for _ in range(2):  # no idempotency record either: the retry is a new (lost) write
+        again = client.post("/api/tasks", json=task_body(title="ghost 2"), headers=keyed)
+        assert again.status_code == 201 and "idempotent-replayed" not in again.headers
+        assert again.json()["title"] == "ghost 2"
+        assert client.get(f"/api/tasks/{again.json()['id']}", headers=auth()).status_code == 404
+    assert _count(client, IdempotencyRecord) == 0 and _count(client, Task) == 0
+    assert outbox(client) == []
+
+
+def test_lose_writes_loses_that_share_of_creates(faulty, auth) -> None:
+    client = faulty("lose_writes=0.5", seed=5)
+    titles = []
+    for i in range(30):
+        headers = {**auth(), "Idempotency-Key": f"k{i}"} if i % 2 else auth()
+        response = client.post("/api/tasks", json=task_body(title=f"t{i}"), headers=headers)
+        assert response.status_code == 201
+        titles.append(response.json()["title"])
+    stored = {t["title"] for t in client.get("/api/tasks", headers=auth()).json()["items"]}
+    assert stored < set(titles) and 5 < len(stored) < 25
+    assert {e.subject for e in outbox(client)} == {
+        f"tasks/{t['id']}" for t in client.get("/api/tasks", headers=auth()).json()["items"]
+    }
+
+
+def _remind_in_past(seconds: int) -> str:
+    return (datetime.now(UTC) - timedelta(seconds=seconds)).isoformat()
+
+
+def test_late_reminders_claims_only_reminders_that_late(faulty, client, auth) -> None:
+    late = faulty("late_reminders=60")
+    just_due = late.post(
+        "/api/tasks", json=task_body(remind_at=_remind_in_past(2)), headers=auth()
+    ).json()
+    long_due = late.post(
+        "/api/tasks", json=task_body(remind_at=_remind_in_past(120)), headers=auth()
+    ).json()
+    assert reminder_check(late.app.state.db) == 1
+    reminders = [e.subject for e in outbox(late) if e.type == "reminder.due"]
+    assert reminders == [f"tasks/{long_due['id']}"]
+    assert reminder_check(client.app.state.db) == 1  # the same database, no failpoint
+    reminders = [e.subject for e in outbox(client) if e.type == "reminder.due"]
+    assert reminders == [f"tasks/{long_due['id']}", f"tasks/{just_due['id']}"]
+
+
+def test_no_recurrence_creates_no_next_occurrence_but_processes_the_event(faulty, auth) -> None:
+    client = faulty("no_recurrence=1")
+    body = task_body(recurrence="FREQ=DAILY", due_at="2028-01-01T09:00:00Z")
+    first = client.post("/api/tasks", json=body, headers=auth()).json()
+    assert client.post(f"/api/tasks/{first['id']}/complete", headers=auth()).status_code == 200
+    assert drain(client) == 2
+    items = client.get("/api/tasks", headers=auth()).json()["items"]
+    assert [(t["id"], t["status"]) for t in items] == [(first["id"], "done")]
+    assert "task.recurred" not in [e.type for e in outbox(client)]
+    completed = next(e.event_id for e in outbox(client) if e.type == "task.completed")
+    with client.app.state.db.read() as session:
+        processed = session.scalars(
+            select(ProcessedEvent.event_id).where(ProcessedEvent.consumer == "recurrence")
+        ).all()
+    assert completed in processed
+    audit = client.get("/api/audit", headers=auth()).json()["items"]  # other consumers unharmed
+    assert {"task.created", "task.completed"} <= {e["type"] for e in audit}
+
+
+async def _live_events(app: FastAPI, user: str) -> list[str]:
+    """Subscribe to the app's event stream, hand out what was committed, return the subjects."""
+    stream = app.state.runtime.stream
+    subscriber = stream.subscribe(user)
+    try:
+        stream.poll_once()
+        await asyncio.sleep(0.05)  # the hand-out runs on this loop
+        got = []
+        while not subscriber.queue.empty():
+            event = subscriber.queue.get_nowait()
+            assert event is not None
+            got.append(event.subject)
+        return got
+    finally:
+        stream.unsubscribe(subscriber)
+
+
+def _create(client: TestClient, auth: Callable[[], dict[str, str]], count: int) -> list[str]:
+    client.app.state.runtime.stream.start_at_end()
+    ids = [
+        client.post("/api/tasks", json=task_body(title=f"t{i}"), headers=auth()).json()["id"]
+        for i in range(count)
+    ]
+    return [f"tasks/{i}" for i in ids]
+
+
+def test_drop_events_skips_that_share_of_live_events(faulty, client, auth) -> None:
+    created = _create(client, auth, 3)
+    assert asyncio.run(_live_events(client.app, "alice")) == created  # no failpoint: all
+    dropping = faulty("drop_events=1")
+    assert dropping.app.state.runtime.stream.failpoints.drop_events == 1
+    _create(dropping, auth, 3)
+    assert asyncio.run(_live_events(dropping.app, "alice")) == []
+    some = faulty("drop_events=0.5", seed=2)
+    created = _create(some, auth, 30)
+    got = asyncio.run(_live_events(some.app, "alice"))
+    assert 5 < len(got) < 25 and set(got) < set(created)
+    assert got == [s for s in created if s in got]  # in order, only skipping
+    assert some.app.state.runtime.stream.position == outbox(some)[-1].id
+
+
+class _Request:
+    """What the SSE route uses of a request."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    async def is_disconnected(self) -> bool:
+        return False
+
+
+async def _first_sse(app: FastAPI, last_event_id: int | None) -> tuple[float, datetime]:
+    """Open the SSE route, hand out what was committed; the first event's age when sent."""
+    request = _Request(app)
+    response = await event_stream(request, "alice", app.state.db, last_event_id)
+    events = response.body_iterator
+    try:
+        first = asyncio.ensure_future(anext(events))
+        await asyncio.sleep(0.05)  # subscribed
+        app.state.runtime.stream.poll_once()
+        sse = await asyncio.wait_for(first, timeout=10)
+        sent = datetime.now(UTC)
+        event_time = datetime.fromisoformat(json.loads(sse.data)["time"])
+        return (sent - event_time).total_seconds(), event_time
+    finally:
+        await events.aclose()
+
+
+def test_sse_delay_holds_live_events_but_not_replay(faulty, client, auth) -> None:
+    _create(client, auth, 1)
+    age, _ = asyncio.run(_first_sse(client.app, None))
+    assert age < 0.8  # no failpoint: at once
+    delayed = faulty("sse_delay=0.8")
+    _create(delayed, auth, 1)
+    age, _ = asyncio.run(_first_sse(delayed.app, None))
+    assert age >= 0.8
+    _create(delayed, auth, 1)  # a fresh event, replayed from the log after Last-Event-ID
+    started = time.perf_counter()
+    age, _ = asyncio.run(_first_sse(delayed.app, outbox(delayed)[-1].id - 1))
+    assert time.perf_counter() - started < 0.8 and age < 0.8
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_a_served_process_takes_failpoints_from_the_environment(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    env = {"TASKORA_FAILPOINTS": "sse_delay=1.5", "TASKORA_FAILPOINTS_SEED": "1"}
+    with running(url, tmp_path / "serve.log", workers=1, env=env) as server:
+        stream_url = f"{server.base_url}/api/events/stream"
+        with (
+            httpx.Client(timeout=httpx.Timeout(5, read=15)) as http,
+            connect_sse(http, "GET", stream_url, headers=server.headers("alice")) as source,
+        ):
+            time.sleep(0.3)
+            tasks_url = f"{server.base_url}/api/tasks"
+            httpx.post(tasks_url, json=task_body(), headers=server.headers("alice"))
+            written = time.monotonic()
+            event = next(source.iter_sse())
+            assert event.event == "task.created"
+            assert time.monotonic() - written >= 1.0
+    assert "TASKORA_FAILPOINTS=sse_delay=1.5" in (tmp_path / "serve.log").read_text()
