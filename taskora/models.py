@@ -40,6 +40,7 @@ class Task(SQLModel, table=True):
         Index("ix_tasks_user_status", "user_id", "status"),
         Index("ix_tasks_reminder_due", "reminded_at", "remind_at"),
         UniqueConstraint("series_id", "occurrence_at", name="uq_tasks_series_occurrence"),
+        {"sqlite_autoincrement": True},  # an id is never given out twice, even after a delete
     )
 
     id: int | None = Field(default=None, sa_column=Column(TaskId, primary_key=True))

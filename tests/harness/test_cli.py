@@ -62,7 +62,7 @@ def test_validate_passes_on_the_healthy_local_stack_and_writes_the_reports(tmp_p
 @pytest.mark.integration
 @pytest.mark.slow
 def test_a_planted_fault_turns_its_criterion_red(tmp_path) -> None:
-    result = _harness("validate", "--report-dir", str(tmp_path), "--failpoints", "error_rate=0.05",
+    result = _harness("validate", "--report-dir", str(tmp_path), "--failpoints", "error_rate=0.2",
                       "-k", "sc005 or sc007")  # fmt: skip
     assert result.returncode == 1, result.stdout[-3000:]
     report = json.loads((tmp_path / "report.json").read_text())
