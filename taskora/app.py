@@ -16,7 +16,6 @@ from taskora.api.main import api_router
 from taskora.api.routes import system
 from taskora.db import Database
 from taskora.errors import DomainError, Invalid
-from taskora.failpoints import FailpointDatabase
 from taskora.logs import configure_logging
 from taskora.middleware import RequestContextMiddleware
 from taskora.migrate import head_revision, upgrade
@@ -54,17 +53,12 @@ async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     settings.check_safe()
-    if failpoints := settings.failpoints:  # its sessions carry them to the scan and consumers
-        log.warning("failpoints active, faults are planted: TASKORA_FAILPOINTS=%s", failpoints)
-        database: Database = FailpointDatabase(
-            settings.database_url,
-            sqlite_synchronous=settings.sqlite_synchronous,
-            failpoints=failpoints,
+    if settings.failpoints:
+        log.warning(
+            "failpoints active, faults are planted: TASKORA_FAILPOINTS=%s", settings.failpoints
         )
-    else:
-        database = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    database = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     runtime = Runtime(settings, database)
-    runtime.stream.failpoints = settings.failpoints
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -19,9 +19,8 @@ error_rate         fraction 0..1   that share of HTTP requests (all but ``/healt
 slow_requests      milliseconds    each ``/api/`` request waits that long first
 =================  ==============  ===========================================================
 
-The hooks that see only a session (the reminder scan, the consumers) find the failpoints in
-``session.info``: with failpoints set the application opens its database as a
-``FailpointDatabase``, whose transactions carry them; ``session_failpoints`` reads them back.
+The runtime hands them to what they change: the request middleware, the event stream, the
+SSE route, the reminder check (as a delay) and the consumers it builds.
 """
 
 from __future__ import annotations
@@ -29,25 +28,21 @@ from __future__ import annotations
 import asyncio
 import math
 import random
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import GetCoreSchemaHandler, ValidationInfo
 from pydantic_core import CoreSchema, core_schema
-from sqlmodel import Session
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from taskora.db import Database
 from taskora.errors import ConfigurationError
 
-__all__ = ["OFF", "FailpointDatabase", "Failpoints", "session_failpoints"]
+__all__ = ["OFF", "Failpoints"]
 
 VARIABLE = "TASKORA_FAILPOINTS"
-SESSION_KEY = "taskora.failpoints"
 
 
 def _number(text: str) -> float:
@@ -182,31 +177,3 @@ class Failpoints:
 
 
 OFF = Failpoints()
-
-
-def session_failpoints(session: Session) -> Failpoints:
-    """The failpoints of the transaction's database (``OFF`` unless it is a FailpointDatabase)."""
-    failpoints = session.info.get(SESSION_KEY, OFF)
-    assert isinstance(failpoints, Failpoints)
-    return failpoints
-
-
-class FailpointDatabase(Database):
-    """A Database whose transactions carry the failpoints in ``session.info``; used only when
-    failpoints are set, so the plain Database pays nothing."""
-
-    def __init__(self, url: str, *, sqlite_synchronous: str, failpoints: Failpoints) -> None:
-        super().__init__(url, sqlite_synchronous=sqlite_synchronous)
-        self.failpoints = failpoints
-
-    @contextmanager
-    def read(self) -> Iterator[Session]:
-        with super().read() as session:
-            session.info[SESSION_KEY] = self.failpoints
-            yield session
-
-    @contextmanager
-    def write(self) -> Iterator[Session]:
-        with super().write() as session:
-            session.info[SESSION_KEY] = self.failpoints
-            yield session

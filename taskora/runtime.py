@@ -14,7 +14,8 @@ from datetime import timedelta
 
 from taskora.db import Database
 from taskora.events.bus import Bus, InlineBus
-from taskora.events.consumers import CONSUMERS
+from taskora.events.consumers import build_consumers
+from taskora.events.delivery import Consumer
 from taskora.events.relay import Relay
 from taskora.events.scheduler import housekeeping, measure_outbox_lag, reminder_check
 from taskora.events.stream import EventStream
@@ -25,18 +26,18 @@ __all__ = ["Runtime", "build_bus"]
 log = logging.getLogger("taskora.runtime")
 
 
-def build_bus(settings: Settings, db: Database) -> Bus:
+def build_bus(settings: Settings, db: Database, consumers: tuple[Consumer, ...]) -> Bus:
     if settings.bus == "redis":
         from taskora.events.redis_bus import RedisBus
 
         return RedisBus(
-            db, CONSUMERS, url=settings.redis_url, holder=_holder(), prefix=settings.redis_prefix
+            db, consumers, url=settings.redis_url, holder=_holder(), prefix=settings.redis_prefix
         )
     if settings.bus == "dapr":
         from taskora.events.dapr import DaprBus
 
         return DaprBus(port=settings.dapr_http_port, pubsub=settings.dapr_pubsub)
-    return InlineBus(db, CONSUMERS)
+    return InlineBus(db, consumers)
 
 
 def _holder() -> str:
@@ -56,9 +57,10 @@ class Runtime:
     def __init__(self, settings: Settings, db: Database) -> None:
         self.settings = settings
         self.db = db
-        self.bus = build_bus(settings, db)
+        self.consumers = build_consumers(settings.failpoints)
+        self.bus = build_bus(settings, db, self.consumers)
         self.relay = Relay(db, self.bus, holder=_holder())
-        self.stream = EventStream(db)
+        self.stream = EventStream(db, failpoints=settings.failpoints)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -83,7 +85,7 @@ class Runtime:
         _every(
             self._stop,
             self.settings.ticker_seconds,
-            lambda: reminder_check(self.db),
+            lambda: reminder_check(self.db, late_by=self.settings.failpoints.late_reminders),
             "reminder-check",
         )
 

@@ -17,7 +17,6 @@ from sqlmodel import Session, col
 from taskora.domain.tags import tags_of
 from taskora.domain.tasks import PUBLIC_COLUMNS, to_public
 from taskora.events.outbox import emit
-from taskora.failpoints import session_failpoints
 from taskora.models import Task
 
 __all__ = ["BATCH", "scan_due_reminders"]
@@ -26,10 +25,10 @@ BATCH = 500
 ACTOR = "system:reminders"
 
 
-def scan_due_reminders(*, session: Session, now: datetime) -> int:
-    """Emit ``reminder.due`` for open tasks whose reminder time has come; returns how many."""
-    late = session_failpoints(session).late_reminders  # failpoint: claim only reminders this late
-    due_by = now - timedelta(seconds=late) if late else now
+def scan_due_reminders(*, session: Session, now: datetime, late_by: float = 0.0) -> int:
+    """Emit ``reminder.due`` for open tasks whose reminder time has come; returns how many.
+    ``late_by`` (seconds) holds reminders back that long: the failpoint late_reminders."""
+    due_by = now - timedelta(seconds=late_by)
     statement = (
         select(*PUBLIC_COLUMNS, col(Task.user_id).label("owner"))
         .where(col(Task.reminded_at).is_(None), col(Task.remind_at) <= due_by)

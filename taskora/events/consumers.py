@@ -10,9 +10,9 @@ from sqlmodel import Session
 from taskora.domain import audit, notifications, series
 from taskora.events.delivery import Consumer, PoisonEvent
 from taskora.events.envelope import REMINDER_EVENTS, TASK_EVENTS, CloudEvent
-from taskora.failpoints import session_failpoints
+from taskora.failpoints import OFF, Failpoints
 
-__all__ = ["CONSUMERS", "consumers_of"]
+__all__ = ["CONSUMERS", "build_consumers", "consumers_of"]
 
 
 def _task(event: CloudEvent) -> dict[str, object]:
@@ -24,8 +24,6 @@ def _task(event: CloudEvent) -> dict[str, object]:
 
 def _recurrence(session: Session, event: CloudEvent, now: datetime) -> None:
     if event.type == "task.completed":
-        if session_failpoints(session).no_recurrence:
-            return  # failpoint: no next occurrence, yet the event counts as processed
         task_id = _task(event)["id"]
         assert isinstance(task_id, int)
         series.create_next_occurrence(session=session, task_id=task_id, now=now)
@@ -42,12 +40,21 @@ def _audit(session: Session, event: CloudEvent, now: datetime) -> None:
     audit.record_event(session=session, event=event)
 
 
-CONSUMERS = (
-    Consumer("recurrence", frozenset({TASK_EVENTS}), _recurrence),
-    Consumer("notifications", frozenset({REMINDER_EVENTS}), _notifications),
-    Consumer("audit", frozenset({TASK_EVENTS, REMINDER_EVENTS}), _audit),
-)
+def _no_recurrence(session: Session, event: CloudEvent, now: datetime) -> None:
+    """Failpoint no_recurrence: the event counts as processed, no occurrence is created."""
 
 
-def consumers_of(topic: str) -> list[Consumer]:
-    return [c for c in CONSUMERS if topic in c.topics]
+def build_consumers(failpoints: Failpoints = OFF) -> tuple[Consumer, ...]:
+    recurrence = _no_recurrence if failpoints.no_recurrence else _recurrence
+    return (
+        Consumer("recurrence", frozenset({TASK_EVENTS}), recurrence),
+        Consumer("notifications", frozenset({REMINDER_EVENTS}), _notifications),
+        Consumer("audit", frozenset({TASK_EVENTS, REMINDER_EVENTS}), _audit),
+    )
+
+
+CONSUMERS = build_consumers()
+
+
+def consumers_of(topic: str, consumers: tuple[Consumer, ...] = CONSUMERS) -> list[Consumer]:
+    return [c for c in consumers if topic in c.topics]

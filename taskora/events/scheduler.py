@@ -18,9 +18,9 @@ from taskora.events.outbox import oldest_undispatched, prune
 __all__ = ["JOBS", "housekeeping", "reminder_check"]
 
 
-def reminder_check(db: Database) -> int:
+def reminder_check(db: Database, *, late_by: float = 0.0) -> int:
     with db.write() as session:
-        return scan_due_reminders(session=session, now=utcnow())
+        return scan_due_reminders(session=session, now=utcnow(), late_by=late_by)
 
 
 def housekeeping(db: Database, *, event_retention: timedelta, idempotency_ttl: timedelta) -> None:

@@ -17,7 +17,7 @@ from taskora.api.deps import DatabaseDep, SettingsDep
 from taskora.db import Database, utcnow
 from taskora.events.consumers import consumers_of
 from taskora.events.dapr import subscriptions
-from taskora.events.delivery import Outcome, deliver, record_dead_letter
+from taskora.events.delivery import Consumer, Outcome, deliver, record_dead_letter
 from taskora.events.envelope import TOPICS, CloudEvent
 from taskora.events.scheduler import JOBS, housekeeping, reminder_check
 
@@ -54,7 +54,7 @@ async def dapr_subscribe(settings: SettingsDep) -> list[dict[str, object]]:
     return subscriptions(settings.dapr_pubsub) if settings.bus == "dapr" else []
 
 
-def _apply(db: Database, topic: str, body: bytes) -> Outcome:
+def _apply(db: Database, consumers: list[Consumer], topic: str, body: bytes) -> Outcome:
     now = utcnow()
     try:
         event = CloudEvent.model_validate_json(body)
@@ -69,7 +69,7 @@ def _apply(db: Database, topic: str, body: bytes) -> Outcome:
             now=now,
         )
         return Outcome.DROP
-    outcomes = [deliver(db, consumer, event, topic, now) for consumer in consumers_of(topic)]
+    outcomes = [deliver(db, consumer, event, topic, now) for consumer in consumers]
     if Outcome.RETRY in outcomes:
         return Outcome.RETRY
     if outcomes and all(o is Outcome.DROP for o in outcomes):
@@ -86,7 +86,8 @@ async def dapr_event(
         raise HTTPException(404, detail="No subscription for this topic")
     body = await request.body()
     try:
-        outcome = await run_in_threadpool(_apply, db, topic, body)
+        consumers = consumers_of(topic, request.app.state.runtime.consumers)
+        outcome = await run_in_threadpool(_apply, db, consumers, topic, body)
     except Exception:
         outcome = Outcome.RETRY  # the dead letter could not be recorded: never drop unrecorded
     return DaprStatus(status=outcome.value)
@@ -102,7 +103,8 @@ async def cron_probe(job: str) -> Response:
 def cron(job: str, db: DatabaseDep, settings: SettingsDep) -> CronResult:
     """Run a scheduled job now (what a Dapr bindings.cron component calls)."""
     if job == "reminder-check":
-        return CronResult(job=job, done=reminder_check(db))
+        late_by = settings.failpoints.late_reminders
+        return CronResult(job=job, done=reminder_check(db, late_by=late_by))
     if job == "housekeeping":
         housekeeping(
             db,
