@@ -87,13 +87,13 @@ class Database:
             in_memory = make_url(self.url).database in (None, "", ":memory:")
             # An in-memory database lives in one connection: share it (tests, experiments).
             pool: dict[str, Any] = (
-                {"poolclass": StaticPool} if in_memory else {"pool_size": 20, "max_overflow": 20}
+                {"poolclass": StaticPool} if in_memory else {"pool_size": 8, "max_overflow": 8}
             )
             self.engine = create_engine(self.url, **pool)
             _configure_sqlite(self.engine, synchronous=sqlite_synchronous)
             self._write_engine: Engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         else:
-            self.engine = create_engine(self.url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+            self.engine = create_engine(self.url, pool_size=10, max_overflow=10, pool_pre_ping=True)
             self._write_engine = self.engine
 
     @contextmanager
