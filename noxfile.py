@@ -40,12 +40,12 @@ def serve(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def validate(session: nox.Session) -> None:
     """Validate a deployment against the success criteria (default: local stack, quick profile)."""
-    session.install("-e", ".[harness]")
+    session.install("-e", ".[harness,load]")
     session.run("python", "-m", "harness", "validate", *session.posargs)
 
 
 @nox.session(python=PYTHON, default=False)
 def selftest(session: nox.Session) -> None:
     """Plant each fault in a local stack and prove the harness catches it."""
-    session.install("-e", ".[harness]")
+    session.install("-e", ".[harness,load]")
     session.run("python", "-m", "harness", "selftest", *session.posargs)

@@ -107,6 +107,7 @@ class Run:
     deployment: Deployment | None = None
     prober: AvailabilityProber | None = None
     recorders: dict[str, Recorder] = field(default_factory=dict)
+    artifacts: dict[str, str] = field(default_factory=dict)  # label -> path in report_dir
 
     def recorder(self, criterion_id: str) -> Recorder:
         if criterion_id not in self.recorders:
@@ -133,5 +134,8 @@ class Run:
             started_at=self.started_at,
             finished_at=datetime.now(UTC),
             criteria=verdicts,
-            details={"base_url": self.deployment.base_url if self.deployment else None},
+            details={
+                "base_url": self.deployment.base_url if self.deployment else None,
+                "artifacts": dict(self.artifacts),
+            },
         )

@@ -36,6 +36,9 @@ class Ledger:
     completed: list[int] = field(default_factory=list)  # recurring tasks acknowledged done
 
 
+BURST_BEFORE_KILL = 30
+
+
 def _body(i: int) -> dict[str, object]:
     body: dict[str, object] = {"title": f"write {i}", "tags": ["burst"]}
     if i % 4 == 0:
@@ -79,7 +82,9 @@ def _crash_and_recover(database_url: str, tmp_path, kill, env) -> tuple[Ledger, 
     ledger, killed = Ledger(), threading.Event()
     writer = threading.Thread(target=_write_until_killed, args=(server, ledger, killed))
     writer.start()
-    time.sleep(1.5)
+    deadline = time.monotonic() + 30  # kill mid-burst, once enough writes were acknowledged
+    while len(ledger.acked) < BURST_BEFORE_KILL and time.monotonic() < deadline:
+        time.sleep(0.05)
     kill(server)
     killed.set()
     writer.join(timeout=30)
@@ -106,7 +111,7 @@ def _check(database_url: str, ledger: Ledger, server: Server) -> None:
         with db.read() as session:
             tasks = session.scalars(select(Task).where(Task.user_id == "writer")).all()
         by_id = {t.id: t for t in tasks}
-        assert len(ledger.acked) > 20, "the burst was too short to mean anything"
+        assert len(ledger.acked) >= BURST_BEFORE_KILL, "the burst was too short to mean anything"
         assert set(ledger.acked.values()) <= by_id.keys(), "an acknowledged write is missing"
         titles = [t.title for t in tasks if t.series_id is None or t.id == t.series_id]
         assert len(titles) == len(set(titles)), "a write exists twice"

@@ -1,0 +1,173 @@
+"""The load stage (SC-008, SC-009): seed every simulated user, run the Locust suite
+``loadtests/taskora_load.py`` in processes of its own, and read its results.
+
+Locust monkey-patches the standard library with gevent when imported, so it is never imported
+here: it runs as ``python -m locust`` and its CSV/JSON/HTML files are read back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from harness.errors import HarnessError, UsageError
+from harness.locust_stats import LoadStats, read_load_stats
+from harness.profile import Profile
+from harness.targets import Deployment
+
+__all__ = ["LoadPlan", "LoadRun", "locustfile", "run_load", "seed_users"]
+
+LOCUSTFILE = Path("loadtests") / "taskora_load.py"
+SEED_CONCURRENCY = 16
+GRACE_S = 120.0  # on top of the planned duration before the Locust run is stopped
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    users: int
+    ramp_s: float
+    hold_s: float
+    ramp_down_s: float
+    wait_min_s: float
+    wait_max_s: float
+    sse_every: int
+    seed_per_user: int
+    processes: int  # Locust processes; 0 = one per two spare cores, at least one
+
+    @classmethod
+    def from_profile(cls, profile: Profile) -> LoadPlan:
+        section = "sc008"
+        plan = cls(
+            users=int(profile.get(section, "users")),
+            ramp_s=float(profile.get(section, "ramp_s")),
+            hold_s=float(profile.get(section, "hold_s")),
+            ramp_down_s=float(profile.get(section, "ramp_down_s")),
+            wait_min_s=float(profile.get(section, "wait_min_s")),
+            wait_max_s=float(profile.get(section, "wait_max_s")),
+            sse_every=int(profile.get(section, "sse_every")),
+            seed_per_user=int(profile.get(section, "seed_per_user")),
+            processes=int(profile.get(section, "processes")),
+        )
+        if plan.users < 1 or plan.hold_s <= 0 or plan.ramp_s < 0 or plan.seed_per_user < 0:
+            raise UsageError("sc008: users and hold_s must be positive, ramp_s and seeds >= 0")
+        if not 0 <= plan.wait_min_s <= plan.wait_max_s:
+            raise UsageError("sc008: need 0 <= wait_min_s <= wait_max_s")
+        return plan
+
+    @property
+    def duration_s(self) -> float:
+        return self.ramp_s + self.hold_s + self.ramp_down_s
+
+    def locust_processes(self) -> int:
+        if self.processes > 0:
+            return self.processes
+        return max(1, ((os.cpu_count() or 1) - 2) // 2)
+
+    def environment(self, users_file: Path) -> dict[str, str]:
+        return {
+            "TASKORA_LOAD_USERS_FILE": str(users_file),
+            "TASKORA_LOAD_USERS": str(self.users),
+            "TASKORA_LOAD_RAMP_S": str(self.ramp_s),
+            "TASKORA_LOAD_HOLD_S": str(self.hold_s),
+            "TASKORA_LOAD_RAMP_DOWN_S": str(self.ramp_down_s),
+            "TASKORA_LOAD_WAIT_MIN": str(self.wait_min_s),
+            "TASKORA_LOAD_WAIT_MAX": str(self.wait_max_s),
+            "TASKORA_LOAD_SSE_EVERY": str(self.sse_every),
+        }
+
+
+@dataclass(frozen=True)
+class LoadRun:
+    plan: LoadPlan
+    stats: LoadStats
+    directory: Path
+    html: Path
+    exit_code: int
+    cpu_warnings: int  # times Locust said its own CPU was above 90 %
+
+
+def locustfile() -> Path:
+    for base in (Path.cwd(), Path(__file__).resolve().parents[1]):
+        if (base / LOCUSTFILE).is_file():
+            return base / LOCUSTFILE
+    raise UsageError(f"no {LOCUSTFILE}: run from the repository root")
+
+
+async def _seed(deployment: Deployment, users: list[str], per_user: int) -> list[dict[str, object]]:
+    gate = asyncio.Semaphore(SEED_CONCURRENCY)
+    limits = httpx.Limits(max_connections=SEED_CONCURRENCY)
+    async with httpx.AsyncClient(base_url=deployment.base_url, limits=limits, timeout=60) as http:
+
+        async def create(headers: dict[str, str], n: int) -> int:
+            body = {"title": f"seeded {n}", "priority": "medium", "tags": ["seeded"]}
+            async with gate:
+                response = await http.post("/api/tasks", json=body, headers=headers)
+            if response.status_code != 201:
+                raise HarnessError(f"seeding failed: POST /api/tasks -> {response.status_code}")
+            return int(response.json()["id"])
+
+        async def seed_one(user: str) -> dict[str, object]:
+            headers = deployment.headers(user)
+            ids = [await create(headers, n) for n in range(per_user)]
+            return {"user": user, "token": deployment.token(user), "tasks": ids}
+
+        return await asyncio.gather(*(seed_one(user) for user in users))
+
+
+def seed_users(deployment: Deployment, plan: LoadPlan, directory: Path, prefix: str) -> Path:
+    """One identity per simulated user with ``seed_per_user`` tasks each; the users file."""
+    users = [f"{prefix}-{n:05d}" for n in range(plan.users)]
+    try:
+        identities = asyncio.run(_seed(deployment, users, plan.seed_per_user))
+    except httpx.HTTPError as exc:
+        raise HarnessError(f"seeding failed: {exc!r}") from None
+    path = directory / "users.json"
+    path.write_text(json.dumps(identities), encoding="utf-8")
+    return path
+
+
+def run_load(deployment: Deployment, plan: LoadPlan, directory: Path, prefix: str) -> LoadRun:
+    """Seed, run Locust headless for the plan's shape, read its files; raise if it could not."""
+    directory.mkdir(parents=True, exist_ok=True)
+    users_file = seed_users(deployment, plan, directory, prefix)
+    csv_prefix, log = directory / "locust", directory / "locust.log"
+    html, json_file = directory / "locust.html", directory / "locust.json"
+    command = [
+        sys.executable, "-m", "locust", "-f", str(locustfile()), "--headless",
+        "--host", deployment.base_url, "--csv", str(csv_prefix), "--html", str(html),
+        "--json-file", str(directory / "locust"), "--logfile", str(log), "--loglevel", "INFO",
+        "--stop-timeout", "5", "--exit-code-on-error", "0",
+    ]  # fmt: skip
+    processes = plan.locust_processes()
+    if processes > 1:
+        command += ["--processes", str(processes)]
+    env = {**os.environ, **plan.environment(users_file), "PYTHONUNBUFFERED": "1"}
+    try:
+        completed = subprocess.run(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            timeout=plan.duration_s + GRACE_S, check=False,
+        )  # fmt: skip
+    except FileNotFoundError:
+        raise UsageError("Locust is not installed: pip install -e '.[load]'") from None
+    except subprocess.TimeoutExpired:
+        limit = plan.duration_s + GRACE_S
+        raise HarnessError(f"Locust did not finish within {limit:.0f} s") from None
+    if completed.returncode not in (0, 1) or not json_file.is_file():
+        tail = completed.stderr.decode(errors="replace").strip().splitlines()[-1:]
+        raise HarnessError(f"Locust failed (exit {completed.returncode}): {' '.join(tail)}")
+    text = log.read_text(errors="replace") if log.is_file() else ""
+    return LoadRun(
+        plan=plan,
+        stats=read_load_stats(json_file, csv_prefix),
+        directory=directory,
+        html=html,
+        exit_code=completed.returncode,
+        cpu_warnings=text.count("CPU usage above"),
+    )
