@@ -12,7 +12,7 @@ PYTHON = "3.11"
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """Run the project's tests (PostgreSQL and Redis tests skip where absent, except in CI)."""
-    session.install("-e", ".[dev,harness]")
+    session.install("-e", ".[dev,harness,load,chaos]")
     args = session.posargs or ["-n", "2", "-ra", "--junitxml=reports/junit-tests.xml"]
     session.run("pytest", *args)
 
@@ -40,12 +40,26 @@ def serve(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def validate(session: nox.Session) -> None:
     """Validate a deployment against the success criteria (default: local stack, quick profile)."""
-    session.install("-e", ".[harness,load]")
+    session.install("-e", ".[harness,load,chaos]")
     session.run("python", "-m", "harness", "validate", *session.posargs)
 
 
 @nox.session(python=PYTHON, default=False)
 def selftest(session: nox.Session) -> None:
     """Plant each fault in a local stack and prove the harness catches it."""
-    session.install("-e", ".[harness,load]")
+    session.install("-e", ".[harness,load,chaos]")
     session.run("python", "-m", "harness", "selftest", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
+def load(session: nox.Session) -> None:
+    """Only the Locust load stage (SC-008 users, SC-009 P95) against a target."""
+    session.install("-e", ".[harness,load]")
+    session.run("python", "-m", "harness", "load", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
+def chaos(session: nox.Session) -> None:
+    """The Chaos Toolkit experiments in chaos/ (SC-010), each against a fresh stack."""
+    session.install("-e", ".[harness,chaos]")
+    session.run("python", "-m", "harness", "chaos", *session.posargs)

@@ -1,4 +1,4 @@
-"""``python -m harness`` (``taskora-harness``): validate, up, down, report.
+"""``python -m harness`` (``taskora-harness``): validate, load, chaos, up, down, report.
 
 Exit codes: 0 every criterion that applies passed; 1 a criterion failed or errored; 2 the
 harness could not run (bad arguments, target unavailable), with a one-line reason.
@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from harness.chaos.runner import EXPERIMENTS
+from harness.chaos.suite import run_suite
 from harness.errors import HarnessError, UsageError
 from harness.live import LiveView, print_summary
 from harness.profile import load_profile
@@ -53,6 +55,16 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--report-dir", type=Path, help="default reports/<UTC timestamp>/")
     validate.add_argument("--scenarios", type=Path, default=Path("scenarios"))
     validate.add_argument("-k", dest="select", help="only scenarios matching (pytest -k)")
+    load = commands.add_parser("load", help="only the Locust load stage (SC-008, SC-009)")
+    _target_arguments(load)
+    load.add_argument("--report-dir", type=Path, help="default reports/<UTC timestamp>/")
+    load.add_argument("--scenarios", type=Path, default=Path("scenarios"))
+    load.set_defaults(select="sc008 or sc009")
+    chaos = commands.add_parser("chaos", help="run the chaos experiments (SC-010)")
+    _target_arguments(chaos)
+    chaos.add_argument("--report-dir", type=Path, help="default reports/<UTC timestamp>/")
+    chaos.add_argument("--experiment", action="append", choices=EXPERIMENTS,
+                       help="run only this one (repeatable; default: all)")  # fmt: skip
     up = commands.add_parser("up", help="start the local stack and leave it running")
     _target_arguments(up)
     commands.add_parser("down", help="stop what 'up' started")
@@ -117,6 +129,18 @@ def _validate(args: argparse.Namespace, console: Console) -> int:
     return 0 if report.verdict == "pass" else 1
 
 
+def _chaos(args: argparse.Namespace, console: Console) -> int:
+    options = _options(args)
+    profile = load_profile(options.profile, list(options.overrides))
+    build_target(options, profile).preflight()
+    report_dir = options.report_dir or default_report_dir()
+    experiments = args.experiment or list(EXPERIMENTS)
+    report = run_suite(options, profile, experiments, report_dir, console)
+    write_reports(report, report_dir)
+    print_summary(console, report, str(report_dir))
+    return 0 if report.verdict == "pass" else 1
+
+
 def _up(args: argparse.Namespace, console: Console) -> int:
     options = _options(args)
     if options.target != "local":
@@ -160,6 +184,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console(stderr=False, highlight=False)
     commands = {
         "validate": _validate,
+        "load": _validate,
+        "chaos": _chaos,
         "up": _up,
         "down": _down,
         "report": _report,

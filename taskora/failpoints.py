@@ -11,6 +11,8 @@ sse_delay          seconds         the SSE stream holds each live event that lon
                                    time (replay is not held)
 drop_events        fraction 0..1   the event stream skips that share of events (no subscriber
                                    of this process gets them live)
+lose_events        fraction 0..1   the outbox relay marks that share of events dispatched
+                                   without publishing them: no consumer ever gets them
 lose_writes        fraction 0..1   ``POST /api/tasks`` answers 201 but rolls the write back
 late_reminders     seconds         the reminder scan claims only reminders that late
 no_recurrence      0 or 1          the recurrence consumer creates no next occurrence (the
@@ -20,7 +22,7 @@ slow_requests      milliseconds    each ``/api/`` request waits that long first
 =================  ==============  ===========================================================
 
 The runtime hands them to what they change: the request middleware, the event stream, the
-SSE route, the reminder check (as a delay) and the consumers it builds.
+SSE route, the outbox relay, the reminder check (as a delay) and the consumers it builds.
 """
 
 from __future__ import annotations
@@ -78,6 +80,7 @@ def _flag(text: str) -> bool:
 _PARSERS: dict[str, Callable[[str], float | bool]] = {
     "sse_delay": _duration,  # seconds
     "drop_events": _fraction,
+    "lose_events": _fraction,
     "lose_writes": _fraction,
     "late_reminders": _duration,  # seconds
     "no_recurrence": _flag,
@@ -92,6 +95,7 @@ class Failpoints:
 
     sse_delay: float = 0.0
     drop_events: float = 0.0
+    lose_events: float = 0.0
     lose_writes: float = 0.0
     late_reminders: float = 0.0
     no_recurrence: bool = False

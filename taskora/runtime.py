@@ -59,7 +59,7 @@ class Runtime:
         self.db = db
         self.consumers = build_consumers(settings.failpoints)
         self.bus = build_bus(settings, db, self.consumers)
-        self.relay = Relay(db, self.bus, holder=_holder())
+        self.relay = Relay(db, self.bus, holder=_holder(), failpoints=settings.failpoints)
         self.stream = EventStream(db, failpoints=settings.failpoints)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []

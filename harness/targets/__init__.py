@@ -19,6 +19,8 @@ class Capabilities:
     kill: bool = False  # can kill a replica (chaos)
     deploy_timing: bool = False  # measures apply -> all ready (SC-001)
     start_timing: bool = False  # measures process start -> ready (SC-005)
+    crash: bool = False  # can kill the whole service at once and start it again
+    broker: bool = False  # can stop and start the message broker it started itself
 
 
 @dataclass
@@ -48,3 +50,15 @@ class Target(Protocol):
     def replicas(self) -> list[str]: ...
 
     def kill(self, replica: str) -> None: ...
+
+    def crash(self) -> None:
+        """Kill every process of the service at once (``capabilities.crash``)."""
+
+    def restart(self) -> None:
+        """Start the service again after ``crash``, on the same data; return when ready."""
+
+    def stop_broker(self) -> None:
+        """Take the broker away (``capabilities.broker``)."""
+
+    def start_broker(self) -> None:
+        """Bring the broker back."""

@@ -1,7 +1,9 @@
 """The local target: ``taskora serve --workers N`` as its own process group on a free port,
-with a fresh SQLite file (or the database and bus given). ``kill`` SIGKILLs one worker, which
-its supervisor restarts, as a ReplicaSet would. Everything it started is stopped by ``down``,
-also after Ctrl-C or a failure (an ``atexit`` hook is the last resort)."""
+with a fresh SQLite file (or the database and bus given; ``--bus redis`` without a URL starts a
+throwaway Redis). ``kill`` SIGKILLs one worker, which its supervisor restarts, as a ReplicaSet
+would; ``crash`` kills the whole service and ``restart`` starts it again on the same data.
+Everything it started is stopped by ``down``, also after Ctrl-C or a failure (an ``atexit``
+hook is the last resort)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,17 +22,12 @@ import httpx
 
 from harness.errors import TargetUnavailable
 from harness.targets import Capabilities, Deployment
+from harness.targets.throwaway import ThrowawayRedis, free_port
 from harness.targets.tokens import token_factory
 
 __all__ = ["LocalTarget"]
 
 HOST = "127.0.0.1"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def _children(pid: int) -> list[int]:
@@ -43,7 +39,7 @@ def _children(pid: int) -> list[int]:
 
 class LocalTarget:
     name = "local"
-    capabilities = Capabilities(kill=True, start_timing=True)
+    capabilities = Capabilities(kill=True, start_timing=True, crash=True)
 
     def __init__(
         self,
@@ -62,10 +58,15 @@ class LocalTarget:
         self.extra_env = env or {}
         self.ready_timeout = ready_timeout
         self.secret = secrets.token_urlsafe(32)
-        self.port = _free_port()
+        self.port = free_port()
         self.workdir = Path(tempfile.mkdtemp(prefix="taskora-harness-"))
         self.log_path = self.workdir / "serve.log"
         self.process: subprocess.Popen[bytes] | None = None
+        self.broker: ThrowawayRedis | None = None
+        if bus == "redis" and not redis_url:
+            self.broker = ThrowawayRedis(self.workdir / "redis")
+            self.redis_url = self.broker.url
+            self.capabilities = Capabilities(kill=True, start_timing=True, crash=True, broker=True)
 
     @property
     def base_url(self) -> str:
@@ -106,6 +107,8 @@ class LocalTarget:
 
     def up(self) -> Deployment:
         started = time.monotonic()
+        if self.broker is not None and not self.broker.running:
+            self.broker.start()
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 self._command(), env=self._env(), stdout=log, stderr=subprocess.STDOUT,
@@ -160,7 +163,37 @@ class LocalTarget:
             raise ValueError(f"no replica {replica!r}; replicas: {self.replicas()}")
         os.kill(int(replica), signal.SIGKILL)
 
+    def crash(self) -> None:
+        """SIGKILL every process of the service at once (the data stays)."""
+        if self.process is not None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.process.wait(timeout=10)
+
+    def restart(self) -> None:
+        self._stop_service()
+        self.up()
+
+    def stop_broker(self) -> None:
+        if self.broker is None:
+            raise TargetUnavailable("no broker to stop: the local target runs --bus redis for it")
+        self.broker.stop()
+
+    def start_broker(self) -> None:
+        if self.broker is None:
+            raise TargetUnavailable("no broker to start: the local target runs --bus redis for it")
+        if not self.broker.running:
+            self.broker.start()
+
     def down(self) -> None:
+        self._stop_service()
+        if self.broker is not None:
+            self.broker.stop()
+        atexit.unregister(self.down)
+
+    def _stop_service(self) -> None:
         process, self.process = self.process, None
         if process is None:
             return
@@ -181,4 +214,3 @@ class LocalTarget:
             except ProcessLookupError:
                 break
             time.sleep(0.05)
-        atexit.unregister(self.down)

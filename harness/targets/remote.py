@@ -53,6 +53,18 @@ class UrlTarget:
     def kill(self, replica: str) -> None:
         raise TargetUnavailable("the url target cannot kill replicas")
 
+    def crash(self) -> None:
+        raise TargetUnavailable("the url target cannot kill the service")
+
+    def restart(self) -> None:
+        raise TargetUnavailable("the url target cannot start the service")
+
+    def stop_broker(self) -> None:
+        raise TargetUnavailable("the url target cannot reach the broker")
+
+    def start_broker(self) -> None:
+        self.stop_broker()
+
 
 class ClusterTarget:
     """kind, Minikube or DOKS. Until the clusters work lands, up() says what is missing."""
@@ -85,3 +97,15 @@ class ClusterTarget:
 
     def kill(self, replica: str) -> None:
         raise TargetUnavailable(f"--target {self.name} is not implemented yet")
+
+    def crash(self) -> None:
+        self.kill("all")
+
+    def restart(self) -> None:
+        self.kill("all")
+
+    def stop_broker(self) -> None:
+        self.kill("broker")
+
+    def start_broker(self) -> None:
+        self.kill("broker")

@@ -21,6 +21,7 @@ from taskora.events.bus import BrokerUnavailable, Bus, ConsumerFailed
 from taskora.events.delivery import record_dead_letter
 from taskora.events.envelope import to_cloudevent
 from taskora.events.outbox import mark_dispatched, note_attempt, undispatched
+from taskora.failpoints import OFF, Failpoints
 from taskora.models import OutboxEvent
 
 __all__ = ["Relay"]
@@ -39,6 +40,7 @@ class Relay:
         batch: int = 50,
         lease_ttl: timedelta = timedelta(seconds=10),
         max_attempts: int = 5,
+        failpoints: Failpoints = OFF,
     ) -> None:
         self.db = db
         self.bus = bus
@@ -46,6 +48,7 @@ class Relay:
         self.batch = batch
         self.lease_ttl = lease_ttl
         self.max_attempts = max_attempts
+        self.failpoints = failpoints
 
     def is_leader(self) -> bool:
         with self.db.write() as session:
@@ -59,6 +62,8 @@ class Relay:
             return 0
         with self.db.read() as session:
             rows = undispatched(session=session, limit=self.batch)
+        if self.failpoints.lose_events:
+            rows = self._lose(rows)
         if rows and self._publish_batch(rows):
             return len(rows)
         done: list[int] = []
@@ -83,6 +88,15 @@ class Relay:
                 with self.db.write() as session:
                     mark_dispatched(session=session, ids=done, now=utcnow())
         return len(done)
+
+    def _lose(self, rows: Sequence[OutboxEvent]) -> Sequence[OutboxEvent]:
+        """Failpoint lose_events: mark a share dispatched without publishing it."""
+        lost = [r.id for r in rows if r.id is not None and self.failpoints.chance(
+            self.failpoints.lose_events)]  # fmt: skip
+        if lost:
+            with self.db.write() as session:
+                mark_dispatched(session=session, ids=lost, now=utcnow())
+        return [r for r in rows if r.id not in lost]
 
     def _publish_batch(self, rows: Sequence[OutboxEvent]) -> bool:
         """The fast path, for buses that can take a whole batch (inline)."""

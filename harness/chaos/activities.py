@@ -1,0 +1,152 @@
+"""The actions and probes the experiments in ``chaos/`` call (Chaos Toolkit python provider).
+
+Each acts on the active ``ChaosSession``: its target (kill a replica, crash and restart the
+service, stop and start the broker), its deployment (probes) and its ledger writers.
+"""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+
+from harness.chaos.session import current
+from harness.errors import HarnessError
+from harness.targets import Deployment
+
+__all__ = [
+    "crash_service", "ensure_service_up", "error_ratio", "kill_replicas", "p95_ms",
+    "restart_service", "service_ready", "start_broker", "start_writers", "stop_broker",
+    "stop_writers",
+]  # fmt: skip
+
+PROBE_USER = "chaos-probe"
+
+
+def _ready(deployment: Deployment) -> bool:
+    try:
+        return httpx.get(f"{deployment.base_url}/ready", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _wait_ready(timeout_s: float) -> None:
+    session = current()
+    deadline = time.monotonic() + timeout_s
+    while not _ready(session.deployment):
+        if time.monotonic() >= deadline:
+            raise HarnessError(f"the service was not ready {timeout_s:.0f} s after the fault")
+        time.sleep(0.1)
+
+
+def _sample(requests: int) -> tuple[int, list[float]]:
+    """``requests`` reads of the task list: (errors, latencies in ms)."""
+    deployment = current().deployment
+    errors, latencies = 0, []
+    with httpx.Client(base_url=deployment.base_url, headers=deployment.headers(PROBE_USER),
+                      timeout=5) as http:  # fmt: skip
+        for _ in range(int(requests)):
+            started = time.perf_counter()
+            try:
+                ok = http.get("/api/tasks", params={"limit": 20}).is_success
+            except httpx.HTTPError:
+                ok = False
+            latencies.append((time.perf_counter() - started) * 1000)
+            errors += not ok
+    return errors, latencies
+
+
+# Probes
+
+
+def service_ready() -> bool:
+    """``GET /ready`` answers 200."""
+    return _ready(current().deployment)
+
+
+def error_ratio(requests: int = 20) -> float:
+    """The share of ``requests`` API reads that failed."""
+    errors, _ = _sample(requests)
+    return errors / int(requests)
+
+
+def p95_ms(requests: int = 20) -> float:
+    """The 95th percentile latency of ``requests`` API reads, in milliseconds."""
+    _, latencies = _sample(requests)
+    latencies.sort()
+    return latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]
+
+
+# Actions
+
+
+def start_writers() -> int:
+    """Start the ledger writers; they write until ``stop_writers``."""
+    session = current()
+    session.writers.start()
+    return len(session.writers.users)
+
+
+def stop_writers() -> dict[str, int]:
+    session = current()
+    session.writers.stop()
+    operations = session.writers.ledger.operations.values()
+    return {"attempted": len(operations), "acknowledged": sum(s == "ok" for s in operations)}
+
+
+def kill_replicas(cycles: int = 3, every_s: float = 3.0, ready_timeout_s: float = 60.0) -> int:
+    """Every ``every_s`` seconds SIGKILL (or delete with grace 0) one replica, ``cycles`` times,
+    each time waiting until the replicas are all back and the service is ready."""
+    session = current()
+    for cycle in range(int(cycles)):
+        time.sleep(float(every_s))
+        replicas = session.target.replicas()
+        victim = replicas[cycle % len(replicas)]
+        session.target.kill(victim)
+        session.kills += 1
+        session.events.append(f"killed replica {victim}")
+        deadline = time.monotonic() + float(ready_timeout_s)
+        while victim in session.target.replicas() or len(session.target.replicas()) < len(replicas):
+            if time.monotonic() >= deadline:
+                raise HarnessError(f"replica {victim} was not replaced in {ready_timeout_s} s")
+            time.sleep(0.1)
+        _wait_ready(float(ready_timeout_s))
+    return session.kills
+
+
+def crash_service() -> None:
+    """Kill every process of the service at once."""
+    session = current()
+    session.target.crash()
+    session.kills += 1
+    session.events.append("crashed the whole service")
+
+
+def restart_service(ready_timeout_s: float = 120.0) -> None:
+    session = current()
+    session.target.restart()
+    session.events.append("restarted the service")
+    _wait_ready(float(ready_timeout_s))
+
+
+def stop_broker() -> None:
+    session = current()
+    session.target.stop_broker()
+    session.events.append("stopped the broker")
+
+
+def start_broker() -> None:
+    session = current()
+    session.target.start_broker()
+    session.events.append("started the broker")
+
+
+def ensure_service_up(ready_timeout_s: float = 120.0) -> bool:
+    """Rollback: the broker and the service are running again, whatever the method left."""
+    session = current()
+    if session.target.capabilities.broker:
+        session.target.start_broker()
+    if not _ready(session.deployment) and session.target.capabilities.crash:
+        session.target.restart()
+    _wait_ready(float(ready_timeout_s))
+    return True

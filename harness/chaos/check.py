@@ -1,0 +1,114 @@
+"""SC-010's judgement of a chaos run: what the writers were told against what the service holds.
+
+- lost: acknowledged creates missing from the final read (the ledger's ``lost``);
+- undelivered: acknowledged creates without their ``task.created`` in the audit trail, and
+  acknowledged completions of a recurring task without their next occurrence (the event did not
+  reach every consumer);
+- duplicates: a write present twice, an event applied twice (two audit entries for one task's
+  creation), or two next occurrences for one completion.
+
+Consumers are asynchronous, so the check waits (up to ``settle_s``) for them to catch up.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from harness.chaos.writers import Writers
+from harness.probes.ledger import LedgerCheck
+
+__all__ = ["DataLossCheck", "check_writes"]
+
+PAGE = 200
+
+
+@dataclass(frozen=True)
+class DataLossCheck:
+    ledger: LedgerCheck
+    info: int  # writes that never got an answer: allowed to exist, never twice
+    undelivered: list[str] = field(default_factory=list)
+    duplicate_effects: list[str] = field(default_factory=list)
+    completions: int = 0
+
+    @property
+    def lost(self) -> int:
+        return len(self.ledger.lost)
+
+    @property
+    def duplicates(self) -> int:
+        return len(self.ledger.duplicated) + len(self.duplicate_effects)
+
+    @property
+    def clean(self) -> bool:
+        return self.ledger.clean and not self.undelivered and not self.duplicate_effects
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "attempted": self.ledger.attempted, "acknowledged": self.ledger.acknowledged,
+            "info": self.info, "lost": self.lost, "undelivered": len(self.undelivered),
+            "duplicates": self.duplicates, "unexpected": len(self.ledger.unexpected),
+            "failed_but_present": len(self.ledger.failed_but_present),
+            "completions": self.completions,
+            "examples": (self.ledger.lost + self.undelivered + self.ledger.duplicated
+                         + self.duplicate_effects)[:10],
+        }  # fmt: skip
+
+
+def _pages(http: httpx.Client, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        query = {**params, "limit": PAGE, **({"cursor": cursor} if cursor else {})}
+        response = http.get(path, params=query)
+        response.raise_for_status()
+        page = response.json()
+        items += page["items"]
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return items
+
+
+def _read(writers: Writers) -> tuple[list[dict[str, Any]], Counter[int]]:
+    """Every writer's tasks, and how many task.created audit entries each task id has."""
+    tasks: list[dict[str, Any]] = []
+    created: Counter[int] = Counter()
+    for user in writers.users:
+        base_url, headers = writers.deployment.base_url, writers.deployment.headers(user)
+        with httpx.Client(base_url=base_url, headers=headers, timeout=30) as http:
+            tasks += _pages(http, "/api/tasks", {"status": "all"})
+            audit = _pages(http, "/api/audit", {"type": "task.created"})
+        created.update(int(e["task_id"]) for e in audit if e.get("task_id") is not None)
+    return tasks, created
+
+
+def _judge(writers: Writers, tasks: list[dict[str, Any]], created: Counter[int]) -> DataLossCheck:
+    originals = [t for t in tasks if t["series_id"] is None or t["series_id"] == t["id"]]
+    ledger = writers.ledger.check([t["title"] for t in originals])
+    acked = sorted(writers.acked_ids.items())
+    undelivered = [f"{key}: no task.created in the audit trail"
+                   for key, task_id in acked if created[task_id] == 0]  # fmt: skip
+    duplicates = [f"task {task_id}: task.created applied {n} times"
+                  for task_id, n in sorted(created.items()) if n > 1]  # fmt: skip
+    following = Counter(t["series_id"] for t in tasks if t["series_id"] not in (None, t["id"]))
+    for task_id in sorted(writers.completed):
+        if following[task_id] == 0:
+            undelivered.append(f"task {task_id}: completed, no next occurrence")
+        elif following[task_id] > 1:
+            duplicates.append(f"task {task_id}: {following[task_id]} next occurrences")
+    info = sum(1 for status in writers.ledger.operations.values() if status == "info")
+    return DataLossCheck(ledger, info, undelivered, duplicates, len(writers.completed))
+
+
+def check_writes(writers: Writers, *, settle_s: float = 60.0) -> DataLossCheck:
+    """Judge the writes, waiting up to ``settle_s`` for the consumers to catch up."""
+    deadline = time.monotonic() + settle_s
+    while True:
+        result = _judge(writers, *_read(writers))
+        if not result.undelivered or time.monotonic() >= deadline:
+            return result
+        time.sleep(1.0)

@@ -1,0 +1,111 @@
+"""Ledger writers: clients that keep creating tasks while faults are injected, and record each
+write as ``ok``, ``fail`` or ``info`` (see ``harness.probes.ledger``).
+
+A write is retried with the same ``Idempotency-Key`` while it gets no answer or a 5xx, as a
+well-behaved client would, so a retry is never a second task. Every fifth write is a recurring
+task that the writer then completes: its next occurrence must appear exactly once.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import httpx
+
+from harness.probes.ledger import Ledger
+from harness.targets import Deployment
+
+__all__ = ["Writers"]
+
+RECURRING_EVERY = 5
+RETRY_FOR_S = 30.0  # a write still unanswered after this long is recorded as info
+REQUEST_TIMEOUT_S = 5.0
+
+
+def _retryable(response: httpx.Response) -> bool:
+    return response.status_code >= 500 or response.status_code == 429
+
+
+@dataclass
+class Writers:
+    deployment: Deployment
+    users: list[str]
+    ledger: Ledger = field(default_factory=Ledger)
+    acked_ids: dict[str, int] = field(default_factory=dict)  # key -> task id
+    completed: dict[int, str] = field(default_factory=dict)  # recurring task id -> user
+    errors: int = 0  # answers that were not a success, and requests that got none
+    _halt: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start(self) -> None:
+        self._halt.clear()
+        for user in self.users:
+            thread = threading.Thread(target=self._write, args=(user,), daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._halt.set()
+        for thread in self._threads:
+            thread.join(timeout=RETRY_FOR_S + REQUEST_TIMEOUT_S + 5)
+        self._threads.clear()
+
+    @property
+    def running(self) -> bool:
+        return any(t.is_alive() for t in self._threads)
+
+    def _send(
+        self, http: httpx.Client, method: str, url: str, **kwargs: object
+    ) -> httpx.Response | None:
+        """The answer, retried while there is none or a 5xx; None when it never came."""
+        deadline = time.monotonic() + RETRY_FOR_S
+        delay = 0.05
+        while True:
+            try:
+                response = http.request(method, url, **kwargs)  # type: ignore[arg-type]
+                if not _retryable(response):
+                    return response
+            except httpx.HTTPError:
+                pass
+            with self._lock:
+                self.errors += 1
+            if time.monotonic() + delay >= deadline:
+                return None
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+    def _write(self, user: str) -> None:
+        headers = self.deployment.headers(user)
+        base_url = self.deployment.base_url
+        with httpx.Client(base_url=base_url, headers=headers, timeout=REQUEST_TIMEOUT_S) as http:
+            n = 0
+            while not self._halt.is_set():
+                self._create(http, user, n)
+                n += 1
+
+    def _create(self, http: httpx.Client, user: str, n: int) -> None:
+        key = f"{user}-{n}"
+        body: dict[str, object] = {"title": key, "tags": ["chaos"]}
+        recurring = n % RECURRING_EVERY == 0
+        if recurring:
+            body.update(recurrence="FREQ=DAILY;COUNT=3", due_at="2030-01-31T09:00:00+00:00")
+        self.ledger.record(key, "info")  # attempted; the answer decides
+        response = self._send(http, "POST", "/api/tasks", json=body,
+                              headers={"Idempotency-Key": key})  # fmt: skip
+        if response is None:
+            return
+        if response.status_code != 201:
+            self.ledger.record(key, "fail")
+            return
+        task_id = int(response.json()["id"])
+        self.ledger.record(key, "ok")
+        with self._lock:
+            self.acked_ids[key] = task_id
+        if recurring:
+            done = self._send(http, "POST", f"/api/tasks/{task_id}/complete")
+            if done is not None and done.is_success:
+                with self._lock:
+                    self.completed[task_id] = user
