@@ -23,6 +23,7 @@ from sqlmodel import Session, SQLModel
 __all__ = ["Database", "UTCDateTime", "insert_ignoring_conflicts", "normalise_url", "utcnow"]
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+PG_CONNECT_TIMEOUT_S = 5  # handlers call the database on the event loop: never wait long
 
 
 def utcnow() -> datetime:
@@ -93,7 +94,10 @@ class Database:
             _configure_sqlite(self.engine, synchronous=sqlite_synchronous)
             self._write_engine: Engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         else:
-            self.engine = create_engine(self.url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+            self.engine = create_engine(
+                self.url, pool_size=10, max_overflow=10, pool_pre_ping=True,
+                connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S},
+            )  # fmt: skip
             self._write_engine = self.engine
 
     @contextmanager

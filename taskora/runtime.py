@@ -40,6 +40,9 @@ def build_bus(settings: Settings, db: Database, consumers: tuple[Consumer, ...])
     return InlineBus(db, consumers)
 
 
+RELAY_LINGER_SECONDS = 0.05
+
+
 def _holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -65,13 +68,17 @@ class Runtime:
         self._threads: list[threading.Thread] = []
 
     def _relay_loop(self) -> None:
+        """A full batch is followed at once; a partial one after a short linger, so that under
+        load events go out in batches (fewer transactions) rather than one by one."""
         while not self._stop.is_set():
             try:
                 busy = self.relay.run_once()
             except Exception:
                 log.exception("relay failed; it runs again")
                 busy = 0
-            self._stop.wait(0 if busy else self.settings.relay_interval_seconds)
+            if busy >= self.relay.batch:
+                continue
+            self._stop.wait(RELAY_LINGER_SECONDS if busy else self.settings.relay_interval_seconds)
 
     def _housekeeping(self) -> None:
         measure_outbox_lag(self.db)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -49,12 +50,20 @@ class Relay:
         self.lease_ttl = lease_ttl
         self.max_attempts = max_attempts
         self.failpoints = failpoints
+        self._leader_until = 0.0  # monotonic time until which the held lease needs no renewal
 
     def is_leader(self) -> bool:
+        """Hold the lease; renewed once a third of its time has passed, not on every batch
+        (a renewal is a write transaction), so it never lapses while this relay runs."""
+        if time.monotonic() < self._leader_until:
+            return True
+        asked = time.monotonic()
         with self.db.write() as session:
-            return lease.acquire(
+            held = lease.acquire(
                 session=session, name=LEASE, holder=self.holder, now=utcnow(), ttl=self.lease_ttl
             )
+        self._leader_until = asked + self.lease_ttl.total_seconds() / 3 if held else 0.0
+        return held
 
     def run_once(self) -> int:
         """Publish one batch if this relay holds the lease; returns how many were dispatched."""
@@ -132,5 +141,6 @@ class Relay:
         return True
 
     def release(self) -> None:
+        self._leader_until = 0.0
         with self.db.write() as session:
             lease.release(session=session, name=LEASE, holder=self.holder)

@@ -14,7 +14,7 @@ router = APIRouter(prefix="/api/audit", tags=["audit"])
 
 
 @router.get("", response_model=AuditPage)
-def list_audit(
+async def list_audit(
     query: Annotated[AuditQuery, Query()], user: CurrentUser, db: DatabaseDep
 ) -> AuditPage:
     """Audit entries, newest first: one per event, with actor, type, time, before and after."""

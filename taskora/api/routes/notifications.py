@@ -16,7 +16,7 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such noti
 
 
 @router.get("", response_model=NotificationsPage)
-def list_notifications(
+async def list_notifications(
     query: Annotated[NotificationQuery, Query()], user: CurrentUser, db: DatabaseDep
 ) -> NotificationsPage:
     """List notifications, newest first (``unread=true`` for unread ones only)."""
@@ -25,14 +25,14 @@ def list_notifications(
 
 
 @router.get("/unread-count", response_model=UnreadCount)
-def unread_count(user: CurrentUser, db: DatabaseDep) -> UnreadCount:
+async def unread_count(user: CurrentUser, db: DatabaseDep) -> UnreadCount:
     """How many notifications are unread."""
     with db.read() as session:
         return UnreadCount(unread=notifications.unread_count(session=session, user_id=user))
 
 
 @router.post("/read-all", response_model=UnreadCount)
-def read_all(user: CurrentUser, db: DatabaseDep) -> UnreadCount:
+async def read_all(user: CurrentUser, db: DatabaseDep) -> UnreadCount:
     """Mark every notification read."""
     with db.write() as session:
         notifications.mark_all_read(session=session, user_id=user, now=utcnow())
@@ -40,7 +40,7 @@ def read_all(user: CurrentUser, db: DatabaseDep) -> UnreadCount:
 
 
 @router.post("/{notification_id}/read", response_model=NotificationPublic, responses=NOT_FOUND)
-def read_one(
+async def read_one(
     notification_id: Annotated[int, Path(ge=1, le=2**63 - 1)], user: CurrentUser, db: DatabaseDep
 ) -> NotificationPublic:
     """Mark one notification read."""
@@ -51,7 +51,7 @@ def read_one(
 
 
 @router.delete("", status_code=204)
-def clear(user: CurrentUser, db: DatabaseDep) -> Response:
+async def clear(user: CurrentUser, db: DatabaseDep) -> Response:
     """Delete all of the user's notifications."""
     with db.write() as session:
         notifications.clear(session=session, user_id=user)

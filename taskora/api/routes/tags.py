@@ -21,28 +21,30 @@ CONFLICT: dict[int | str, dict[str, Any]] = {409: {"description": "The name is t
 
 
 @router.get("", response_model=TagsPublic)
-def list_tags(user: CurrentUser, db: DatabaseDep) -> TagsPublic:
+async def list_tags(user: CurrentUser, db: DatabaseDep) -> TagsPublic:
     """List the user's tags with the number of tasks carrying each."""
     with db.read() as session:
         return tags.list_tags(session=session, user_id=user)
 
 
 @router.post("", status_code=201, response_model=TagPublic, responses=CONFLICT)
-def create_tag(body: TagCreate, user: CurrentUser, db: DatabaseDep) -> TagPublic:
+async def create_tag(body: TagCreate, user: CurrentUser, db: DatabaseDep) -> TagPublic:
     """Create a tag (tasks also create the tags they name)."""
     with db.write() as session:
         return tags.create_tag(session=session, user_id=user, data=body, now=utcnow())
 
 
 @router.patch("/{name}", response_model=TagPublic, responses={**NOT_FOUND, **CONFLICT})
-def update_tag(name: TagName, body: TagUpdate, user: CurrentUser, db: DatabaseDep) -> TagPublic:
+async def update_tag(
+    name: TagName, body: TagUpdate, user: CurrentUser, db: DatabaseDep
+) -> TagPublic:
     """Rename or recolour a tag; every task carrying it follows."""
     with db.write() as session:
         return tags.update_tag(session=session, user_id=user, name=name, changes=body)
 
 
 @router.delete("/{name}", status_code=204, responses=NOT_FOUND)
-def delete_tag(name: TagName, user: CurrentUser, db: DatabaseDep) -> Response:
+async def delete_tag(name: TagName, user: CurrentUser, db: DatabaseDep) -> Response:
     """Delete a tag and remove it from every task."""
     with db.write() as session:
         tags.delete_tag(session=session, user_id=user, name=name)

@@ -19,7 +19,7 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such task
 
 
 @router.post("", status_code=201, response_model=TaskPublic)
-def create_task(
+async def create_task(
     body: TaskCreate,
     user: CurrentUser,
     db: DatabaseDep,
@@ -50,7 +50,7 @@ def create_task(
 
 
 @router.get("", response_model=TasksPublic)
-def list_tasks(
+async def list_tasks(
     query: Annotated[TaskQuery, Query()], user: CurrentUser, db: DatabaseDep
 ) -> TasksPublic:
     """List the user's tasks: filter, search, sort, and page with next_cursor."""
@@ -59,14 +59,14 @@ def list_tasks(
 
 
 @router.get("/{task_id}", response_model=TaskPublic, responses=NOT_FOUND)
-def get_task(task_id: TaskId, user: CurrentUser, db: DatabaseDep) -> TaskPublic:
+async def get_task(task_id: TaskId, user: CurrentUser, db: DatabaseDep) -> TaskPublic:
     """Read one task."""
     with db.read() as session:
         return tasks.get_task(session=session, user_id=user, task_id=task_id)
 
 
 @router.patch("/{task_id}", response_model=TaskPublic, responses=NOT_FOUND)
-def update_task(
+async def update_task(
     task_id: TaskId, body: TaskUpdate, user: CurrentUser, db: DatabaseDep
 ) -> TaskPublic:
     """Change some fields of a task; null clears due_at, remind_at or recurrence."""
@@ -77,7 +77,7 @@ def update_task(
 
 
 @router.delete("/{task_id}", status_code=204, responses=NOT_FOUND)
-def delete_task(task_id: TaskId, user: CurrentUser, db: DatabaseDep) -> Response:
+async def delete_task(task_id: TaskId, user: CurrentUser, db: DatabaseDep) -> Response:
     """Delete a task."""
     with db.write() as session:
         tasks.delete_task(session=session, user_id=user, task_id=task_id, now=utcnow())
@@ -85,21 +85,21 @@ def delete_task(task_id: TaskId, user: CurrentUser, db: DatabaseDep) -> Response
 
 
 @router.post("/{task_id}/complete", response_model=TaskPublic, responses=NOT_FOUND)
-def complete_task(task_id: TaskId, user: CurrentUser, db: DatabaseDep) -> TaskPublic:
+async def complete_task(task_id: TaskId, user: CurrentUser, db: DatabaseDep) -> TaskPublic:
     """Mark a task done (completing a done task changes nothing)."""
     with db.write() as session:
         return tasks.complete_task(session=session, user_id=user, task_id=task_id, now=utcnow())
 
 
 @router.post("/{task_id}/reopen", response_model=TaskPublic, responses=NOT_FOUND)
-def reopen_task(task_id: TaskId, user: CurrentUser, db: DatabaseDep) -> TaskPublic:
+async def reopen_task(task_id: TaskId, user: CurrentUser, db: DatabaseDep) -> TaskPublic:
     """Mark a task open again (reopening an open task changes nothing)."""
     with db.write() as session:
         return tasks.reopen_task(session=session, user_id=user, task_id=task_id, now=utcnow())
 
 
 @router.post("/{task_id}/recurrence/cancel", response_model=TaskPublic, responses=NOT_FOUND)
-def cancel_recurrence(task_id: TaskId, user: CurrentUser, db: DatabaseDep) -> TaskPublic:
+async def cancel_recurrence(task_id: TaskId, user: CurrentUser, db: DatabaseDep) -> TaskPublic:
     """Stop a recurring task's future occurrences (the task itself stays)."""
     with db.write() as session:
         return tasks.cancel_recurrence(session=session, user_id=user, task_id=task_id, now=utcnow())

@@ -13,14 +13,14 @@ router = APIRouter(prefix="/api/users/me", tags=["users"])
 
 
 @router.get("/preferences", response_model=PreferencesPublic)
-def get_preferences(user: CurrentUser, db: DatabaseDep) -> PreferencesPublic:
+async def get_preferences(user: CurrentUser, db: DatabaseDep) -> PreferencesPublic:
     """Read the user's preferences (reminders on by default)."""
     with db.read() as session:
         return notifications.get_preferences(session=session, user_id=user)
 
 
 @router.patch("/preferences", response_model=PreferencesPublic)
-def update_preferences(
+async def update_preferences(
     body: PreferencesUpdate, user: CurrentUser, db: DatabaseDep
 ) -> PreferencesPublic:
     """Change the user's preferences."""
