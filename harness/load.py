@@ -26,6 +26,7 @@ __all__ = ["LoadPlan", "LoadRun", "locustfile", "run_load", "seed_users"]
 
 LOCUSTFILE = Path("loadtests") / "taskora_load.py"
 SEED_CONCURRENCY = 16
+SEED_ATTEMPTS = 5
 GRACE_S = 120.0  # on top of the planned duration before the Locust run is stopped
 
 
@@ -106,12 +107,24 @@ async def _seed(deployment: Deployment, users: list[str], per_user: int) -> list
     async with httpx.AsyncClient(base_url=deployment.base_url, limits=limits, timeout=60) as http:
 
         async def create(headers: dict[str, str], n: int) -> int:
+            """One seeded task; a 5xx or no answer is retried with the same Idempotency-Key."""
             body = {"title": f"seeded {n}", "priority": "medium", "tags": ["seeded"]}
-            async with gate:
-                response = await http.post("/api/tasks", json=body, headers=headers)
-            if response.status_code != 201:
-                raise HarnessError(f"seeding failed: POST /api/tasks -> {response.status_code}")
-            return int(response.json()["id"])
+            key = {"Idempotency-Key": f"seed-{n}"}
+            status: int | str = "no answer"
+            for attempt in range(SEED_ATTEMPTS):
+                async with gate:
+                    try:
+                        response = await http.post("/api/tasks", json=body, headers=headers | key)
+                    except httpx.TransportError as exc:
+                        status = repr(exc)
+                    else:
+                        if response.status_code == 201:
+                            return int(response.json()["id"])
+                        status = response.status_code
+                        if status < 500:
+                            break
+                await asyncio.sleep(0.2 * (attempt + 1))
+            raise HarnessError(f"seeding failed: POST /api/tasks -> {status}")
 
         async def seed_one(user: str) -> dict[str, object]:
             headers = deployment.headers(user)
@@ -124,10 +137,7 @@ async def _seed(deployment: Deployment, users: list[str], per_user: int) -> list
 def seed_users(deployment: Deployment, plan: LoadPlan, directory: Path, prefix: str) -> Path:
     """One identity per simulated user with ``seed_per_user`` tasks each; the users file."""
     users = [f"{prefix}-{n:05d}" for n in range(plan.users)]
-    try:
-        identities = asyncio.run(_seed(deployment, users, plan.seed_per_user))
-    except httpx.HTTPError as exc:
-        raise HarnessError(f"seeding failed: {exc!r}") from None
+    identities = asyncio.run(_seed(deployment, users, plan.seed_per_user))
     path = directory / "users.json"
     path.write_text(json.dumps(identities), encoding="utf-8")
     return path

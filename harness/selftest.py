@@ -28,14 +28,24 @@ class Case:
     only: str | None = None  # pytest -k: the scenarios the case needs
 
 
+# A small load and one kill cycle: enough to tell a fault from health, quick enough to repeat.
+# The full-size run is ``validate`` itself.
+SMALL = ("sc008.users=100", "sc008.ramp_s=3", "sc008.hold_s=8", "sc008.ramp_down_s=1",
+         "sc008.seed_per_user=1", "sc008.wait_min_s=1", "sc008.wait_max_s=2",
+         "sc008.sse_every=50", "sc010.cycles=1")  # fmt: skip
+
 CASES = (
-    Case("healthy stack", None, None),
+    Case("healthy stack", None, None, SMALL),
     Case("slow SSE delivery", "sse_delay=3", "SC-002", only="sc002"),
     Case("dropped events", "drop_events=0.3", "SC-002", only="sc002"),
     Case("lost acknowledged writes", "lose_writes=0.3", "SC-002", only="sc002"),
     Case("late reminders", "late_reminders=20", "SC-004", ("sc004.max_s=8",), "sc004"),
     Case("recurrence never created", "no_recurrence=1", "SC-003", ("sc003.max_s=5",), "sc003"),
     Case("5xx on some requests", "error_rate=0.2", "SC-007", (), "sc005 or sc007"),
+    Case("5xx under load", "error_rate=0.02", "SC-008", SMALL, "sc008"),
+    Case("slow endpoint", "slow_requests=600", "SC-009", SMALL, "sc009"),
+    Case("lost write under chaos", "lose_writes=0.05", "SC-010", SMALL, "sc010"),
+    Case("dropped event under chaos", "lose_events=0.05", "SC-010", SMALL, "sc010"),
 )
 
 

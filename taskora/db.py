@@ -2,12 +2,16 @@
 
 SQLite (the default) is opened in WAL mode with foreign keys on and a busy timeout. Writes
 begin with ``BEGIN IMMEDIATE`` so that two writers queue on the lock instead of failing when
-one upgrades a read snapshot; reads begin a plain deferred transaction and never block
-writers. PostgreSQL URLs are served by psycopg 3.
+one upgrades a read snapshot, and writers of a database file queue on a ``WriteGate`` first;
+reads begin a plain deferred transaction and never block writers. PostgreSQL URLs are served
+by psycopg 3.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -20,7 +24,14 @@ from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel
 
-__all__ = ["Database", "UTCDateTime", "insert_ignoring_conflicts", "normalise_url", "utcnow"]
+__all__ = [
+    "Database",
+    "UTCDateTime",
+    "WriteGate",
+    "insert_ignoring_conflicts",
+    "normalise_url",
+    "utcnow",
+]
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 PG_CONNECT_TIMEOUT_S = 5  # handlers call the database on the event loop: never wait long
@@ -78,6 +89,47 @@ def _configure_sqlite(engine: Engine, *, synchronous: str) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
+class WriteGate:
+    """Serialises SQLite write transactions of every thread and process on one database file.
+
+    SQLite lets one writer in at a time and makes the others poll with growing sleeps (up to
+    100 ms each); under load that polling, not the work, made writes slow. Here writers queue on
+    an advisory lock (``flock``) of a file beside the database instead, and the next one is woken
+    the moment the lock is free. Re-entrant within a thread.
+    """
+
+    def __init__(self, database_path: str) -> None:
+        self.path = f"{database_path}-writelock"
+        self._fd: int | None = None  # opened at the first write, beside the database file
+        self._threads = threading.RLock()  # flock is per open file: threads queue here first
+        self._depth = 0
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        with self._threads:
+            if self._fd is None:
+                try:
+                    self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+                except OSError:  # no such directory: the database will say so itself
+                    yield
+                    return
+            if self._depth == 0:
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if self._depth == 0:
+                    fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        with self._threads:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
+
 class Database:
     """One engine and the two kinds of transaction the service uses."""
 
@@ -92,6 +144,8 @@ class Database:
             )
             self.engine = create_engine(self.url, **pool)
             _configure_sqlite(self.engine, synchronous=sqlite_synchronous)
+            path = make_url(self.url).database
+            self._gate: WriteGate | None = None if in_memory or not path else WriteGate(path)
             self._write_engine: Engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         else:
             self.engine = create_engine(
@@ -99,6 +153,7 @@ class Database:
                 connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S},
             )  # fmt: skip
             self._write_engine = self.engine
+            self._gate = None
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -109,11 +164,22 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A write transaction: committed when the block ends, rolled back on any error."""
-        with Session(self._write_engine, expire_on_commit=False) as session, session.begin():
+        if self._gate is None:
+            with Session(self._write_engine, expire_on_commit=False) as session, session.begin():
+                yield session
+            return
+        with (
+            self._gate.held(),
+            Session(self._write_engine, expire_on_commit=False) as session,
+            session.begin(),
+        ):
             yield session
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._gate is not None:
+            self._gate.close()
+            self._gate = None
 
 
 def insert_ignoring_conflicts(

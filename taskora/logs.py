@@ -31,7 +31,8 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: str = "INFO") -> None:
-    """Send every logger (uvicorn's too) to stderr as JSON lines."""
+    """Send every logger (uvicorn's too) to stderr as JSON lines. uvicorn's access log is off:
+    ``taskora.access`` (the request middleware) logs requests, with their ids, when enabled."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
@@ -40,4 +41,4 @@ def configure_logging(level: str = "INFO") -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)
         logger.handlers[:] = []
-        logger.propagate = True
+        logger.propagate = name != "uvicorn.access"

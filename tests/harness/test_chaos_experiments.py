@@ -1,0 +1,46 @@
+"""The experiments in chaos/ are valid Chaos Toolkit experiments whose activities exist, and
+each declares the steady state it must keep (ready, error ratio, P95)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from harness.chaos import activities
+from harness.chaos.runner import EXPERIMENTS, NEEDS, experiment_path
+from harness.errors import HarnessError, UsageError
+
+chaoslib = pytest.importorskip("chaoslib", reason="Chaos Toolkit is not installed (extra: chaos)")
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_experiment_is_valid_and_calls_only_real_activities(name: str) -> None:
+    from chaoslib.experiment import ensure_experiment_is_valid
+    from chaoslib.loader import load_experiment
+
+    experiment = load_experiment(str(experiment_path(name)))
+    ensure_experiment_is_valid(experiment)
+    steps = [*experiment["steady-state-hypothesis"]["probes"], *experiment["method"],
+             *experiment["rollbacks"]]  # fmt: skip
+    for step in steps:
+        provider = step["provider"]
+        assert provider["module"] == "harness.chaos.activities"
+        assert callable(getattr(activities, provider["func"]))
+    probes = {p["name"] for p in experiment["steady-state-hypothesis"]["probes"]}
+    assert probes == {"service-is-ready", "api-error-ratio", "api-p95-ms"}
+    assert experiment["rollbacks"], "every experiment puts the service back"
+
+
+def test_every_experiment_file_is_known() -> None:
+    assert set(NEEDS) == set(EXPERIMENTS)
+    files = {p.stem for p in experiment_path(EXPERIMENTS[0]).parent.glob("*.json")}
+    assert files == set(EXPERIMENTS)
+    json.loads(experiment_path("broker-outage").read_text())
+
+
+def test_activities_outside_a_session_say_how_to_run_them() -> None:
+    with pytest.raises(HarnessError, match="python -m harness chaos"):
+        activities.service_ready()
+    with pytest.raises(UsageError, match="no experiment"):
+        experiment_path("nope")

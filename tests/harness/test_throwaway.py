@@ -1,0 +1,39 @@
+"""The throwaway Redis of the local target: started from PATH, killed and started again
+without losing what it acknowledged (append-only file, fsync always)."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+from harness.targets.throwaway import ThrowawayRedis
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(shutil.which("redis-server") is None, reason="no redis-server on PATH"),
+]
+
+
+def _command(port: int, *words: str) -> bytes:
+    parts = b"".join(b"$%d\r\n%s\r\n" % (len(w), w.encode()) for w in words)
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"*%d\r\n" % len(words) + parts)
+        return sock.recv(1024)
+
+
+def test_a_killed_broker_comes_back_with_its_data(tmp_path: Path) -> None:
+    redis = ThrowawayRedis(tmp_path / "redis")
+    redis.start()
+    try:
+        assert _command(redis.port, "SET", "k", "v") == b"+OK\r\n"
+        redis.stop()
+        assert not redis.running
+        with pytest.raises(OSError):
+            _command(redis.port, "PING")
+        redis.start()
+        assert _command(redis.port, "GET", "k") == b"$1\r\nv\r\n"
+    finally:
+        redis.stop()
