@@ -18,6 +18,7 @@ TASKORA_LOAD_HOLD_S            seconds to hold the peak (default 120)
 TASKORA_LOAD_RAMP_DOWN_S       seconds to ramp down (default 10)
 TASKORA_LOAD_WAIT_MIN / _MAX   think time between actions, seconds (default 1 and 3)
 TASKORA_LOAD_SSE_EVERY         one SSE subscriber per this many users (0: none; default 100)
+TASKORA_LOAD_ONLY_LIST         1: every user only lists its tasks (throughput comparisons)
 =============================  =========================================================
 
 Request names are the rows of the report: ``list``, ``list filtered``, ``search``, ``get``,
@@ -176,6 +177,10 @@ class TaskUser(FastHttpUser):
     @task(6)
     def notifications(self) -> None:
         self.client.get("/api/notifications?limit=20", headers=self.headers, name="notifications")
+
+
+if os.environ.get("TASKORA_LOAD_ONLY_LIST") == "1":
+    TaskUser.tasks = [TaskUser.list_tasks]
 
 
 class SseUser(FastHttpUser):

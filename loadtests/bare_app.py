@@ -1,0 +1,56 @@
+"""A bare FastAPI app with the shape of taskora's task list and nothing behind it: the ceiling
+that ``benchmark_load.py`` compares taskora's list-read throughput with.
+
+``uvicorn loadtests.bare_app:app`` (from the repository root). ``GET /api/tasks`` answers 20
+fixed tasks; ``POST /api/tasks`` answers 201 with a new id (so the load stage can seed).
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime
+
+from fastapi import FastAPI
+
+from taskora.schemas import TaskPublic, TasksPublic
+
+app = FastAPI(title="bare")
+_NOW = datetime(2026, 1, 1, tzinfo=UTC)
+_ids = itertools.count(1)
+PAGE = TasksPublic(
+    items=[
+        TaskPublic(
+            id=n,
+            title=f"task {n}",
+            description="",
+            priority="medium",
+            status="open",
+            tags=["work"],
+            due_at=_NOW,
+            remind_at=None,
+            recurrence=None,
+            timezone=None,
+            series_id=None,
+            created_at=_NOW,
+            updated_at=_NOW,
+            completed_at=None,
+        )  # fmt: skip
+        for n in range(1, 21)
+    ],
+    next_cursor=None,
+)
+
+
+@app.get("/api/tasks", response_model=TasksPublic)
+async def list_tasks() -> TasksPublic:
+    return PAGE
+
+
+@app.post("/api/tasks", status_code=201)
+async def create_task() -> dict[str, int]:
+    return {"id": next(_ids)}
+
+
+@app.get("/ready")
+async def ready() -> dict[str, str]:
+    return {"status": "ready"}
