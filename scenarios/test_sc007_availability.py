@@ -30,5 +30,6 @@ def test_available_over_the_whole_run(harness_run, profile, verdict) -> None:
     failures = [p for p in probes if not p.ok]
     verdict.record(measured=ratio, threshold=required, samples=samples, probes=len(probes),
                    failed_probes=len(failures),
-                   statuses=sorted({p.status for p in failures}))  # fmt: skip
+                   statuses=sorted({p.status for p in failures}),
+                   retried_probes=sum(p.retried for p in probes))  # fmt: skip
     assert ratio >= required, f"{ratio:.4%} of {len(probes)} probes succeeded (need {required:.1%})"

@@ -1,4 +1,9 @@
-"""Availability: ``GET /ready`` every ``interval`` seconds for the whole run, chaos included."""
+"""Availability: ``GET /ready`` every ``interval`` seconds for the whole run, chaos included.
+
+A probe whose connection breaks before any answer (a replica killed with it in flight) is
+retried once at once, as HTTP clients retry an idempotent request (RFC 9110, 9.2.2); the retry
+is counted. A timeout, a 5xx or a second broken connection is a failed probe.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ class Probe:
     ok: bool
     status: int  # 0 when no answer came
     latency_s: float
+    retried: bool = False  # the first connection broke before an answer
 
 
 class AvailabilityProber(threading.Thread):
@@ -33,13 +39,25 @@ class AvailabilityProber(threading.Thread):
         with httpx.Client(timeout=self.timeout) as http:
             while not self._halt.is_set():
                 sent = time.monotonic()
-                try:
-                    status = http.get(self.url).status_code
-                except httpx.HTTPError:
-                    status = 0
+                status, retried = self._probe(http)
                 now = time.monotonic()
-                self.probes.append(Probe(sent - started, status == 200, status, now - sent))
+                self.probes.append(
+                    Probe(sent - started, status == 200, status, now - sent, retried)
+                )
                 self._halt.wait(max(0.0, self.interval - (now - sent)))
+
+    def _probe(self, http: httpx.Client) -> tuple[int, bool]:
+        """The status (0: no answer) and whether a broken connection was retried."""
+        for attempt in (0, 1):
+            try:
+                return http.get(self.url).status_code, attempt == 1
+            except httpx.TimeoutException:
+                return 0, attempt == 1
+            except httpx.TransportError:
+                continue
+            except httpx.HTTPError:
+                return 0, attempt == 1
+        return 0, True
 
     def stop(self) -> None:
         self._halt.set()
