@@ -17,6 +17,9 @@ from taskora.errors import ConfigurationError
 __all__ = ["main"]
 
 
+KEEP_ALIVE_SECONDS = 75
+
+
 def _settings_from(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     """Settings from the environment, with command-line flags taking precedence. Flags are
     written back to the environment so that worker processes see the same settings."""
@@ -55,6 +58,9 @@ def _serve(args: argparse.Namespace) -> int:
             access_log=False,
             server_header=False,
             timeout_graceful_shutdown=args.drain_seconds,
+            # Longer than clients and load balancers keep an idle connection (60 s is common):
+            # otherwise the server may close one just as a client sends on it, and lose that.
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
         )
     finally:
         if metrics_dir:
