@@ -30,7 +30,7 @@ class Case:
 
 # A small load and one kill cycle: enough to tell a fault from health, quick enough to repeat.
 # The full-size run is ``validate`` itself.
-SMALL = ("sc008.users=100", "sc008.ramp_s=3", "sc008.hold_s=8", "sc008.ramp_down_s=1",
+SMALL = ("sc008.users=100", "sc008.ramp_s=2", "sc008.hold_s=6", "sc008.ramp_down_s=1",
          "sc008.seed_per_user=1", "sc008.wait_min_s=1", "sc008.wait_max_s=2",
          "sc008.sse_every=50", "sc010.cycles=1")  # fmt: skip
 

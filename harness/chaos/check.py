@@ -7,7 +7,8 @@
 - duplicates: a write present twice, an event applied twice (two audit entries for one task's
   creation), or two next occurrences for one completion.
 
-Consumers are asynchronous, so the check waits (up to ``settle_s``) for them to catch up.
+Consumers are asynchronous, so the check waits for them to catch up: until nothing is missing,
+or nothing more arrived for ``quiet_s``, or ``settle_s`` passed.
 """
 
 from __future__ import annotations
@@ -104,11 +105,17 @@ def _judge(writers: Writers, tasks: list[dict[str, Any]], created: Counter[int])
     return DataLossCheck(ledger, info, undelivered, duplicates, len(writers.completed))
 
 
-def check_writes(writers: Writers, *, settle_s: float = 60.0) -> DataLossCheck:
-    """Judge the writes, waiting up to ``settle_s`` for the consumers to catch up."""
+def check_writes(
+    writers: Writers, *, settle_s: float = 60.0, quiet_s: float = 10.0
+) -> DataLossCheck:
+    """Judge the writes once the consumers have caught up or stopped making progress."""
     deadline = time.monotonic() + settle_s
+    missing, since = -1, time.monotonic()
     while True:
         result = _judge(writers, *_read(writers))
-        if not result.undelivered or time.monotonic() >= deadline:
+        now = time.monotonic()
+        if len(result.undelivered) != missing:
+            missing, since = len(result.undelivered), now
+        if not missing or now >= deadline or now - since >= quiet_s:
             return result
         time.sleep(1.0)
