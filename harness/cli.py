@@ -42,6 +42,8 @@ def _target_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--token", help="--target url: a bearer token (one user)")
     parser.add_argument("--workers", type=int, help="--target local: worker processes")
     parser.add_argument("--database-url", help="--target local: a database instead of SQLite")
+    parser.add_argument("--database", default="sqlite", choices=("sqlite", "postgres"),
+                        help="--target local: postgres starts a throwaway server")  # fmt: skip
     parser.add_argument("--bus", default="inline", choices=("inline", "redis"))
     parser.add_argument("--redis-url", help="--bus redis: the Redis server")
     parser.add_argument("--failpoints", help="--target local: plant faults (TASKORA_FAILPOINTS)")
@@ -86,6 +88,7 @@ def _options(args: argparse.Namespace) -> Options:
         token=args.token,
         workers=args.workers,
         database_url=args.database_url,
+        database=args.database,
         bus=args.bus,
         redis_url=args.redis_url,
         failpoints=args.failpoints,
@@ -95,7 +98,8 @@ def _options(args: argparse.Namespace) -> Options:
 def _pytest_arguments(options: Options, args: argparse.Namespace, report_dir: Path) -> list[str]:
     argv = [str(args.scenarios), "-p", "no:terminal", "-p", "no:cacheprovider",
             "--target", options.target, "--profile", options.profile,
-            "--report-dir", str(report_dir), "--bus", options.bus]  # fmt: skip
+            "--report-dir", str(report_dir), "--bus", options.bus,
+            "--database", options.database]  # fmt: skip
     for override in options.overrides:
         argv += ["--set", override]
     for flag, value in (("--url", options.url), ("--jwt-secret", options.jwt_secret),

@@ -41,6 +41,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--token", default=None, help="--target url: a bearer token to use")
     group.addoption("--workers", type=int, default=None, help="--target local: worker processes")
     group.addoption("--database-url", default=None, help="--target local: database to use")
+    group.addoption("--database", default="sqlite", choices=("sqlite", "postgres"),
+                    help="--target local: postgres starts a throwaway server")  # fmt: skip
     group.addoption("--bus", default="inline", choices=("inline", "redis"))
     group.addoption("--redis-url", default=None)
     group.addoption("--failpoints", default=None, help="--target local: TASKORA_FAILPOINTS")
@@ -58,6 +60,7 @@ def options_from(config: pytest.Config) -> Options:
         token=get("token"),
         workers=get("workers"),
         database_url=get("database_url"),
+        database=get("database"),
         bus=get("bus"),
         redis_url=get("redis_url"),
         failpoints=get("failpoints"),

@@ -33,6 +33,7 @@ class Options:
     token: str | None = None
     workers: int | None = None
     database_url: str | None = None
+    database: str = "sqlite"  # postgres: a throwaway server unless database_url is given
     bus: str = "inline"
     redis_url: str | None = None
     failpoints: str | None = None
@@ -48,6 +49,7 @@ def build_target(options: Options, profile: Profile) -> Target:
         return LocalTarget(
             workers=options.workers or int(profile.get("target", "workers")),
             database_url=options.database_url,
+            database=options.database,
             bus=options.bus,
             redis_url=options.redis_url,
             env=env,

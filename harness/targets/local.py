@@ -1,9 +1,9 @@
 """The local target: ``taskora serve --workers N`` as its own process group on a free port,
-with a fresh SQLite file (or the database and bus given; ``--bus redis`` without a URL starts a
-throwaway Redis). ``kill`` SIGKILLs one worker, which its supervisor restarts, as a ReplicaSet
-would; ``crash`` kills the whole service and ``restart`` starts it again on the same data.
-Everything it started is stopped by ``down``, also after Ctrl-C or a failure (an ``atexit``
-hook is the last resort)."""
+with a fresh SQLite file (or the database and bus given; ``--database postgres`` and ``--bus
+redis`` without a URL start throwaway servers of their own). ``kill`` SIGKILLs one worker,
+which its supervisor restarts, as a ReplicaSet would; ``crash`` kills the whole service and
+``restart`` starts it again on the same data. Everything it started is stopped by ``down``,
+also after Ctrl-C or a failure (an ``atexit`` hook is the last resort)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ import httpx
 
 from harness.errors import TargetUnavailable
 from harness.targets import Capabilities, Deployment
-from harness.targets.throwaway import ThrowawayRedis, free_port
+from harness.targets.throwaway import ThrowawayPostgres, ThrowawayRedis, free_port
 from harness.targets.tokens import token_factory
 
 __all__ = ["LocalTarget"]
@@ -46,6 +46,7 @@ class LocalTarget:
         *,
         workers: int = 2,
         database_url: str | None = None,
+        database: str = "sqlite",
         bus: str = "inline",
         redis_url: str | None = None,
         env: dict[str, str] | None = None,
@@ -63,6 +64,10 @@ class LocalTarget:
         self.log_path = self.workdir / "serve.log"
         self.process: subprocess.Popen[bytes] | None = None
         self.broker: ThrowawayRedis | None = None
+        self.postgres: ThrowawayPostgres | None = None
+        if database == "postgres" and not database_url:
+            self.postgres = ThrowawayPostgres()
+            self.database_url = self.postgres.url
         if bus == "redis" and not redis_url:
             self.broker = ThrowawayRedis(self.workdir / "redis")
             self.redis_url = self.broker.url
@@ -109,6 +114,8 @@ class LocalTarget:
         started = time.monotonic()
         if self.broker is not None and not self.broker.running:
             self.broker.start()
+        if self.postgres is not None and self.postgres.process is None:
+            self.postgres.start()
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 self._command(), env=self._env(), stdout=log, stderr=subprocess.STDOUT,
@@ -191,6 +198,8 @@ class LocalTarget:
         self._stop_service()
         if self.broker is not None:
             self.broker.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
         atexit.unregister(self.down)
 
     def _stop_service(self) -> None:

@@ -1,5 +1,5 @@
-"""The throwaway Redis of the local target: started from PATH, killed and started again
-without losing what it acknowledged (append-only file, fsync always)."""
+"""Throwaway servers of the local target: a Redis killed and started again without losing what
+it acknowledged (append-only file, fsync always); a PostgreSQL of its own, removed after."""
 
 from __future__ import annotations
 
@@ -9,12 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.targets.throwaway import ThrowawayRedis
+from harness.targets.throwaway import ThrowawayPostgres, ThrowawayRedis, _postgres_binary
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(shutil.which("redis-server") is None, reason="no redis-server on PATH"),
-]
+pytestmark = pytest.mark.integration
 
 
 def _command(port: int, *words: str) -> bytes:
@@ -24,6 +21,7 @@ def _command(port: int, *words: str) -> bytes:
         return sock.recv(1024)
 
 
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="no redis-server on PATH")
 def test_a_killed_broker_comes_back_with_its_data(tmp_path: Path) -> None:
     redis = ThrowawayRedis(tmp_path / "redis")
     redis.start()
@@ -37,3 +35,16 @@ def test_a_killed_broker_comes_back_with_its_data(tmp_path: Path) -> None:
         assert _command(redis.port, "GET", "k") == b"$1\r\nv\r\n"
     finally:
         redis.stop()
+
+
+@pytest.mark.skipif(_postgres_binary("initdb") is None, reason="PostgreSQL's initdb not installed")
+def test_a_throwaway_postgres_serves_and_leaves_nothing() -> None:
+    psycopg = pytest.importorskip("psycopg")
+    server = ThrowawayPostgres()
+    server.start()
+    try:
+        with psycopg.connect(server.url, connect_timeout=5) as connection:
+            assert connection.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        server.stop()
+    assert not server.directory.exists()
