@@ -217,6 +217,10 @@ class SseUser(FastHttpUser):
         )  # fmt: skip
 
 
+if SSE_EVERY <= 0:
+    SseUser.abstract = True  # no subscribers at all (a fixed_count of 0 would fall back to weights)
+
+
 class RampHoldShape(LoadTestShape):
     """Ramp to the peak, hold it, ramp down, stop."""
 
