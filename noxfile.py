@@ -12,7 +12,7 @@ PYTHON = "3.11"
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """Run the project's tests (PostgreSQL and Redis tests skip where absent, except in CI)."""
-    session.install("-e", ".[dev,harness,load,chaos]")
+    session.install("-e", ".[dev,harness,load,chaos,k8s]")
     args = session.posargs or ["-n", "2", "-ra", "--junitxml=reports/junit-tests.xml"]
     session.run("pytest", *args)
 
