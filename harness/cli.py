@@ -23,7 +23,14 @@ from harness.errors import HarnessError, UsageError
 from harness.live import LiveView, print_summary
 from harness.profile import load_profile
 from harness.report import load_report, write_reports
-from harness.run import TARGETS, Options, build_target, default_report_dir
+from harness.run import (
+    Options,
+    add_target_flags,
+    build_target,
+    default_report_dir,
+    flags_of,
+    options_from,
+)
 from harness.selftest import run_selftest
 from harness.targets.local import LocalTarget
 
@@ -33,20 +40,7 @@ STATE = Path(".harness") / "up.json"
 
 
 def _target_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--target", default="local", choices=TARGETS)
-    parser.add_argument("--profile", default="quick", help="quick, ci, full or a .toml path")
-    parser.add_argument("--set", action="append", default=[], dest="overrides",
-                        metavar="SECTION.KEY=VALUE", help="override a profile value")  # fmt: skip
-    parser.add_argument("--url", help="--target url: the deployment's base URL")
-    parser.add_argument("--jwt-secret", help="--target url: the service's JWT signing secret")
-    parser.add_argument("--token", help="--target url: a bearer token (one user)")
-    parser.add_argument("--workers", type=int, help="--target local: worker processes")
-    parser.add_argument("--database-url", help="--target local: a database instead of SQLite")
-    parser.add_argument("--database", default="sqlite", choices=("sqlite", "postgres"),
-                        help="--target local: postgres starts a throwaway server")  # fmt: skip
-    parser.add_argument("--bus", default="inline", choices=("inline", "redis"))
-    parser.add_argument("--redis-url", help="--bus redis: the Redis server")
-    parser.add_argument("--failpoints", help="--target local: plant faults (TASKORA_FAILPOINTS)")
+    add_target_flags(parser.add_argument)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -78,37 +72,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _options(args: argparse.Namespace) -> Options:
-    return Options(
-        target=args.target,
-        profile=args.profile,
-        overrides=tuple(args.overrides),
-        report_dir=getattr(args, "report_dir", None),
-        url=args.url,
-        jwt_secret=args.jwt_secret,
-        token=args.token,
-        workers=args.workers,
-        database_url=args.database_url,
-        database=args.database,
-        bus=args.bus,
-        redis_url=args.redis_url,
-        failpoints=args.failpoints,
-    )
+    return options_from(lambda dest: getattr(args, dest), getattr(args, "report_dir", None))
 
 
 def _pytest_arguments(options: Options, args: argparse.Namespace, report_dir: Path) -> list[str]:
     argv = [str(args.scenarios), "-p", "no:terminal", "-p", "no:cacheprovider",
-            "--target", options.target, "--profile", options.profile,
-            "--report-dir", str(report_dir), "--bus", options.bus,
-            "--database", options.database]  # fmt: skip
-    for override in options.overrides:
-        argv += ["--set", override]
-    for flag, value in (("--url", options.url), ("--jwt-secret", options.jwt_secret),
-                        ("--token", options.token), ("--workers", options.workers),
-                        ("--database-url", options.database_url),
-                        ("--redis-url", options.redis_url), ("--failpoints", options.failpoints),
-                        ("-k", args.select)):  # fmt: skip
-        if value is not None:
-            argv += [flag, str(value)]
+            "--report-dir", str(report_dir), *flags_of(options)]  # fmt: skip
+    if args.select is not None:
+        argv += ["-k", args.select]
     return argv
 
 

@@ -22,7 +22,15 @@ import pytest
 from harness.errors import HarnessError
 from harness.profile import Profile, load_profile
 from harness.report import write_reports
-from harness.run import TARGETS, Options, Recorder, Run, build_target, default_report_dir
+from harness.run import (
+    Options,
+    Recorder,
+    Run,
+    add_target_flags,
+    build_target,
+    default_report_dir,
+    options_from,
+)
 from harness.targets import Deployment
 
 RUN_KEY = pytest.StashKey[Run]()
@@ -31,45 +39,17 @@ REPORT_KEY = pytest.StashKey[Path]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("harness", "taskora validation harness")
-    group.addoption("--target", default="local", choices=TARGETS, help="where the service runs")
-    group.addoption("--profile", default="quick", help="quick, ci, full, or a .toml path")
-    group.addoption("--set", action="append", default=[], dest="overrides",
-                    metavar="SECTION.KEY=VALUE", help="override a profile value")  # fmt: skip
+    add_target_flags(group.addoption)
     group.addoption("--report-dir", type=Path, default=None)
-    group.addoption("--url", default=None, help="--target url: the deployment's base URL")
-    group.addoption("--jwt-secret", default=None, help="--target url: the service's JWT secret")
-    group.addoption("--token", default=None, help="--target url: a bearer token to use")
-    group.addoption("--workers", type=int, default=None, help="--target local: worker processes")
-    group.addoption("--database-url", default=None, help="--target local: database to use")
-    group.addoption("--database", default="sqlite", choices=("sqlite", "postgres"),
-                    help="--target local: postgres starts a throwaway server")  # fmt: skip
-    group.addoption("--bus", default="inline", choices=("inline", "redis"))
-    group.addoption("--redis-url", default=None)
-    group.addoption("--failpoints", default=None, help="--target local: TASKORA_FAILPOINTS")
 
 
-def options_from(config: pytest.Config) -> Options:
-    get = config.getoption
-    return Options(
-        target=get("target"),
-        profile=get("profile"),
-        overrides=tuple(get("overrides")),
-        report_dir=get("report_dir"),
-        url=get("url"),
-        jwt_secret=get("jwt_secret"),
-        token=get("token"),
-        workers=get("workers"),
-        database_url=get("database_url"),
-        database=get("database"),
-        bus=get("bus"),
-        redis_url=get("redis_url"),
-        failpoints=get("failpoints"),
-    )
+def options_from_config(config: pytest.Config) -> Options:
+    return options_from(config.getoption, config.getoption("report_dir"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "harness_final: a whole-run criterion; runs last")
-    options = options_from(config)
+    options = options_from_config(config)
     try:
         profile = load_profile(options.profile, list(options.overrides))
         target = build_target(options, profile)

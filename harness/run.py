@@ -4,7 +4,8 @@ and the verdicts gathered while the scenarios run; the report at the end."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,12 @@ from harness.targets.local import LocalTarget
 from harness.targets.remote import CLUSTER_TOOLS, ClusterTarget, UrlTarget
 from harness.verdicts import CRITERIA, Report, Sample, Verdict, VerdictValue
 
-__all__ = ["TARGETS", "Options", "Recorder", "Run", "build_target", "default_report_dir"]
+__all__ = [
+    "TARGETS", "Options", "Recorder", "Run", "add_target_flags", "build_target",
+    "default_report_dir", "flags_of", "options_from",
+]  # fmt: skip
 
-TARGETS = ("local", "url", *CLUSTER_TOOLS)
+TARGETS = ("local", "url", *CLUSTER_TOOLS, "compose")
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,69 @@ class Options:
     bus: str = "inline"
     redis_url: str | None = None
     failpoints: str | None = None
+    split_roles: bool = False  # local: api, consumers and scheduler as separate process groups
+    image: str | None = None  # cluster targets: the image to deploy
+    kube_context: str | None = None  # cluster targets: the kubeconfig context
+    namespace: str = "taskora"  # cluster targets: the namespace to deploy to
+
+
+# The flags that choose and shape the target, shared by the CLI and the pytest plugin (both take
+# argparse's keywords). Each one's dest is a field of Options.
+TARGET_FLAGS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("--target", {"default": "local", "choices": TARGETS, "help": "where the service runs"}),
+    ("--profile", {"default": "quick", "help": "quick, ci, full or a .toml path"}),
+    ("--set", {"action": "append", "default": [], "dest": "overrides",
+               "metavar": "SECTION.KEY=VALUE", "help": "override a profile value"}),
+    ("--url", {"help": "--target url: the deployment's base URL"}),
+    ("--jwt-secret", {"help": "--target url: the service's JWT signing secret"}),
+    ("--token", {"help": "--target url: a bearer token (one user)"}),
+    ("--workers", {"type": int, "help": "--target local: worker processes"}),
+    ("--database-url", {"help": "--target local: a database instead of SQLite"}),
+    ("--database", {"default": "sqlite", "choices": ("sqlite", "postgres"),
+                    "help": "--target local: postgres starts a throwaway server"}),
+    ("--bus", {"default": "inline", "choices": ("inline", "redis")}),
+    ("--redis-url", {"help": "--bus redis: the Redis server"}),
+    ("--failpoints", {"help": "--target local: plant faults (TASKORA_FAILPOINTS)"}),
+    ("--split-roles", {"action": "store_true",
+                       "help": "--target local: one process group per role"}),
+    ("--image", {"help": "cluster targets: the image to deploy (default: build taskora:dev)"}),
+    ("--kube-context", {"help": "cluster targets: the kubeconfig context (default: current)"}),
+    ("--namespace", {"default": "taskora", "help": "cluster targets: the namespace"}),
+)  # fmt: skip
+
+
+def add_target_flags(add: Callable[..., Any]) -> None:
+    """Declare the target flags with ``add`` (argparse's add_argument or pytest's addoption)."""
+    for flag, keywords in TARGET_FLAGS:
+        add(flag, **keywords)
+
+
+def _dest(flag: str, keywords: dict[str, Any]) -> str:
+    return str(keywords.get("dest", flag.lstrip("-").replace("-", "_")))
+
+
+def options_from(get: Callable[[str], Any], report_dir: Path | None = None) -> Options:
+    """Options from parsed flags; ``get`` reads one by its dest."""
+    values = {_dest(flag, keywords): get(_dest(flag, keywords)) for flag, keywords in TARGET_FLAGS}
+    values["overrides"] = tuple(values["overrides"])
+    return Options(report_dir=report_dir, **values)
+
+
+def flags_of(options: Options) -> list[str]:
+    """The command-line flags that give ``options`` again (to hand them to pytest)."""
+    argv: list[str] = []
+    for flag, keywords in TARGET_FLAGS:
+        value = getattr(options, _dest(flag, keywords))
+        if keywords.get("action") == "append":
+            argv += [arg for item in value for arg in (flag, str(item))]
+        elif keywords.get("action") == "store_true":
+            argv += [flag] if value else []
+        elif value is not None:
+            argv += [flag, str(value)]
+    return argv
+
+
+assert {_dest(f, k) for f, k in TARGET_FLAGS} <= {f.name for f in fields(Options)}
 
 
 def default_report_dir() -> Path:
@@ -59,6 +126,10 @@ def build_target(options: Options, profile: Profile) -> Target:
         return UrlTarget(options.url or "", jwt_secret=options.jwt_secret, token=options.token)
     if options.target in CLUSTER_TOOLS:
         return ClusterTarget(options.target)
+    if options.target == "compose":
+        from harness.targets.compose import ComposeTarget
+
+        return ComposeTarget(options)
     raise UsageError(f"--target {options.target!r}: use one of {', '.join(TARGETS)}")
 
 
