@@ -12,8 +12,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from taskora import __version__
-from taskora.api.main import api_router
-from taskora.api.routes import system
+from taskora.api.main import routers_for
 from taskora.db import Database
 from taskora.errors import DomainError, Invalid
 from taskora.logs import configure_logging
@@ -87,8 +86,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(InterfaceError, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected_error)
-    app.include_router(api_router)
-    app.include_router(system.router)
+    for router in routers_for(settings):
+        app.include_router(router)
     app.add_middleware(
         RequestContextMiddleware,
         access_log_enabled=settings.access_log,

@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from taskora import __version__
 from taskora.errors import ConfigurationError
+from taskora.settings import ROLES
 
 __all__ = ["main"]
 
@@ -27,6 +28,8 @@ def _settings_from(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
     if getattr(args, "database_url", None):
         os.environ["TASKORA_DATABASE_URL"] = args.database_url
+    if getattr(args, "role", None):
+        os.environ["TASKORA_ROLE"] = args.role
     settings = Settings()
     settings.check_safe()
     return settings
@@ -95,6 +98,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     serve.add_argument("--database-url", help="overrides TASKORA_DATABASE_URL")
+    serve.add_argument(
+        "--role",
+        choices=ROLES,
+        help="what this process does (overrides TASKORA_ROLE; default all): api serves HTTP and "
+        "live sync, consumers relays and consumes events, scheduler runs reminders and "
+        "housekeeping",
+    )
     serve.add_argument(
         "--drain-seconds", type=int, default=30, help="on SIGTERM, wait this long for requests"
     )

@@ -1,6 +1,7 @@
-"""What runs in the background of each worker process: the relay, the ticker (reminder check
-and housekeeping), the event-stream tail, and the bus's consumers. Started and stopped by the
-application's lifespan; each loop survives errors and stops promptly on shutdown."""
+"""What runs in the background of each worker process, by role: the event-stream tail (api),
+the relay and the bus's consumers (consumers), the reminder ticker and housekeeping (scheduler);
+the role ``all`` runs everything. Started and stopped by the application's lifespan; each loop
+survives errors and stops promptly on shutdown."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 
 from taskora.db import Database
 from taskora.events.bus import Bus, InlineBus
@@ -41,6 +43,7 @@ def build_bus(settings: Settings, db: Database, consumers: tuple[Consumer, ...])
 
 
 RELAY_LINGER_SECONDS = 0.05
+HOUSEKEEPING_SECONDS = 30.0
 
 
 def _holder() -> str:
@@ -66,6 +69,7 @@ class Runtime:
         self.stream = EventStream(db, failpoints=settings.failpoints)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._relaying = False
 
     def _relay_loop(self) -> None:
         """A full batch is followed at once; a partial one after a short linger, so that under
@@ -96,26 +100,38 @@ class Runtime:
             "reminder-check",
         )
 
+    def _loops(self) -> list[tuple[str, Callable[[], None]]]:
+        """The loops of this process's role."""
+        runs = self.settings.runs
+        loops: list[tuple[str, Callable[[], None]]] = []
+        if runs("api"):
+            loops.append(("stream", lambda: self.stream.run(self._stop)))
+        if runs("consumers"):
+            loops.append(("relay", self._relay_loop))
+        if runs("scheduler"):
+            every = HOUSEKEEPING_SECONDS
+            loops.append(("housekeeping", partial(_every, self._stop, every, self._housekeeping,
+                                                   "housekeeping")))  # fmt: skip
+            if self.settings.ticker_seconds > 0:
+                loops.append(("ticker", self._ticker))
+        return loops
+
     def start(self) -> None:
-        loops: list[tuple[str, Callable[[], None]]] = [
-            ("relay", self._relay_loop),
-            ("stream", lambda: self.stream.run(self._stop)),
-            ("housekeeping", lambda: _every(self._stop, 30.0, self._housekeeping, "housekeeping")),
-        ]
-        if self.settings.ticker_seconds > 0:
-            loops.append(("ticker", self._ticker))
-        for name, target in loops:
+        for name, target in self._loops():
             thread = threading.Thread(target=target, name=f"taskora-{name}", daemon=True)
             thread.start()
             self._threads.append(thread)
-        self._threads.extend(self.bus.start(self._stop))
+        if self.settings.runs("consumers"):
+            self._threads.extend(self.bus.start(self._stop))
+            self._relaying = True
 
     def close(self) -> None:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=5)
-        try:
-            self.relay.release()
-        except Exception:
-            log.warning("could not release the relay lease; it expires by itself")
+        if self._relaying:
+            try:
+                self.relay.release()
+            except Exception:
+                log.warning("could not release the relay lease; it expires by itself")
         self.bus.close()

@@ -11,9 +11,12 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from taskora.errors import ConfigurationError
 from taskora.failpoints import OFF, Failpoints
 
-__all__ = ["DEFAULT_JWT_SECRET", "Settings"]
+__all__ = ["DEFAULT_JWT_SECRET", "ROLES", "Role", "Settings"]
 
 DEFAULT_JWT_SECRET = "taskora-development-secret-change-me"
+
+Role = Literal["all", "api", "consumers", "scheduler"]
+ROLES: tuple[Role, ...] = ("all", "api", "consumers", "scheduler")
 
 
 class Settings(BaseSettings):
@@ -32,6 +35,10 @@ class Settings(BaseSettings):
     access_log: bool = True
     log_level: str = "INFO"
     idempotency_ttl_seconds: int = Field(default=24 * 3600, gt=0)
+
+    # What this process does: ``all``, or one role of a deployment that scales them apart
+    # (api: HTTP and live sync; consumers: relay and consumers; scheduler: reminders, housekeeping)
+    role: Role = "all"
 
     # Events
     background: bool = True  # relay, ticker, stream tail and consumers in each worker
@@ -54,6 +61,10 @@ class Settings(BaseSettings):
     # Planted faults for the harness's self-test (taskora.failpoints); the seed comes first
     failpoints_seed: int | None = None
     failpoints: Annotated[Failpoints, NoDecode] = OFF
+
+    def runs(self, role: Role) -> bool:
+        """Whether this process does the work of ``role``."""
+        return self.role in ("all", role)
 
     @cached_property
     def migrate_on_start(self) -> bool:

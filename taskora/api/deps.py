@@ -12,7 +12,9 @@ from taskora.auth import InvalidToken, decode_user
 from taskora.db import Database
 from taskora.settings import Settings
 
-__all__ = ["CurrentUser", "DatabaseDep", "IdempotencyKey", "SettingsDep", "StreamUser"]
+__all__ = [
+    "CurrentUser", "DatabaseDep", "IdempotencyKey", "SettingsDep", "StreamUser", "sidecar_only",
+]  # fmt: skip
 
 _bearer = HTTPBearer(auto_error=False, description="A JWT: `taskora token USER` prints one")
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
@@ -72,3 +74,16 @@ IdempotencyKey = Annotated[
         description="Retrying with the same key replays the first response and creates nothing",
     ),
 ]
+
+
+async def sidecar_only(
+    settings: SettingsDep, token: Annotated[str | None, Header(alias="dapr-api-token")] = None
+) -> None:
+    """Routes the Dapr sidecar calls: with ``APP_API_TOKEN`` set, only callers that bring it."""
+    if settings.app_api_token and token != settings.app_api_token:
+        raise HTTPException(401, detail="This route answers the Dapr sidecar only")
+
+
+SIDECAR_ONLY: dict[int | str, dict[str, object]] = {
+    401: {"description": "APP_API_TOKEN is set and the call did not bring it"}
+}

@@ -1,0 +1,45 @@
+"""Scheduled jobs behind ``/cron/<job>``: what a Dapr ``bindings.cron`` component calls (the
+sidecar first asks with ``OPTIONS`` whether the app listens). The scheduler role serves them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Response
+from pydantic import BaseModel
+
+from taskora.api.deps import SIDECAR_ONLY, DatabaseDep, SettingsDep, sidecar_only
+from taskora.events.scheduler import JOBS, housekeeping, reminder_check
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["cron"], dependencies=[Depends(sidecar_only)], responses=SIDECAR_ONLY)
+NO_SUCH: dict[int | str, dict[str, Any]] = {404: {"description": "No such job"}}
+
+
+class CronResult(BaseModel):
+    job: str
+    done: int
+
+
+@router.options("/cron/{job}", include_in_schema=False)
+async def cron_probe(job: str) -> Response:
+    """Dapr asks with OPTIONS whether the app listens to a binding."""
+    return Response(status_code=200 if job in JOBS else 404)
+
+
+@router.post("/cron/{job}", response_model=CronResult, responses=NO_SUCH)
+def cron(job: str, db: DatabaseDep, settings: SettingsDep) -> CronResult:
+    """Run a scheduled job now (what a Dapr bindings.cron component calls)."""
+    if job == "reminder-check":
+        late_by = settings.failpoints.late_reminders
+        return CronResult(job=job, done=reminder_check(db, late_by=late_by))
+    if job == "housekeeping":
+        housekeeping(
+            db,
+            event_retention=timedelta(hours=settings.event_retention_hours),
+            idempotency_ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
+        )
+        return CronResult(job=job, done=1)
+    raise HTTPException(404, detail=f"No job {job!r}: one of {', '.join(JOBS)}")
