@@ -1,0 +1,241 @@
+"""clusters/observability: the alert rules pass promtool and their unit tests, the PrometheusRule
+matches the plain rules file, the Kustomize folder renders, and every metric and label the rules
+and the dashboard use is one the service really exposes."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from taskora.app import create_app
+from taskora.auth import issue_token
+from taskora.events import metrics as event_metrics
+from taskora.settings import Settings
+from tests.conftest import drain
+from tests.factories import task_body
+
+ROOT = Path(__file__).resolve().parents[2]
+OBS = ROOT / "clusters" / "observability"
+RULES = OBS / "rules" / "taskora.rules.yaml"
+RULES_TEST = OBS / "rules" / "taskora.rules.test.yaml"
+DASHBOARD = OBS / "grafana" / "taskora-dashboard.json"
+
+needs_promtool = pytest.mark.skipif(
+    shutil.which("promtool") is None, reason="promtool not installed (apt-get install prometheus)"
+)
+needs_kubectl = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not installed")
+
+# Labels the scrape adds to every Taskora series (PodMonitor defaults and podTargetLabels, or the
+# relabelling in prometheus.yml), and the kube-state-metrics series the rules may use.
+TARGET_LABELS = {"namespace", "pod", "component", "job", "instance", "container"}
+KUBE_STATE_METRICS = {"kube_pod_container_status_restarts_total": {"namespace", "pod", "container"}}
+HISTOGRAM_SUFFIXES = ("_bucket", "_count", "_sum")
+PROMQL_WORDS = set(
+    "by without on ignoring group_left group_right bool and or unless offset inf nan "
+    "sum min max avg group count stddev stdvar topk bottomk quantile count_values".split()
+)
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, capture_output=True, text=True, timeout=120, check=False)
+
+
+def _rule_exprs() -> list[str]:
+    groups = yaml.safe_load(RULES.read_text())["groups"]
+    return [rule["expr"] for group in groups for rule in group["rules"]]
+
+
+def _dashboard_exprs() -> list[str]:
+    panels = json.loads(DASHBOARD.read_text())["panels"]
+    return [target["expr"] for panel in panels for target in panel["targets"]]
+
+
+def _selectors(expr: str) -> Iterator[tuple[str, set[str]]]:
+    """(metric name, label names in its matcher) for every series selector in a PromQL string."""
+    expr = re.sub(r"\[[^\]]*\]", "", expr)  # range durations, Grafana's $__rate_interval
+    for match in re.finditer(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\{[^}]*\})?", expr):
+        name, matcher = match.group(1), match.group(2) or ""
+        if name.lower() in PROMQL_WORDS or expr[match.end() :].lstrip().startswith("("):
+            continue  # a function, an aggregation or a keyword
+        if _inside_braces_or_quotes(expr, match.start()) or _inside_grouping(expr, match.start()):
+            continue
+        yield name, set(re.findall(r"([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)", matcher))
+
+
+def _inside_braces_or_quotes(expr: str, at: int) -> bool:
+    before = expr[:at]
+    return before.count("{") > before.count("}") or before.count('"') % 2 == 1
+
+
+def _inside_grouping(expr: str, at: int) -> bool:
+    opening = re.search(
+        r"\b(by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)$", expr[:at]
+    )
+    return opening is not None
+
+
+def _grouping_labels(expr: str) -> set[str]:
+    clauses = re.findall(r"\b(?:by|without|on|ignoring)\s*\(([^)]*)\)", expr)
+    return {label.strip() for clause in clauses for label in clause.split(",") if label.strip()}
+
+
+@pytest.fixture(scope="module")
+def exposed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str]]:
+    """Metric name -> label names, from GET /metrics of the service after real traffic."""
+    database = tmp_path_factory.mktemp("metrics") / "t.db"
+    settings = Settings(database_url=f"sqlite:///{database}", background=False, jwt_secret="x" * 32)
+    auth = {"Authorization": f"Bearer {issue_token(settings, 'alice')}"}
+    with TestClient(create_app(settings)) as client:
+        assert client.post("/api/tasks", json=task_body(), headers=auth).status_code == 201
+        assert client.get("/api/tasks", headers=auth).status_code == 200
+        assert client.get("/api/tasks", headers={}).status_code == 401
+        assert drain(client) >= 1  # the relay publishes the task.created event
+        text = client.get("/metrics").text
+    declared = {
+        getattr(metric, "_name", None): set(getattr(metric, "_labelnames", ()))
+        for metric in vars(event_metrics).values()
+    }
+    names: dict[str, set[str]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            names.setdefault(sample.name, set()).update(sample.labels)
+        if not family.samples:  # a counter nobody has incremented yet: its declared labels
+            suffix = "_total" if family.type == "counter" else ""
+            names[family.name + suffix] = declared[family.name]
+    return names
+
+
+def _check(exprs: list[str], exposed: dict[str, set[str]]) -> list[str]:
+    problems = []
+    for expr in exprs:
+        used: set[str] = set()
+        for name, labels in _selectors(expr):
+            if name in KUBE_STATE_METRICS:
+                available = KUBE_STATE_METRICS[name]
+            elif name in exposed:
+                available = exposed[name] | TARGET_LABELS
+            else:
+                problems.append(f"{name}: not exposed by the service ({expr.strip()[:80]})")
+                continue
+            if name.endswith("_bucket"):
+                available = available | {"le"}
+            used |= available
+            problems += [f"{name} has no label {label!r}" for label in labels - available]
+        problems += [f"no series has label {label!r} ({expr.strip()[:80]})"
+                     for label in _grouping_labels(expr) - used]  # fmt: skip
+    return problems
+
+
+def test_the_service_exposes_the_metrics_the_checks_rely_on(exposed: dict[str, set[str]]) -> None:
+    assert {"method", "route", "status"} <= exposed["taskora_http_requests_total"]
+    assert "taskora_http_request_duration_seconds_bucket" in exposed
+    assert exposed["taskora_events_published_total"] == {"type"}
+    assert exposed["taskora_events_dead_lettered_total"] == {"consumer", "topic"}
+
+
+def test_every_metric_and_label_in_the_rules_exists(exposed: dict[str, set[str]]) -> None:
+    names = {name for expr in _rule_exprs() for name, _ in _selectors(expr)}
+    assert {"taskora_http_requests_total", "taskora_http_request_duration_seconds_bucket",
+            "taskora_outbox_lag_seconds", "taskora_events_dead_lettered_total",
+            "kube_pod_container_status_restarts_total"} <= names  # fmt: skip
+    assert _check(_rule_exprs(), exposed) == []
+
+
+def test_every_metric_and_label_in_the_dashboard_exists(exposed: dict[str, set[str]]) -> None:
+    names = {name for expr in _dashboard_exprs() for name, _ in _selectors(expr)}
+    wanted = {"taskora_http_requests_total", "taskora_http_request_duration_seconds_bucket",
+              "taskora_outbox_lag_seconds", "taskora_events_published_total",
+              "taskora_events_consumed_total", "taskora_events_retried_total",
+              "taskora_events_dead_lettered_total", "taskora_sse_connections",
+              "kube_pod_container_status_restarts_total"}  # fmt: skip
+    assert wanted <= names
+    assert _check(_dashboard_exprs(), exposed) == []
+    titles = " ".join(p["title"] for p in json.loads(DASHBOARD.read_text())["panels"])
+    assert all(f"P{q} latency by route" in titles for q in (50, 95, 99))
+
+
+def test_the_checker_catches_a_renamed_metric_and_a_missing_label(
+    exposed: dict[str, set[str]],
+) -> None:
+    assert _check(["rate(taskora_http_request_total[5m])"], exposed)
+    assert _check(['taskora_outbox_lag_seconds{route="/x"}'], exposed)
+    assert _check(["sum by (tenant) (taskora_sse_connections)"], exposed)
+    assert not _check(["sum by (namespace) (taskora_sse_connections)"], exposed)
+
+
+@needs_promtool
+def test_promtool_accepts_the_rules() -> None:
+    result = _run("promtool", "check", "rules", str(RULES))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS: 5 rules found" in result.stdout
+
+
+@needs_promtool
+def test_the_alerts_fire_on_failures_and_stay_silent_when_healthy() -> None:
+    tests = yaml.safe_load(RULES_TEST.read_text())["tests"]
+    exercised = {
+        t["alertname"] for case in tests for t in case["alert_rule_test"] if t["exp_alerts"]
+    }
+    silent = {
+        t["alertname"] for case in tests for t in case["alert_rule_test"] if not t["exp_alerts"]
+    }
+    assert {"TaskoraHighErrorRate", "TaskoraOutboxLag"} <= exercised & silent
+    result = _run("promtool", "test", "rules", str(RULES_TEST))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@needs_promtool
+def test_the_plain_scrape_config_is_valid() -> None:
+    result = _run("promtool", "check", "config", str(OBS / "prometheus.yml"))
+    if "kubernetes_sd_configs not found" in result.stdout + result.stderr:
+        pytest.skip("this promtool is built without Kubernetes discovery (Debian's package)")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_plain_scrape_config_keeps_the_taskora_pods_and_adds_the_target_labels() -> None:
+    config = yaml.safe_load((OBS / "prometheus.yml").read_text())
+    assert config["rule_files"] == ["rules/taskora.rules.yaml"]
+    (job,) = [j for j in config["scrape_configs"] if j["job_name"] == "taskora"]
+    assert job["kubernetes_sd_configs"][0]["role"] == "pod"
+    relabel = job["relabel_configs"]
+    keeps = {(tuple(r["source_labels"]), r["regex"]) for r in relabel if r.get("action") == "keep"}
+    assert (("__meta_kubernetes_pod_label_app_kubernetes_io_name",), "taskora") in keeps
+    assert (("__meta_kubernetes_pod_container_port_name",), "http") in keeps
+    assert {"namespace", "pod"} <= {r.get("target_label") for r in relabel}
+
+
+@needs_kubectl
+def test_the_kustomization_renders_monitor_rules_and_dashboard() -> None:
+    result = _run("kubectl", "kustomize", str(OBS))
+    assert result.returncode == 0, result.stderr
+    objects: dict[str, dict[str, Any]] = {o["kind"]: o for o in yaml.safe_load_all(result.stdout)}
+    assert set(objects) == {"PodMonitor", "PrometheusRule", "ConfigMap"}
+    monitor = objects["PodMonitor"]["spec"]
+    assert monitor["selector"]["matchLabels"] == {"app.kubernetes.io/name": "taskora"}
+    assert monitor["namespaceSelector"]["matchNames"] == ["taskora"]
+    assert [(e["port"], e["path"]) for e in monitor["podMetricsEndpoints"]] == [
+        ("http", "/metrics")
+    ]
+    rule = objects["PrometheusRule"]
+    assert rule["spec"] == yaml.safe_load(RULES.read_text())
+    dashboard = objects["ConfigMap"]
+    assert dashboard["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert json.loads(dashboard["data"]["taskora-dashboard.json"]) == json.loads(
+        DASHBOARD.read_text()
+    )
+
+
+def test_the_prometheus_rule_and_the_plain_rules_file_agree() -> None:
+    rule = yaml.safe_load((OBS / "prometheusrule.yaml").read_text())
+    assert rule["kind"] == "PrometheusRule"
+    assert rule["spec"] == yaml.safe_load(RULES.read_text())
