@@ -123,9 +123,8 @@ def _up(args: argparse.Namespace, console: Console) -> int:
     target = build_target(options, load_profile(options.profile, list(options.overrides)))
     assert isinstance(target, LocalTarget)
     deployment = target.up()
-    assert target.process is not None
     STATE.parent.mkdir(exist_ok=True)
-    STATE.write_text(json.dumps({"pgid": target.process.pid, "url": deployment.base_url}))
+    STATE.write_text(json.dumps({"pgids": target.process_groups(), "url": deployment.base_url}))
     target.detach()
     console.print(f"taskora is up at {deployment.base_url} (stop it with: python -m harness down)")
     console.print(f"token for user 'demo': {deployment.token('demo')}")
@@ -136,10 +135,11 @@ def _down(args: argparse.Namespace, console: Console) -> int:
     if not STATE.is_file():
         raise UsageError("nothing to stop: 'python -m harness up' was not run from here")
     state = json.loads(STATE.read_text())
-    try:
-        os.killpg(int(state["pgid"]), signal.SIGTERM)
-    except ProcessLookupError:
-        pass
+    for pgid in state["pgids"]:
+        try:
+            os.killpg(int(pgid), signal.SIGTERM)
+        except ProcessLookupError:
+            pass
     STATE.unlink()
     console.print(f"stopped taskora at {state['url']}")
     return 0

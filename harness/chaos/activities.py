@@ -15,8 +15,8 @@ from harness.errors import HarnessError
 from harness.targets import Deployment
 
 __all__ = [
-    "crash_service", "ensure_service_up", "error_ratio", "kill_replicas", "p95_ms",
-    "restart_service", "service_ready", "start_broker", "start_writers", "stop_broker",
+    "crash_service", "ensure_service_up", "error_ratio", "events_wait", "kill_replicas",
+    "p95_ms", "restart_service", "service_ready", "start_broker", "start_writers", "stop_broker",
     "stop_writers",
 ]  # fmt: skip
 
@@ -77,6 +77,33 @@ def p95_ms(requests: int = 20) -> float:
     return latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]
 
 
+def _event_delivered(within_s: float) -> bool:
+    """Create a task; whether its ``task.created`` reached the audit trail within ``within_s``."""
+    deployment = current().deployment
+    with httpx.Client(base_url=deployment.base_url, headers=deployment.headers(PROBE_USER),
+                      timeout=5) as http:  # fmt: skip
+        created = http.post("/api/tasks", json={"title": "delivery probe"})
+        if created.status_code != 201:
+            raise HarnessError(f"the delivery probe's write failed: {created.status_code}")
+        task_id = created.json()["id"]
+        deadline = time.monotonic() + float(within_s)
+        while True:
+            audit = http.get("/api/audit", params={"task_id": task_id, "type": "task.created"})
+            if audit.is_success and audit.json()["items"]:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.2)
+
+
+def events_wait(within_s: float = 2.0) -> bool:
+    """With the consumers down, a new write's event must wait in the outbox: fails when it was
+    delivered within ``within_s`` seconds (then something else consumed it)."""
+    if _event_delivered(float(within_s)):
+        raise HarnessError("an event was consumed while the consumers were down")
+    return True
+
+
 # Actions
 
 
@@ -94,19 +121,22 @@ def stop_writers() -> dict[str, int]:
     return {"attempted": len(operations), "acknowledged": sum(s == "ok" for s in operations)}
 
 
-def kill_replicas(cycles: int = 3, every_s: float = 3.0, ready_timeout_s: float = 60.0) -> int:
-    """Every ``every_s`` seconds SIGKILL (or delete with grace 0) one replica, ``cycles`` times,
-    each time waiting until the replicas are all back and the service is ready."""
+def kill_replicas(
+    cycles: int = 3, every_s: float = 3.0, ready_timeout_s: float = 60.0, role: str | None = None
+) -> int:
+    """Every ``every_s`` seconds SIGKILL (or delete with grace 0) one replica of ``role`` (default:
+    the API's), ``cycles`` times, each time waiting until the replicas are all back and the
+    service is ready."""
     session = current()
     for cycle in range(int(cycles)):
         time.sleep(float(every_s))
-        replicas = session.target.replicas()
+        replicas = session.target.replicas(role)
         victim = replicas[cycle % len(replicas)]
         session.target.kill(victim)
         session.kills += 1
         session.events.append(f"killed replica {victim}")
         deadline = time.monotonic() + float(ready_timeout_s)
-        while victim in session.target.replicas() or len(session.target.replicas()) < len(replicas):
+        while victim in (now := session.target.replicas(role)) or len(now) < len(replicas):
             if time.monotonic() >= deadline:
                 raise HarnessError(f"replica {victim} was not replaced in {ready_timeout_s} s")
             time.sleep(0.1)
@@ -114,18 +144,19 @@ def kill_replicas(cycles: int = 3, every_s: float = 3.0, ready_timeout_s: float 
     return session.kills
 
 
-def crash_service() -> None:
-    """Kill every process of the service at once."""
+def crash_service(role: str | None = None) -> None:
+    """Kill every process of the service (or of one role: ``consumers``, ...) at once."""
     session = current()
-    session.target.crash()
+    session.target.crash(role)
     session.kills += 1
-    session.events.append("crashed the whole service")
+    session.events.append(f"crashed the {role} role" if role else "crashed the whole service")
 
 
-def restart_service(ready_timeout_s: float = 120.0) -> None:
+def restart_service(ready_timeout_s: float = 120.0, role: str | None = None) -> None:
+    """Start the service (or the role) again on the same data; wait until it is ready."""
     session = current()
-    session.target.restart()
-    session.events.append("restarted the service")
+    session.target.restart(role)
+    session.events.append(f"restarted the {role} role" if role else "restarted the service")
     _wait_ready(float(ready_timeout_s))
 
 
@@ -141,11 +172,14 @@ def start_broker() -> None:
     session.events.append("started the broker")
 
 
-def ensure_service_up(ready_timeout_s: float = 120.0) -> bool:
-    """Rollback: the broker and the service are running again, whatever the method left."""
+def ensure_service_up(ready_timeout_s: float = 120.0, role: str | None = None) -> bool:
+    """Rollback: the broker and the service (and ``role``, when named) are running again,
+    whatever the method left."""
     session = current()
     if session.target.capabilities.broker:
         session.target.start_broker()
+    if role and session.target.capabilities.crash and not session.target.replicas(role):
+        session.target.restart(role)
     if not _ready(session.deployment) and session.target.capabilities.crash:
         session.target.restart()
     _wait_ready(float(ready_timeout_s))

@@ -18,11 +18,14 @@ from harness.targets import Deployment, Target
 __all__ = ["EXPERIMENTS", "ChaosOutcome", "experiment_path", "run_chaos"]
 
 EXPERIMENTS_DIR = Path("chaos")
-EXPERIMENTS = ("kill-replica-under-load", "crash-whole-service", "broker-outage")
+EXPERIMENTS = (
+    "kill-replica-under-load", "crash-whole-service", "broker-outage", "kill-consumers-under-load",
+)  # fmt: skip
 NEEDS = {  # what each experiment needs of the target
     "kill-replica-under-load": "kill",
     "crash-whole-service": "crash",
     "broker-outage": "broker",
+    "kill-consumers-under-load": "crash",
 }
 
 
@@ -33,6 +36,7 @@ class ChaosOutcome:
     deviated: bool  # the steady state did not hold after the method
     kills: int
     check: DataLossCheck
+    failed: list[str]  # activities of the method that failed (a fault not injected, a probe)
     journal: Path
     events: list[str]
 
@@ -40,6 +44,7 @@ class ChaosOutcome:
         return {
             "experiment": self.experiment, "status": self.status, "deviated": self.deviated,
             "kills": self.kills, **self.check.summary(), "journal": self.journal.name,
+            "failed_activities": self.failed,
         }  # fmt: skip
 
 
@@ -89,6 +94,11 @@ def run_chaos(
         deviated=bool(journal.get("deviated")),
         kills=session.kills,
         check=check_writes(session.writers),
+        failed=[
+            f"{run['activity']['name']}: {run.get('exception', [''])[-1].strip()}"
+            for run in journal.get("run", [])
+            if run.get("status") != "succeeded"
+        ],  # fmt: skip
         journal=path,
         events=list(session.events),
     )

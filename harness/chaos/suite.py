@@ -2,7 +2,8 @@
 fresh stack of the target, with one report whose SC-010 verdict covers them all.
 
 On the local target the broker-outage experiment gets a stack on the Redis bus with a Redis
-server of its own; an experiment the target cannot run is reported as skipped, with the reason.
+server of its own, and kill-consumers-under-load a stack with its roles run apart; an
+experiment the target cannot run is reported as skipped, with the reason.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ def _problems(outcome: ChaosOutcome) -> list[str]:
     problems = []
     if outcome.status != "completed" or outcome.deviated:
         problems.append(f"status {outcome.status}, steady state deviated: {outcome.deviated}")
+    problems += [f"activity failed: {failure}" for failure in outcome.failed]
     if not check.clean:
         problems.append(f"{check.lost} lost, {len(check.undelivered)} undelivered, "
                         f"{check.duplicates} duplicated")  # fmt: skip
@@ -49,6 +51,8 @@ def run_suite(options: Options, profile: Profile, experiments: list[str], report
         run_options = options
         if name == "broker-outage" and options.target == "local" and not options.redis_url:
             run_options = dataclasses.replace(options, bus="redis")
+        if name == "kill-consumers-under-load" and options.target == "local":
+            run_options = dataclasses.replace(options, split_roles=True)
         target = build_target(run_options, profile)
         reason = unsupported(name, target)
         if reason:

@@ -47,15 +47,17 @@ class Target(Protocol):
 
     def down(self) -> None: ...
 
-    def replicas(self) -> list[str]: ...
+    def replicas(self, role: str | None = None) -> list[str]:
+        """Replica names of a role (``api``, ``consumers``, ``scheduler``); ``None``: the API's."""
 
     def kill(self, replica: str) -> None: ...
 
-    def crash(self) -> None:
-        """Kill every process of the service at once (``capabilities.crash``)."""
+    def crash(self, role: str | None = None) -> None:
+        """Kill every process of the service (or of one role) at once (``capabilities.crash``)."""
 
-    def restart(self) -> None:
-        """Start the service again after ``crash``, on the same data; return when ready."""
+    def restart(self, role: str | None = None) -> None:
+        """Start the service (or the role) again after ``crash``, on the same data; return when
+        ready."""
 
     def stop_broker(self) -> None:
         """Take the broker away (``capabilities.broker``)."""

@@ -1,9 +1,11 @@
 """The local target: ``taskora serve --workers N`` as its own process group on a free port,
 with a fresh SQLite file (or the database and bus given; ``--database postgres`` and ``--bus
-redis`` without a URL start throwaway servers of their own). ``kill`` SIGKILLs one worker,
-which its supervisor restarts, as a ReplicaSet would; ``crash`` kills the whole service and
-``restart`` starts it again on the same data. Everything it started is stopped by ``down``,
-also after Ctrl-C or a failure (an ``atexit`` hook is the last resort)."""
+redis`` without a URL start throwaway servers of their own). With ``split_roles`` the api (N
+workers), consumers and scheduler roles run as three process groups on one database, as they
+would in a cluster. ``kill`` SIGKILLs one worker, which its supervisor restarts, as a ReplicaSet
+would; ``crash`` kills the whole service (or one role) and ``restart`` starts it again on the
+same data. Everything it started is stopped by ``down``, also after Ctrl-C or a failure (an
+``atexit`` hook is the last resort)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -37,6 +40,20 @@ def _children(pid: int) -> list[int]:
         return []
 
 
+@dataclass
+class RoleProcess:
+    """One ``taskora serve --role ROLE`` process group."""
+
+    role: str
+    port: int
+    workers: int
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+
 class LocalTarget:
     name = "local"
     capabilities = Capabilities(kill=True, start_timing=True, crash=True)
@@ -51,6 +68,7 @@ class LocalTarget:
         redis_url: str | None = None,
         env: dict[str, str] | None = None,
         ready_timeout: float = 180.0,
+        split_roles: bool = False,
     ) -> None:
         self.workers = workers
         self.database_url = database_url
@@ -62,7 +80,11 @@ class LocalTarget:
         self.port = free_port()
         self.workdir = Path(tempfile.mkdtemp(prefix="taskora-harness-"))
         self.log_path = self.workdir / "serve.log"
-        self.process: subprocess.Popen[bytes] | None = None
+        self.roles = (
+            [RoleProcess("api", self.port, workers), RoleProcess("consumers", free_port(), 1),
+             RoleProcess("scheduler", free_port(), 1)]
+            if split_roles else [RoleProcess("all", self.port, workers)]
+        )  # fmt: skip
         self.broker: ThrowawayRedis | None = None
         self.postgres: ThrowawayPostgres | None = None
         if database == "postgres" and not database_url:
@@ -77,15 +99,23 @@ class LocalTarget:
     def base_url(self) -> str:
         return f"http://{HOST}:{self.port}"
 
-    def _command(self) -> list[str]:
+    @property
+    def process(self) -> subprocess.Popen[bytes] | None:
+        """The process group serving the API (``all`` or ``api``)."""
+        return self.roles[0].process
+
+    def process_groups(self) -> list[int]:
+        return [r.process.pid for r in self.roles if r.process is not None]
+
+    def _command(self, role: RoleProcess) -> list[str]:
         beside = Path(sys.executable).parent / "taskora"
         taskora = str(beside) if beside.exists() else shutil.which("taskora")
         if taskora is None:
             raise TargetUnavailable(
                 "the taskora command is not installed here: pip install -e . (or nox -s validate)"
             )
-        return [taskora, "serve", "--host", HOST, "--port", str(self.port),
-                "--workers", str(self.workers), "--drain-seconds", "5"]  # fmt: skip
+        return [taskora, "serve", "--host", HOST, "--port", str(role.port), "--role", role.role,
+                "--workers", str(role.workers), "--drain-seconds", "5"]  # fmt: skip
 
     def _env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("TASKORA_")}
@@ -103,12 +133,13 @@ class LocalTarget:
         return env
 
     def preflight(self) -> None:
-        self._command()
+        self._command(self.roles[0])
 
     def detach(self) -> None:
         """Leave the service running after this process exits (``harness up``)."""
         atexit.unregister(self.down)
-        self.process = None
+        for role in self.roles:
+            role.process = None
 
     def up(self) -> Deployment:
         started = time.monotonic()
@@ -116,13 +147,7 @@ class LocalTarget:
             self.broker.start()
         if self.postgres is not None and self.postgres.process is None:
             self.postgres.start()
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                self._command(), env=self._env(), stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )  # fmt: skip
-        atexit.register(self.down)
-        self._wait_ready(started)
+        self._start_roles(self.roles, started)
         return Deployment(
             target=self.name,
             base_url=self.base_url,
@@ -131,31 +156,58 @@ class LocalTarget:
             ready_seconds=time.monotonic() - started,
         )
 
-    def _wait_ready(self, started: float) -> None:
-        assert self.process is not None
+    def _start_roles(self, roles: list[RoleProcess], started: float) -> None:
+        """Start the roles' process groups together, then wait until each answers ready."""
+        with self.log_path.open("ab") as log:
+            for role in roles:
+                role.process = subprocess.Popen(
+                    self._command(role), env=self._env(), stdout=log, stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )  # fmt: skip
+        atexit.register(self.down)
+        for role in roles:
+            self._wait_ready(role, started)
+
+    def _wait_ready(self, role: RoleProcess, started: float) -> None:
+        assert role.process is not None
         while time.monotonic() - started < self.ready_timeout:
-            if self.process.poll() is not None:
+            if role.process.poll() is not None:
                 self.down()
-                raise TargetUnavailable(f"taskora serve exited: {self._log_tail()}")
+                raise TargetUnavailable(f"taskora serve --role {role.role} exited: "
+                                        f"{self._log_tail()}")  # fmt: skip
             try:
-                if httpx.get(f"{self.base_url}/ready", timeout=2).status_code == 200:
+                if httpx.get(f"{role.base_url}/ready", timeout=2).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
         self.down()
-        raise TargetUnavailable(f"taskora serve not ready after {self.ready_timeout:.0f} s")
+        raise TargetUnavailable(
+            f"taskora serve --role {role.role} not ready after {self.ready_timeout:.0f} s"
+        )
 
     def _log_tail(self) -> str:
         lines = self.log_path.read_text(errors="replace").strip().splitlines()
         return lines[-1] if lines else "(no output)"
 
-    def replicas(self) -> list[str]:
-        """The worker processes (pids), or the server itself when it runs one worker."""
-        if self.process is None:
-            return []
-        workers = [p for p in _children(self.process.pid) if self._is_worker(p)]
-        return [str(p) for p in workers] or [str(self.process.pid)]
+    def _selected(self, role: str | None) -> list[RoleProcess]:
+        """The role's process groups; ``None`` is the API (``all`` or ``api``)."""
+        if role is None:
+            return self.roles[:1]
+        chosen = [r for r in self.roles if r.role in (role, "all")]
+        if not chosen:
+            raise ValueError(f"no role {role!r}; roles: {[r.role for r in self.roles]}")
+        return chosen
+
+    def replicas(self, role: str | None = None) -> list[str]:
+        """The worker processes (pids) of a role, or its server when it runs one worker."""
+        pids: list[str] = []
+        for chosen in self._selected(role):
+            if chosen.process is None or chosen.process.poll() is not None:
+                continue
+            workers = [p for p in _children(chosen.process.pid) if self._is_worker(p)]
+            pids += [str(p) for p in workers] or [str(chosen.process.pid)]
+        return pids
 
     @staticmethod
     def _is_worker(pid: int) -> bool:
@@ -166,22 +218,31 @@ class LocalTarget:
 
     def kill(self, replica: str) -> None:
         """SIGKILL one worker; the supervisor starts a new one."""
-        if replica not in self.replicas():
-            raise ValueError(f"no replica {replica!r}; replicas: {self.replicas()}")
+        known = [pid for r in self.roles for pid in self.replicas(r.role)]
+        if replica not in known:
+            raise ValueError(f"no replica {replica!r}; replicas: {known}")
         os.kill(int(replica), signal.SIGKILL)
 
-    def crash(self) -> None:
-        """SIGKILL every process of the service at once (the data stays)."""
-        if self.process is not None:
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.process.wait(timeout=10)
+    def crash(self, role: str | None = None) -> None:
+        """SIGKILL every process of the service (or of one role) at once; the data stays."""
+        for chosen in self.roles if role is None else self._selected(role):
+            if chosen.process is not None:
+                try:
+                    os.killpg(chosen.process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                chosen.process.wait(timeout=10)
 
-    def restart(self) -> None:
-        self._stop_service()
-        self.up()
+    def restart(self, role: str | None = None) -> None:
+        """Start the service (or one role) again on the same data; return when ready."""
+        if role is None:
+            self._stop_service()
+            self.up()
+            return
+        chosen = self._selected(role)
+        for process in chosen:
+            self._stop_role(process)
+        self._start_roles(chosen, time.monotonic())
 
     def stop_broker(self) -> None:
         if self.broker is None:
@@ -203,7 +264,12 @@ class LocalTarget:
         atexit.unregister(self.down)
 
     def _stop_service(self) -> None:
-        process, self.process = self.process, None
+        for role in self.roles:
+            self._stop_role(role)
+
+    @staticmethod
+    def _stop_role(role: RoleProcess) -> None:
+        process, role.process = role.process, None
         if process is None:
             return
         for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
