@@ -214,3 +214,17 @@ def test_no_secret_values_are_committed() -> None:
                              text=True, check=True).stdout.split()  # fmt: skip
     assert not [name for name in tracked if Path(name).name == ".env"]
     assert ".env" in (COMPOSE / ".gitignore").read_text().split()
+
+
+def test_commands_are_arguments_of_the_images_taskora_entrypoint() -> None:
+    dockerfile = ROOT / "clusters" / "Dockerfile"
+    if not dockerfile.is_file():
+        pytest.skip("clusters/Dockerfile is not there yet")
+    (entrypoint,) = re.findall(r"^ENTRYPOINT (.*)$", dockerfile.read_text(), re.MULTILINE)
+    assert yaml.safe_load(entrypoint) == ["taskora"]
+    services = _merged()
+    assert services["migrate"]["build"]["dockerfile"] == "clusters/Dockerfile"
+    assert (COMPOSE / services["migrate"]["build"]["context"]).resolve() == ROOT
+    assert services["migrate"]["command"] == ["migrate"]
+    for name in ROLES:
+        assert services[name]["image"] == services["migrate"]["image"] == "taskora:dev"
