@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from dataclasses import dataclass
+
 import nox
 
 nox.options.sessions = ["tests", "lint"]
@@ -63,3 +66,77 @@ def chaos(session: nox.Session) -> None:
     """The Chaos Toolkit experiments in chaos/ (SC-010), each against a fresh stack."""
     session.install("-e", ".[harness,chaos]")
     session.run("python", "-m", "harness", "chaos", *session.posargs)
+
+
+@dataclass(frozen=True)
+class LocalCluster:
+    """How to create and delete one local Kubernetes cluster named taskora."""
+
+    tool: str
+    create: tuple[tuple[str, ...], ...]
+    delete: tuple[str, ...]
+
+
+INGRESS_NGINX_KIND = (
+    "https://raw.githubusercontent.com/kubernetes/ingress-nginx/controller-v1.12.0"
+    "/deploy/static/provider/kind/deploy.yaml"
+)
+LOCAL_CLUSTERS = {
+    "kind": LocalCluster(
+        tool="kind",
+        create=(
+            ("kind", "create", "cluster", "--config", "clusters/kind/kind-config.yaml"),
+            ("kubectl", "apply", "-f", INGRESS_NGINX_KIND),
+            (
+                "kubectl",
+                "--namespace",
+                "ingress-nginx",
+                "rollout",
+                "status",
+                "deployment/ingress-nginx-controller",
+                "--timeout=300s",
+            ),
+        ),  # fmt: skip
+        delete=("kind", "delete", "cluster", "--name", "taskora"),
+    ),
+    "minikube": LocalCluster(
+        tool="minikube",
+        create=(("bash", "clusters/minikube/start.sh"),),  # ingress and metrics-server addons
+        delete=("minikube", "delete", "--profile", "taskora"),
+    ),
+}
+DAPR_INIT = ("dapr", "init", "-k", "--wait")
+INSTALL_HINTS = {
+    "kind": "https://kind.sigs.k8s.io/docs/user/quick-start/#installation",
+    "minikube": "https://minikube.sigs.k8s.io/docs/start/",
+    "kubectl": "https://kubernetes.io/docs/tasks/tools/",
+    "dapr": "https://docs.dapr.io/getting-started/install-dapr-cli/",
+}
+
+
+def cluster_commands(session: nox.Session, action: str) -> list[tuple[str, ...]]:
+    """The commands for `cluster-<action> -- kind|minikube`; session.error if a tool is missing."""
+    names = "|".join(LOCAL_CLUSTERS)
+    if len(session.posargs) != 1 or session.posargs[0] not in LOCAL_CLUSTERS:
+        session.error(f"usage: nox -s cluster-{action} -- {names}")
+    cluster = LOCAL_CLUSTERS[session.posargs[0]]
+    commands = [*cluster.create, DAPR_INIT] if action == "up" else [cluster.delete]
+    for tool in dict.fromkeys([cluster.tool, *(command[0] for command in commands)]):
+        if shutil.which(tool) is None:
+            hint = INSTALL_HINTS.get(tool, "install it")
+            session.error(f"{tool} not found on PATH: install it ({hint}) and retry")
+    return commands
+
+
+@nox.session(name="cluster-up", python=False, default=False)
+def cluster_up(session: nox.Session) -> None:
+    """Create a local cluster named taskora (-- kind|minikube) with ingress and Dapr."""
+    for command in cluster_commands(session, "up"):
+        session.run(*command, external=True)
+
+
+@nox.session(name="cluster-down", python=False, default=False)
+def cluster_down(session: nox.Session) -> None:
+    """Delete the local cluster named taskora (-- kind|minikube)."""
+    for command in cluster_commands(session, "down"):
+        session.run(*command, external=True)
