@@ -14,8 +14,9 @@ from harness.errors import UsageError
 from harness.probes.availability import AvailabilityProber
 from harness.profile import Profile
 from harness.targets import Deployment, Target
+from harness.targets.clusters import CLUSTER_TOOLS
 from harness.targets.local import LocalTarget
-from harness.targets.remote import CLUSTER_TOOLS, ClusterTarget, UrlTarget
+from harness.targets.remote import UrlTarget
 from harness.verdicts import CRITERIA, Report, Sample, Verdict, VerdictValue
 
 __all__ = [
@@ -125,7 +126,9 @@ def build_target(options: Options, profile: Profile) -> Target:
     if options.target == "url":
         return UrlTarget(options.url or "", jwt_secret=options.jwt_secret, token=options.token)
     if options.target in CLUSTER_TOOLS:
-        return ClusterTarget(options.target)
+        from harness.targets.kubernetes import cluster_target
+
+        return cluster_target(options, profile)
     if options.target == "compose":
         from harness.targets.compose import ComposeTarget
 

@@ -1,9 +1,7 @@
-"""Targets that the harness does not start: an existing deployment at a URL, and the
-Kubernetes clusters (implemented by the clusters work; here they say what is missing)."""
+"""A target that the harness does not start: an existing deployment at a URL. (The Kubernetes
+clusters are in ``kubernetes.py`` and ``clusters.py``.)"""
 
 from __future__ import annotations
-
-import shutil
 
 import httpx
 
@@ -11,9 +9,7 @@ from harness.errors import TargetUnavailable, UsageError
 from harness.targets import Capabilities, Deployment
 from harness.targets.tokens import fixed_token, token_factory
 
-__all__ = ["CLUSTER_TOOLS", "ClusterTarget", "UrlTarget"]
-
-CLUSTER_TOOLS = {"kind": "kind", "minikube": "minikube", "doks": "doctl"}
+__all__ = ["UrlTarget"]
 
 
 class UrlTarget:
@@ -64,48 +60,3 @@ class UrlTarget:
 
     def start_broker(self) -> None:
         self.stop_broker()
-
-
-class ClusterTarget:
-    """kind, Minikube or DOKS. Until the clusters work lands, up() says what is missing."""
-
-    capabilities = Capabilities(kill=True, deploy_timing=True)
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def preflight(self) -> None:
-        self.up()
-
-    def up(self) -> Deployment:
-        tool = CLUSTER_TOOLS[self.name]
-        if shutil.which(tool) is None:
-            raise TargetUnavailable(
-                f"--target {self.name} needs {tool} on PATH; it is not installed here"
-            )
-        if shutil.which("kubectl") is None:
-            raise TargetUnavailable(f"--target {self.name} needs kubectl on PATH")
-        raise TargetUnavailable(
-            f"--target {self.name}: cluster deployment is not implemented yet (clusters issue)"
-        )
-
-    def down(self) -> None:
-        pass
-
-    def replicas(self) -> list[str]:
-        return []
-
-    def kill(self, replica: str) -> None:
-        raise TargetUnavailable(f"--target {self.name} is not implemented yet")
-
-    def crash(self) -> None:
-        self.kill("all")
-
-    def restart(self) -> None:
-        self.kill("all")
-
-    def stop_broker(self) -> None:
-        self.kill("broker")
-
-    def start_broker(self) -> None:
-        self.kill("broker")

@@ -9,8 +9,12 @@ import httpx
 import pytest
 
 from harness.errors import TargetUnavailable, UsageError
+from harness.profile import load_profile
+from harness.run import Options, build_target
+from harness.targets.clusters import CLUSTERS
+from harness.targets.kubernetes import KubernetesTarget
 from harness.targets.local import LocalTarget
-from harness.targets.remote import ClusterTarget, UrlTarget
+from harness.targets.remote import UrlTarget
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -63,5 +67,11 @@ def test_url_target_needs_a_secret_or_token_and_a_reachable_service() -> None:
 
 
 def test_cluster_targets_say_what_is_missing() -> None:
-    with pytest.raises(TargetUnavailable, match="kind"):
-        ClusterTarget("kind").up()
+    profile = load_profile("quick", [])
+    assert isinstance(build_target(Options(target="minikube"), profile), KubernetesTarget)
+    with pytest.raises(TargetUnavailable, match="needs `kind` on PATH"):
+        KubernetesTarget(CLUSTERS["kind"], which=lambda tool: None).preflight()
+    with pytest.raises(TargetUnavailable, match="needs `doctl` on PATH"):
+        KubernetesTarget(CLUSTERS["doks"], image="r/taskora:1", which=lambda tool: None).up()
+    with pytest.raises(UsageError, match="--image"):
+        build_target(Options(target="doks"), profile)
