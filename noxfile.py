@@ -96,7 +96,7 @@ LOCAL_CLUSTERS = {
                 "deployment/ingress-nginx-controller",
                 "--timeout=300s",
             ),
-        ),  # fmt: skip
+        ),
         delete=("kind", "delete", "cluster", "--name", "taskora"),
     ),
     "minikube": LocalCluster(
