@@ -1,9 +1,10 @@
 """What differs between the Kubernetes clusters the harness deploys to (kind, Minikube, DOKS):
 the tool each needs, its kubeconfig context, how the image gets into it, its broker and its
-database; and the two ways the harness talks to tools: one command at a time (``run_command``,
-a failure is a one-line ``TargetUnavailable``) and ``PortForward``, a ``kubectl port-forward``
-kept alive by a supervisor thread (a forward to a Service binds to one pod: when that pod dies,
-the forward dies or goes deaf, and is started again)."""
+database; how a rendered overlay is pointed at the image and the namespace; and the two ways
+the harness runs tools: one command at a time (``run_command``: a failure is a one-line
+``TargetUnavailable``) and ``PortForward``, a ``kubectl port-forward`` kept alive by a
+supervisor thread (a forward to a Service binds to one pod: when that pod dies, the forward
+dies or goes deaf, and is started again)."""
 
 from __future__ import annotations
 
@@ -11,19 +12,21 @@ import os
 import signal
 import subprocess
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from harness.errors import TargetUnavailable
 
 __all__ = [
-    "CLUSTERS", "CLUSTER_TOOLS", "Cluster", "PortForward", "Runner", "last_line", "run_command",
+    "CLUSTERS", "CLUSTER_TOOLS", "Cluster", "PortForward", "Runner", "last_line",
+    "retarget_manifest", "run_command",
 ]  # fmt: skip
 
 IMAGE = "taskora:dev"
 CLUSTER_NAME = "taskora"  # kind cluster name, Minikube profile
+NAMESPACE = "taskora"  # the manifests' own namespace
 
 
 class Runner(Protocol):
@@ -116,6 +119,47 @@ CLUSTERS: dict[str, Cluster] = {
 }  # fmt: skip
 
 CLUSTER_TOOLS = {name: cluster.tool for name, cluster in CLUSTERS.items()}
+
+
+def _is_taskora(container: dict[str, Any]) -> bool:
+    image = str(container.get("image", ""))
+    return container.get("name") == "taskora" or image.split("/")[-1].split(":")[0] == "taskora"
+
+
+def _pod_specs(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    spec = doc.get("spec") or {}
+    if doc.get("kind") == "Pod":
+        yield spec
+    elif doc.get("kind") == "CronJob":
+        yield (
+            ((spec.get("jobTemplate") or {}).get("spec") or {}).get("template", {}).get("spec", {})
+        )
+    elif isinstance(spec.get("template"), dict):
+        yield spec["template"].get("spec") or {}
+
+
+def retarget_manifest(text: str, image: str, namespace: str) -> str:
+    """The rendered overlay with ``image`` on every taskora container (and init container), and
+    every object, service account subject and in-cluster DNS name in ``namespace`` instead of
+    the manifests' own (``taskora``)."""
+    import yaml
+
+    text = text.replace(f".{NAMESPACE}.svc", f".{namespace}.svc")
+    docs = [doc for doc in yaml.safe_load_all(text) if doc]
+    for doc in docs:
+        metadata = doc.setdefault("metadata", {})
+        if doc.get("kind") == "Namespace":
+            metadata["name"] = namespace
+        elif "namespace" in metadata:
+            metadata["namespace"] = namespace
+        for subject in doc.get("subjects") or []:
+            if subject.get("namespace") == NAMESPACE:
+                subject["namespace"] = namespace
+        for pod in _pod_specs(doc):
+            for container in [*pod.get("initContainers", []), *pod.get("containers", [])]:
+                if _is_taskora(container):
+                    container["image"] = image
+    return yaml.safe_dump_all(docs, sort_keys=False)
 
 
 class PortForward:

@@ -28,7 +28,14 @@ import httpx
 
 from harness.errors import TargetUnavailable, UsageError
 from harness.targets import Capabilities, Deployment
-from harness.targets.clusters import CLUSTERS, Cluster, PortForward, Runner, run_command
+from harness.targets.clusters import (
+    CLUSTERS,
+    Cluster,
+    PortForward,
+    Runner,
+    retarget_manifest,
+    run_command,
+)
 from harness.targets.throwaway import free_port
 from harness.targets.tokens import token_factory
 
@@ -36,7 +43,7 @@ if TYPE_CHECKING:
     from harness.profile import Profile
     from harness.run import Options
 
-__all__ = ["KubernetesTarget", "cluster_target", "retarget_manifest"]
+__all__ = ["KubernetesTarget", "cluster_target"]
 
 ROOT = Path(__file__).resolve().parents[2]
 TASKORA = "app.kubernetes.io/name=taskora"
@@ -51,42 +58,6 @@ def _kubernetes() -> Any:
     except ImportError:
         raise TargetUnavailable("Kubernetes targets need `pip install 'taskora[k8s]'`") from None
     return kubernetes
-
-
-def _is_taskora(container: dict[str, Any]) -> bool:
-    image = str(container.get("image", ""))
-    return container.get("name") == "taskora" or image.split("/")[-1].split(":")[0] == "taskora"
-
-
-def _pod_specs(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    spec = doc.get("spec") or {}
-    if doc.get("kind") == "Pod":
-        yield spec
-    elif doc.get("kind") == "CronJob":
-        yield (
-            ((spec.get("jobTemplate") or {}).get("spec") or {}).get("template", {}).get("spec", {})
-        )
-    elif isinstance(spec.get("template"), dict):
-        yield spec["template"].get("spec") or {}
-
-
-def retarget_manifest(text: str, image: str, namespace: str) -> str:
-    """The rendered overlay with ``image`` on every taskora container (and init container) and
-    every object in ``namespace`` instead of the manifests' own."""
-    import yaml
-
-    docs = [doc for doc in yaml.safe_load_all(text) if doc]
-    for doc in docs:
-        metadata = doc.setdefault("metadata", {})
-        if doc.get("kind") == "Namespace":
-            metadata["name"] = namespace
-        elif "namespace" in metadata:
-            metadata["namespace"] = namespace
-        for pod in _pod_specs(doc):
-            for container in [*pod.get("initContainers", []), *pod.get("containers", [])]:
-                if _is_taskora(container):
-                    container["image"] = image
-    return yaml.safe_dump_all(docs, sort_keys=False)
 
 
 def _answers(url: str) -> bool:

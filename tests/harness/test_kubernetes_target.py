@@ -4,6 +4,7 @@ runner matters, to a small Python script standing in for kubectl."""
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -16,13 +17,14 @@ import pytest
 import yaml
 
 from harness.errors import TargetUnavailable, UsageError
-from harness.targets.clusters import CLUSTERS, PortForward, run_command
+from harness.targets.clusters import CLUSTERS, PortForward, retarget_manifest, run_command
 from harness.targets.kubernetes import KubernetesTarget
 from tests.harness.kube_standin import KubeStandIn, Workload
 
 kubernetes = pytest.importorskip("kubernetes", reason="the k8s extra is not installed")
 
 NS = "taskora-test"
+ROOT = Path(__file__).resolve().parents[2]
 POLL = 0.05
 
 MANIFEST = """\
@@ -38,7 +40,14 @@ spec:
   template:
     spec:
       initContainers: [{name: migrate, image: "taskora:dev", args: [migrate]}]
-      containers: [{name: taskora, image: "taskora:dev"}]
+      containers:
+      - {name: taskora, image: "taskora:dev", env: [{name: K, value: "rp.taskora.svc:9092"}]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: reader, namespace: taskora}
+subjects: [{kind: ServiceAccount, name: taskora, namespace: taskora}]
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: reader}
 ---
 apiVersion: apps/v1
 kind: Deployment
@@ -129,6 +138,8 @@ def _target(standin: KubeStandIn, kubectl: str, cluster: str = "kind", **kw: Any
 
 
 def _containers(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    if "template" not in doc.get("spec", {}):
+        return []
     pod = doc["spec"]["template"]["spec"]
     return [*pod.get("initContainers", []), *pod["containers"]]
 
@@ -145,9 +156,11 @@ def test_up_builds_applies_times_and_down_removes(standin: KubeStandIn, kubectl:
                   for c in _containers(doc)}  # fmt: skip
         assert images == {"migrate": "taskora:dev", "taskora": "taskora:dev",
                           "redis": "redis:7", "postgres": "postgres:17"}  # fmt: skip
-        assert {d["metadata"].get("namespace", d["metadata"]["name"]) for d in tools.applied} == {
-            NS
-        }
+        placed = {d["metadata"].get("namespace", d["metadata"]["name"]) for d in tools.applied}
+        assert placed == {NS}  # the Namespace object and every namespaced one
+        (binding,) = [d for d in tools.applied if d["kind"] == "RoleBinding"]
+        assert binding["subjects"][0]["namespace"] == NS
+        assert f"rp.{NS}.svc:9092" in yaml.safe_dump_all(tools.applied)
         # apply -> ready: the stand-in answered "not ready" three times, polled every POLL s
         lists = standin.calls_to("GET", rf"/apis/apps/v1/namespaces/{NS}/deployments")
         assert len(lists) == 4
@@ -280,6 +293,24 @@ def test_a_failing_kubectl_apply_is_one_line_with_its_stderr(
     assert "\n" not in message and "apply" in message
     assert message.endswith("error: the server rejected the manifest")
     target.down()
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+@pytest.mark.parametrize("cluster", sorted(CLUSTERS))
+def test_the_real_overlays_get_the_image_everywhere_taskora_runs(cluster: str) -> None:
+    overlay = ROOT / CLUSTERS[cluster].overlay
+    if not overlay.is_dir():
+        pytest.skip(f"no overlay at {overlay}")
+    rendered = run_command(["kubectl", "kustomize", str(overlay)])
+    docs = list(yaml.safe_load_all(retarget_manifest(rendered, "reg.example/t:7", "elsewhere")))
+    pods = [d["spec"]["template"]["spec"] for d in docs if d["kind"] == "Deployment"]
+    images = {
+        c["image"] for pod in pods for c in [*pod.get("initContainers", []), *pod["containers"]]
+    }
+    assert "reg.example/t:7" in images and not {i for i in images if "taskora:" in i}
+    assert {d["metadata"].get("namespace", "elsewhere") for d in docs
+            if d["kind"] != "Namespace"} <= {"elsewhere"}  # fmt: skip
+    assert ".taskora.svc" not in yaml.safe_dump_all(docs)
 
 
 def _wait(condition: Any, timeout: float = 15) -> None:
