@@ -16,6 +16,8 @@ __all__ = [
     "ROOT",
     "Object",
     "arg_after",
+    "component_metadata",
+    "components_of_type",
     "containers",
     "is_custom",
     "named",
@@ -24,6 +26,7 @@ __all__ = [
     "pods_selected",
     "render",
     "selects",
+    "service_for",
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,3 +104,21 @@ def pods_selected(objects: list[Object], selector: Object) -> list[Object]:
 def arg_after(args: list[str], flag: str) -> str:
     assert flag in args, f"{flag} missing from {args}"
     return args[args.index(flag) + 1]
+
+
+def components_of_type(objects: list[Object], prefix: str) -> list[Object]:
+    return [o for o in of_kind(objects, "Component") if o["spec"]["type"].startswith(prefix)]
+
+
+def component_metadata(component: Object) -> dict[str, str]:
+    return {m["name"]: m.get("value") for m in component["spec"]["metadata"]}
+
+
+def service_for(objects: list[Object], address: str) -> Object:
+    """The Service (in this render) an address ``host[.namespace[.svc...]]:port`` reaches."""
+    host, port = address.rsplit(":", 1)
+    name, *rest = host.split(".")
+    assert not rest or rest[0] == "taskora", f"{address} is outside the taskora namespace"
+    service = named(objects, "Service", name)
+    assert int(port) in [p["port"] for p in service["spec"]["ports"]], address
+    return service

@@ -22,6 +22,8 @@ from tests.clusters.manifests import (
     ROOT,
     Object,
     arg_after,
+    component_metadata,
+    components_of_type,
     containers,
     is_custom,
     named,
@@ -29,6 +31,7 @@ from tests.clusters.manifests import (
     pod_templates,
     pods_selected,
     render,
+    service_for,
 )
 
 K8S = ROOT / "clusters" / "k8s"
@@ -104,24 +107,6 @@ def _taskora(objects: list[Object]) -> dict[str, tuple[Object, Object]]:
     return found
 
 
-def _components(objects: list[Object], prefix: str) -> list[Object]:
-    return [o for o in of_kind(objects, "Component") if o["spec"]["type"].startswith(prefix)]
-
-
-def _metadata(component: Object) -> dict[str, str]:
-    return {m["name"]: m.get("value") for m in component["spec"]["metadata"]}
-
-
-def _service_port(objects: list[Object], address: str) -> Object:
-    """The Service (in this render) an address ``host[.namespace[.svc...]]:port`` reaches."""
-    host, port = address.rsplit(":", 1)
-    name, *rest = host.split(".")
-    assert not rest or rest[0] == "taskora", f"{address} is outside the taskora namespace"
-    service = named(objects, "Service", name)
-    assert int(port) in [p["port"] for p in service["spec"]["ports"]], address
-    return service
-
-
 def test_every_built_in_object_validates_against_the_kubernetes_schema(
     objects: list[Object],
 ) -> None:
@@ -163,7 +148,7 @@ def test_dapr_resources_carry_their_required_fields(objects: list[Object]) -> No
         for direction in target.values():
             for kind, name in direction.items():
                 assert name in policies[kinds[kind]], (kind, name)
-    pubsub = targets["components"][_components(objects, "pubsub.")[0]["metadata"]["name"]]
+    pubsub = targets["components"][components_of_type(objects, "pubsub.")[0]["metadata"]["name"]]
     assert policies["retries"][pubsub["outbound"]["retry"]]["policy"] == "exponential"
     assert "circuitBreaker" in pubsub["outbound"] and "circuitBreaker" in pubsub["inbound"]
 
@@ -180,13 +165,13 @@ def test_pubsub_component_is_the_one_the_consumers_subscribe_with(
         component = named(objects, "Component", subscription["pubsubname"])
         assert component["spec"]["type"].startswith("pubsub.")
         assert app_id in component["scopes"]
-        meta = _metadata(component)
+        meta = component_metadata(component)
         if component["spec"]["type"] == "pubsub.redis":
-            _service_port(objects, meta["redisHost"])
+            service_for(objects, meta["redisHost"])
         else:
             assert component["spec"]["type"] == "pubsub.kafka"
             for broker in meta["brokers"].split(","):
-                assert _service_port(objects, broker)["metadata"]["name"] == "redpanda"
+                assert service_for(objects, broker)["metadata"]["name"] == "redpanda"
             assert meta["authType"] == "none" and meta["initialOffset"] == "oldest"
 
 
@@ -203,7 +188,7 @@ def test_the_topic_job_creates_every_subscribed_and_dead_letter_topic(
     assert "for topic in $TOPICS" in script and 'rpk topic create "$topic"' in script
     brokers = named(objects, "StatefulSet", "redpanda")["spec"]["replicas"]
     assert 1 <= int(env["REPLICAS"]) <= brokers
-    assert _service_port(objects, env["RPK_BROKERS"])["metadata"]["name"] == "redpanda"
+    assert service_for(objects, env["RPK_BROKERS"])["metadata"]["name"] == "redpanda"
 
 
 def test_cron_bindings_call_jobs_the_scheduler_runs(
@@ -212,10 +197,10 @@ def test_cron_bindings_call_jobs_the_scheduler_runs(
     client = app_client(objects, "scheduler")
     scheduler, _ = _taskora(objects)["scheduler"]
     app_id = scheduler["spec"]["template"]["metadata"]["annotations"]["dapr.io/app-id"]
-    crons = _components(objects, "bindings.cron")
+    crons = components_of_type(objects, "bindings.cron")
     assert {c["metadata"]["name"] for c in crons} == {"reminder-check", "housekeeping"}
     for component in crons:
-        name, meta = component["metadata"]["name"], _metadata(component)
+        name, meta = component["metadata"]["name"], component_metadata(component)
         assert meta["route"] == f"/cron/{name}"
         assert meta["schedule"].startswith("@every ")
         assert component["scopes"] == [app_id]
@@ -401,7 +386,7 @@ def test_ingress_serves_the_api_and_streams_events(overlay: str, objects: list[O
 
 
 def test_each_overlay_runs_its_own_database_and_bus(overlay: str, objects: list[Object]) -> None:
-    (pubsub,) = _components(objects, "pubsub.")
+    (pubsub,) = components_of_type(objects, "pubsub.")
     postgres = [o for o in objects if o["metadata"]["name"] == "postgres"]
     redpanda = named(objects, "StatefulSet", "redpanda")["spec"]["replicas"]
     hpa = named(objects, "HorizontalPodAutoscaler", "taskora-api")["spec"]
