@@ -62,7 +62,8 @@ TARGET_FLAGS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("--database-url", {"help": "--target local: a database instead of SQLite"}),
     ("--database", {"default": "sqlite", "choices": ("sqlite", "postgres"),
                     "help": "--target local: postgres starts a throwaway server"}),
-    ("--bus", {"default": "inline", "choices": ("inline", "redis")}),
+    ("--bus", {"default": "inline", "choices": ("inline", "redis", "dapr"),
+               "help": "local: inline or redis; compose: redis or dapr (sidecars)"}),
     ("--redis-url", {"help": "--bus redis: the Redis server"}),
     ("--failpoints", {"help": "--target local: plant faults (TASKORA_FAILPOINTS)"}),
     ("--split-roles", {"action": "store_true",
@@ -113,6 +114,8 @@ def default_report_dir() -> Path:
 
 def build_target(options: Options, profile: Profile) -> Target:
     if options.target == "local":
+        if options.bus == "dapr":
+            raise UsageError("--bus dapr needs Dapr sidecars: use --target compose or a cluster")
         env = {"TASKORA_FAILPOINTS": options.failpoints} if options.failpoints else {}
         return LocalTarget(
             workers=options.workers or int(profile.get("target", "workers")),
@@ -122,6 +125,7 @@ def build_target(options: Options, profile: Profile) -> Target:
             redis_url=options.redis_url,
             env=env,
             ready_timeout=float(profile.get("sc005", "max_s")),
+            split_roles=options.split_roles,
         )
     if options.target == "url":
         return UrlTarget(options.url or "", jwt_secret=options.jwt_secret, token=options.token)

@@ -75,3 +75,25 @@ def test_cluster_targets_say_what_is_missing() -> None:
         KubernetesTarget(CLUSTERS["doks"], image="r/taskora:1", which=lambda tool: None).up()
     with pytest.raises(UsageError, match="--image"):
         build_target(Options(target="doks"), profile)
+
+
+def test_local_target_runs_the_roles_apart_and_crashes_one_role() -> None:
+    target = LocalTarget(workers=2, split_roles=True)
+    deployment = target.up()
+    groups = target.process_groups()
+    try:
+        assert len(groups) == 3
+        assert len(target.replicas()) == 2  # the api's workers
+        consumers = target.replicas("consumers")
+        assert len(consumers) == 1 and consumers[0] not in target.replicas()
+        target.crash("consumers")
+        assert target.replicas("consumers") == []
+        ready = httpx.get(f"{deployment.base_url}/ready", timeout=5)
+        assert ready.status_code == 200  # the api serves on without its consumers
+        target.restart("consumers")
+        assert len(target.replicas("consumers")) == 1
+        with pytest.raises(ValueError, match="no role"):
+            target.replicas("nope")
+    finally:
+        target.down()
+    assert all(_gone(pgid) for pgid in groups)
