@@ -6,8 +6,9 @@ secret, and a random PostgreSQL password on clusters with an in-cluster database
 cluster's Kustomize overlay with the image set, applies it server-side and times apply -> every
 Deployment and StatefulSet ready (SC-001). The API is reached through ``--url`` (an ingress) or a
 supervised ``kubectl port-forward``. ``kill`` deletes one pod with grace 0, ``crash`` every
-taskora pod at once, the broker is scaled to 0 and back, ``down`` deletes the namespace (never
-Dapr, never the cluster). The Kubernetes client is imported only when a cluster target is used.
+taskora pod at once, the broker is scaled to 0 and back, ``down`` deletes the namespace when
+``up`` created it (a deployment that was there before stays; never Dapr, never the cluster).
+The Kubernetes client is imported only when a cluster target is used.
 """
 
 from __future__ import annotations
@@ -110,7 +111,7 @@ class KubernetesTarget:
         self._current_context: str | None = self.context if api_client is not None else None
         self.forward: PortForward | None = None
         self.base_url: str | None = None
-        self._touched = False  # this target created or changed the namespace
+        self._touched = False  # this target created the namespace, so down() deletes it
         self._broker_replicas = 1
 
     # Tools, client, errors
@@ -305,11 +306,11 @@ class KubernetesTarget:
             if time.monotonic() >= deadline:
                 raise TargetUnavailable(f"namespace {self.namespace} is still terminating")
             time.sleep(self.poll_interval)
-        self._touched = True
         if namespace is None:
             body = client.V1Namespace(metadata=client.V1ObjectMeta(name=self.namespace))
             with self._api_errors(f"create namespace {self.namespace}"):
                 core.create_namespace(body)
+            self._touched = True  # ours to delete; a namespace that was there stays (DOKS)
 
     def _secret(self, name: str) -> dict[str, str] | None:
         secret = self._read(self._core().read_namespaced_secret, name, self.namespace)

@@ -202,6 +202,9 @@ def test_existing_secrets_are_reused_and_dapr_installed_with_helm(
                 for c in _containers(doc)} == {"reg.example/taskora:1"}  # fmt: skip
     finally:
         target.down()
+    # A namespace that was there before (a running deployment, as on DOKS) is left in place.
+    assert not standin.calls_to("DELETE", rf"/api/v1/namespaces/{NS}")
+    assert standin.namespaces == {NS: "Active"}
 
 
 def test_without_dapr_cli_or_helm_says_how_to_install(standin: KubeStandIn, kubectl: str) -> None:
