@@ -194,15 +194,22 @@ class ComposeTarget:
         if self.dapr:
             self._compose("restart", *(f"daprd-{role}" for role in roles))
 
-    def crash(self) -> None:
-        """SIGKILL every role container at once (the data stays)."""
-        containers = [c for role in ROLES for c in self.replicas(role)]
+    def crash(self, role: str | None = None) -> None:
+        """SIGKILL every role container (or those of ``role``) at once; the data stays."""
+        containers = [c for name in self._roles(role) for c in self.replicas(name)]
         if containers:
             self.run(["docker", "kill", *containers])
 
-    def restart(self) -> None:
+    def restart(self, role: str | None = None) -> None:
+        """Start what ``crash`` killed again (compose starts every stopped service)."""
         self._start()
-        self._reattach_sidecars(ROLES)
+        self._reattach_sidecars(self._roles(role))
+
+    @staticmethod
+    def _roles(role: str | None) -> Sequence[str]:
+        if role is not None and role not in ROLES:
+            raise ValueError(f"no role {role!r}: one of {', '.join(ROLES)}")
+        return ROLES if role is None else (role,)
 
     def stop_broker(self) -> None:
         self._compose("stop", self.broker_service)

@@ -43,16 +43,16 @@ class UrlTarget:
     def down(self) -> None:
         pass
 
-    def replicas(self) -> list[str]:
+    def replicas(self, role: str | None = None) -> list[str]:
         return []
 
     def kill(self, replica: str) -> None:
         raise TargetUnavailable("the url target cannot kill replicas")
 
-    def crash(self) -> None:
+    def crash(self, role: str | None = None) -> None:
         raise TargetUnavailable("the url target cannot kill the service")
 
-    def restart(self) -> None:
+    def restart(self, role: str | None = None) -> None:
         raise TargetUnavailable("the url target cannot start the service")
 
     def stop_broker(self) -> None:
