@@ -359,7 +359,7 @@ def test_network_policies_select_pods_and_open_their_ports(objects: list[Object]
             for peer in rule.get("from", []):
                 if "podSelector" in peer:
                     assert pods_selected(objects, peer["podSelector"]), policy["metadata"]
-            sidecar = {3500, 50001, 50002}  # the injected Dapr sidecar's, not in the manifests
+            sidecar = {3500, 50001, 50002, 9090}  # the injected Dapr sidecar's (9090: metrics)
             for port in rule["ports"]:
                 assert port["port"] in declared | sidecar, (policy["metadata"]["name"], port)
 
