@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 __all__ = [
+    "KUBERNETES_VERSION",
     "KUBECTL",
     "ROOT",
     "Object",
@@ -49,6 +50,7 @@ def render(directory: Path, *, load_restrictor: bool = True) -> list[dict[str, A
 
 Object = dict[str, Any]
 
+KUBERNETES_VERSION = "1.34"  # what DigitalOcean Kubernetes and kind currently run
 CRD_GROUPS = ("dapr.io/", "cert-manager.io/")
 POD_OWNERS = ("Deployment", "StatefulSet", "Job")
 

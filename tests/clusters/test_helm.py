@@ -15,9 +15,8 @@ import kubernetes_validate
 import pytest
 
 from tests.clusters.helm_render import CHART, NAMESPACE, helm_python, render, values_of
-from tests.clusters.manifests import ROOT, Object, is_custom, named, of_kind
+from tests.clusters.manifests import KUBERNETES_VERSION, ROOT, Object, is_custom, named, of_kind
 from tests.clusters.manifests import render as kustomize
-from tests.clusters.test_k8s_manifests import KUBERNETES_VERSION
 
 OVERLAYS = ROOT / "clusters" / "k8s" / "overlays"
 PAIRS = sorted(p.name for p in OVERLAYS.iterdir() if (CHART / f"values-{p.name}.yaml").is_file())

@@ -19,6 +19,7 @@ from taskora.app import create_app
 from taskora.migrate import upgrade
 from taskora.settings import Settings
 from tests.clusters.manifests import (
+    KUBERNETES_VERSION,
     ROOT,
     Object,
     arg_after,
@@ -36,7 +37,6 @@ from tests.clusters.manifests import (
 
 K8S = ROOT / "clusters" / "k8s"
 OVERLAYS = sorted(p.name for p in (K8S / "overlays").iterdir() if p.is_dir())
-KUBERNETES_VERSION = "1.34"  # what DigitalOcean Kubernetes and kind currently run
 ROLES = ("api", "consumers", "scheduler")
 SECRETS = {"taskora-secrets": {"jwt-secret", "database-url"}, "postgres-credentials": {"password"}}
 LOCAL_IMAGE = "taskora:dev"
