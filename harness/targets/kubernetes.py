@@ -112,7 +112,7 @@ class KubernetesTarget:
         self.forward: PortForward | None = None
         self.base_url: str | None = None
         self._touched = False  # this target created the namespace, so down() deletes it
-        self._broker_replicas = 1
+        self._stopped: dict[tuple[str, str], int] = {}  # (kind, name) scaled to 0 -> replicas
 
     # Tools, client, errors
 
@@ -230,8 +230,11 @@ class KubernetesTarget:
                    grace_period_seconds=0)  # fmt: skip
 
     def crash(self, role: str | None = None) -> None:
-        """Delete every taskora pod (or every pod of ``role``) at once, grace 0; the database
-        and the broker stay."""
+        """Delete every taskora pod at once, grace 0 (their ReplicaSets start new ones); or take
+        one role away: its Deployment scaled to 0 and its pods deleted, until ``restart(role)``.
+        The database and the broker stay."""
+        if role:
+            self._scale_to_zero("deployment", f"taskora-{role}")
         selector = f"{TASKORA},app.kubernetes.io/component={role}" if role else TASKORA
         with self._api_errors("delete the taskora pods"):
             self._core().delete_collection_namespaced_pod(
@@ -239,24 +242,32 @@ class KubernetesTarget:
             )
 
     def restart(self, role: str | None = None) -> None:
-        """The ReplicaSets start the pods again: wait until every workload is up and /ready."""
+        """Bring the role back to its replicas (the ReplicaSets restart a crashed service by
+        themselves); wait until every workload is up and /ready answers."""
+        if role:
+            self._scale_back("deployment", f"taskora-{role}")
         self._wait_workloads()
         self._wait_http_ready()
 
     def stop_broker(self) -> None:
-        kind, name = self.cluster.broker
-        apps = self._apps()
-        with self._api_errors(f"scale {kind} {name}"):
-            scale = getattr(apps, f"read_namespaced_{SCALE_API[kind]}_scale")(name, self.namespace)
-            self._broker_replicas = max(1, scale.spec.replicas or 0)
-        self._scale(0)
+        self._scale_to_zero(*self.cluster.broker)
 
     def start_broker(self) -> None:
-        self._scale(self._broker_replicas)
+        self._scale_back(*self.cluster.broker)
         self._wait_workloads()
 
-    def _scale(self, replicas: int) -> None:
-        kind, name = self.cluster.broker
+    def _scale_to_zero(self, kind: str, name: str) -> None:
+        """Remember the workload's replicas, then scale it to 0."""
+        read = getattr(self._apps(), f"read_namespaced_{SCALE_API[kind]}_scale")
+        with self._api_errors(f"scale {kind} {name}"):
+            replicas = read(name, self.namespace).spec.replicas or 0
+        self._stopped.setdefault((kind, name), max(1, replicas))
+        self._scale(kind, name, 0)
+
+    def _scale_back(self, kind: str, name: str) -> None:
+        self._scale(kind, name, self._stopped.pop((kind, name), 1))
+
+    def _scale(self, kind: str, name: str, replicas: int) -> None:
         patch = getattr(self._apps(), f"patch_namespaced_{SCALE_API[kind]}_scale")
         with self._api_errors(f"scale {kind} {name}"):
             patch(name, self.namespace, {"spec": {"replicas": replicas}})

@@ -235,6 +235,23 @@ def test_replicas_by_role_kill_with_grace_0_and_crash(standin: KubeStandIn, kube
     assert standin.pods == {}
 
 
+def test_a_crashed_role_stays_down_until_restarted(standin: KubeStandIn, kubectl: str) -> None:
+    standin.workloads[(NS, "deployments", "taskora-consumers")] = Workload(replicas=2, polls_left=0)
+    for name, role in [("api-1", "api"), ("cons-1", "consumers"), ("cons-2", "consumers")]:
+        standin.add_pod(NS, name, role)
+    target = _target(standin, kubectl)
+    target.base_url = "http://127.0.0.1:1"  # no forward here: /ready is the stand-in's
+    target._wait_http_ready = lambda: None
+    target.crash("consumers")
+    assert target.replicas("consumers") == [] and target.replicas() == ["api-1"]
+    (crash,) = standin.calls_to("DELETE", rf"/api/v1/namespaces/{NS}/pods")
+    assert crash.query["labelSelector"].endswith("app.kubernetes.io/component=consumers")
+    target.restart("consumers")
+    scale = rf"/apis/apps/v1/namespaces/{NS}/deployments/taskora-consumers/scale"
+    patches = standin.calls_to("PATCH", scale)
+    assert [p.body["spec"]["replicas"] for p in patches] == [0, 2]  # down, then back to 2
+
+
 @pytest.mark.parametrize(
     ("cluster", "kind", "name"),
     [("kind", "deployments", "redis"), ("doks", "statefulsets", "redpanda")],
