@@ -135,7 +135,8 @@ def _down(args: argparse.Namespace, console: Console) -> int:
     if not STATE.is_file():
         raise UsageError("nothing to stop: 'python -m harness up' was not run from here")
     state = json.loads(STATE.read_text())
-    for pgid in state.get("pgids") or [state["pgid"]]:  # "pgid": written by older versions
+    pgids = state.get("pgids", [state.get("pgid")])  # "pgid": what older versions wrote
+    for pgid in filter(None, pgids):
         try:
             os.killpg(int(pgid), signal.SIGTERM)
         except ProcessLookupError:

@@ -93,7 +93,8 @@ class Cluster:
         """Build ``taskora:dev`` from the repository and load it into the cluster."""
         if self.registry_image_only:
             raise TargetUnavailable(f"--target {self.name} pulls from a registry: pass --image")
-        run(["docker", "build", "-f", "clusters/Dockerfile", "-t", IMAGE, str(root)])
+        dockerfile = root / "clusters" / "Dockerfile"  # -f is read from the working directory
+        run(["docker", "build", "-f", str(dockerfile), "-t", IMAGE, str(root)])
         run(list(self.load_image))
         return IMAGE
 

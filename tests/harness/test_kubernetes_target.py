@@ -150,6 +150,8 @@ def test_up_builds_applies_times_and_down_removes(standin: KubeStandIn, kubectl:
     deployment = target.up()
     try:
         assert tools.ran("docker", "info") and tools.ran("docker", "build", "taskora:dev")
+        dockerfile = str(target.root / "clusters" / "Dockerfile")  # from any working directory
+        assert tools.ran("docker", "build", "-f", dockerfile)
         assert tools.ran("kind", "load", "docker-image", "taskora:dev", "--name", "taskora")
         assert tools.ran("--context", "test", "-n", NS, "apply", "--server-side", "-f", "-")
         images = {c["name"]: c["image"] for doc in tools.applied if doc["kind"] != "Namespace"
