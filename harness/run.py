@@ -112,7 +112,20 @@ def default_report_dir() -> Path:
     return Path("reports") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
+def _local_only(options: Options) -> list[str]:
+    """The flags given that only the local target acts on."""
+    given = {
+        "--split-roles": options.split_roles,
+        "--workers": options.workers is not None,
+        "--database postgres": options.database != "sqlite",
+        "--failpoints": options.failpoints is not None,
+    }
+    return [flag for flag, used in given.items() if used]
+
+
 def build_target(options: Options, profile: Profile) -> Target:
+    if options.target != "local" and (flags := _local_only(options)):
+        raise UsageError(f"{', '.join(flags)}: for --target local only, not {options.target}")
     if options.target == "local":
         if options.bus == "dapr":
             raise UsageError("--bus dapr needs Dapr sidecars: use --target compose or a cluster")

@@ -30,6 +30,7 @@ def _harness(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[st
         (["validate", "--target", "url"], "--url"),
         (["validate", "--set", "sc002.nope=1"], "no such setting"),
         (["validate", "--bus", "dapr"], "--target compose"),
+        (["validate", "--target", "compose", "--split-roles"], "--split-roles: for --target local"),
         (["validate", "--profile", "nope"], "no profile"),
         (["report", "/nonexistent"], "no report.json"),
     ],
