@@ -121,6 +121,14 @@ def stop_writers() -> dict[str, int]:
     return {"attempted": len(operations), "acknowledged": sum(s == "ok" for s in operations)}
 
 
+def _replaced(victim: str, count: int, role: str | None) -> bool:
+    """All ``count`` replicas of the role are back, the victim among them only where the target
+    restarts a killed replica under its own name."""
+    target = current().target
+    now = target.replicas(role)
+    return len(now) >= count and (victim not in now or not target.capabilities.renames_killed)
+
+
 def kill_replicas(
     cycles: int = 3, every_s: float = 3.0, ready_timeout_s: float = 60.0, role: str | None = None
 ) -> int:
@@ -136,7 +144,7 @@ def kill_replicas(
         session.kills += 1
         session.events.append(f"killed replica {victim}")
         deadline = time.monotonic() + float(ready_timeout_s)
-        while victim in (now := session.target.replicas(role)) or len(now) < len(replicas):
+        while not _replaced(victim, len(replicas), role):
             if time.monotonic() >= deadline:
                 raise HarnessError(f"replica {victim} was not replaced in {ready_timeout_s} s")
             time.sleep(0.1)

@@ -21,6 +21,7 @@ class Capabilities:
     start_timing: bool = False  # measures process start -> ready (SC-005)
     crash: bool = False  # can kill the whole service at once and start it again
     broker: bool = False  # can stop and start the message broker it started itself
+    renames_killed: bool = True  # a killed replica comes back under a new name (pid, pod name)
 
 
 @dataclass

@@ -73,7 +73,10 @@ def docker_runner(argv: Sequence[str]) -> str:
 
 class ComposeTarget:
     name = "compose"
-    capabilities = Capabilities(kill=True, crash=True, broker=True, start_timing=True)
+    # A killed container is started again under its own id (docker start), not replaced.
+    capabilities = Capabilities(
+        kill=True, crash=True, broker=True, start_timing=True, renames_killed=False
+    )
 
     def __init__(
         self,
