@@ -103,13 +103,13 @@ CLUSTERS: dict[str, Cluster] = {
     "kind": Cluster(
         name="kind", tool="kind", install_hint="https://kind.sigs.k8s.io/docs/user/quick-start/",
         context=f"kind-{CLUSTER_NAME}", create_hint=f"kind create cluster --name {CLUSTER_NAME}",
-        broker=("deployment", "redis"),
+        broker=("statefulset", "redis"),
         load_image=("kind", "load", "docker-image", IMAGE, "--name", CLUSTER_NAME),
     ),
     "minikube": Cluster(
         name="minikube", tool="minikube", install_hint="https://minikube.sigs.k8s.io/docs/start/",
         context=CLUSTER_NAME, create_hint=f"minikube start -p {CLUSTER_NAME}",
-        broker=("deployment", "redis"),
+        broker=("statefulset", "redis"),
         load_image=("minikube", "-p", CLUSTER_NAME, "image", "load", IMAGE),
     ),
     "doks": Cluster(

@@ -411,3 +411,18 @@ def test_each_overlay_runs_its_own_database_and_bus(overlay: str, objects: list[
 def test_every_overlay_is_tested() -> None:
     assert {"kind", "minikube", "doks"} <= set(OVERLAYS)
     assert all((K8S / "overlays" / name / "kustomization.yaml").is_file() for name in OVERLAYS)
+
+
+@pytest.mark.parametrize("cluster", ["kind", "minikube", "doks"])
+def test_the_broker_chaos_stops_is_there_and_keeps_its_data(cluster: str) -> None:
+    """The harness scales this workload to 0 and back (broker-outage): events the relay handed
+    over must still be there after, so its data is on a persistent volume."""
+    from harness.targets.clusters import CLUSTERS
+
+    kind, name = CLUSTERS[cluster].broker
+    (broker,) = [o for o in _render(cluster)
+                 if o["kind"].lower() == kind and o["metadata"]["name"] == name]  # fmt: skip
+    claims = {t["metadata"]["name"] for t in broker["spec"].get("volumeClaimTemplates", [])}
+    mounted = {m["name"] for c in broker["spec"]["template"]["spec"]["containers"]
+               for m in c.get("volumeMounts", [])}  # fmt: skip
+    assert claims and claims <= mounted, (name, claims, mounted)

@@ -256,7 +256,7 @@ def test_a_crashed_role_stays_down_until_restarted(standin: KubeStandIn, kubectl
 
 @pytest.mark.parametrize(
     ("cluster", "kind", "name"),
-    [("kind", "deployments", "redis"), ("doks", "statefulsets", "redpanda")],
+    [("kind", "statefulsets", "redis"), ("doks", "statefulsets", "redpanda")],
 )
 def test_the_broker_is_scaled_to_zero_and_back(
     standin: KubeStandIn, kubectl: str, cluster: str, kind: str, name: str
