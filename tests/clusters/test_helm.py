@@ -117,6 +117,7 @@ DELIBERATE: dict[Key, list[Difference]] = {
     ("StatefulSet", "postgres"): [_part_of_label],
     ("NetworkPolicy", "postgres-from-taskora"): [_part_of_label],
     ("ClusterIssuer", "letsencrypt"): [_part_of_label],
+    ("NetworkPolicy", "acme-http01-solver"): [_part_of_label],
     ("Job", "redpanda-topics"): [_topic_job_env_order],
 }
 

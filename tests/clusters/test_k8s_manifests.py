@@ -40,6 +40,7 @@ OVERLAYS = sorted(p.name for p in (K8S / "overlays").iterdir() if p.is_dir())
 ROLES = ("api", "consumers", "scheduler")
 SECRETS = {"taskora-secrets": {"jwt-secret", "database-url"}, "postgres-credentials": {"password"}}
 LOCAL_IMAGE = "taskora:dev"
+ACME_SOLVER = {"matchLabels": {"acme.cert-manager.io/http01-solver": "true"}}
 
 AppClient = Callable[[Object, str], TestClient]
 
@@ -350,6 +351,9 @@ def test_network_policies_select_pods_and_open_their_ports(objects: list[Object]
     assert any(p["spec"]["podSelector"] == {} and p["spec"].get("ingress") is None
                for p in policies), "no default deny"  # fmt: skip
     for policy in policies:
+        if policy["spec"]["podSelector"] == ACME_SOLVER:
+            assert policy["spec"]["ingress"][0]["ports"] == [{"port": 8089, "protocol": "TCP"}]
+            continue  # cert-manager starts these pods for an HTTP-01 challenge
         selected = pods_selected(objects, policy["spec"]["podSelector"])
         assert selected, policy["metadata"]["name"]
         declared = {port["containerPort"] for owner in selected
@@ -426,3 +430,16 @@ def test_the_broker_chaos_stops_is_there_and_keeps_its_data(cluster: str) -> Non
     mounted = {m["name"] for c in broker["spec"]["template"]["spec"]["containers"]
                for m in c.get("volumeMounts", [])}  # fmt: skip
     assert claims and claims <= mounted, (name, claims, mounted)
+
+
+def test_the_tls_overlay_lets_the_ingress_reach_cert_managers_solver() -> None:
+    """Without it the default deny keeps Let's Encrypt's HTTP-01 challenge from being answered."""
+    objects = list(_render("doks"))
+    assert named(objects, "Ingress", "taskora")["spec"]["tls"]
+    policies = [
+        p for p in of_kind(objects, "NetworkPolicy") if p["spec"]["podSelector"] == ACME_SOLVER
+    ]
+    (peer,) = policies[0]["spec"]["ingress"][0]["from"]
+    assert (
+        peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] == "ingress-nginx"
+    )
