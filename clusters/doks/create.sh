@@ -68,6 +68,9 @@ fi
 kubectl -n "$NAMESPACE" create secret generic taskora-secrets \
     --from-literal=jwt-secret="$jwt_secret" --from-literal=database-url="$database_url" \
     --dry-run=client -o yaml | kubectl apply -f -
+# The pull Secret the pods' ServiceAccount names (overlays/doks), for images in this registry.
+doctl registry kubernetes-manifest --name registry-credentials --namespace "$NAMESPACE" \
+    | kubectl apply -f -
 
 echo "==> cert-manager $CERT_MANAGER_VERSION"
 kubectl apply -f "https://github.com/cert-manager/cert-manager/releases/download/${CERT_MANAGER_VERSION}/cert-manager.yaml"
