@@ -177,7 +177,7 @@ def test_the_checker_catches_a_renamed_metric_and_a_missing_label(
 def test_promtool_accepts_the_rules() -> None:
     result = _run("promtool", "check", "rules", str(RULES))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 5 rules found" in result.stdout
+    assert "SUCCESS: 6 rules found" in result.stdout
 
 
 @needs_promtool
