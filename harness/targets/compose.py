@@ -140,6 +140,7 @@ class ComposeTarget:
             f"TASKORA_JWT_SECRET={self.secret}\n"
             f"POSTGRES_PASSWORD={secrets.token_hex(24)}\n"
             f"TASKORA_API_PORT={self.port}\n"
+            f"TASKORA_IMAGE=taskora:{self.project}\n"  # not the taskora:dev other targets load
         )
         return path
 

@@ -227,4 +227,5 @@ def test_commands_are_arguments_of_the_images_taskora_entrypoint() -> None:
     assert (COMPOSE / services["migrate"]["build"]["context"]).resolve() == ROOT
     assert services["migrate"]["command"] == ["migrate"]
     for name in ROLES:
-        assert services[name]["image"] == services["migrate"]["image"] == "taskora:dev"
+        assert services[name]["image"] == services["migrate"]["image"]
+    assert services["migrate"]["image"] == "${TASKORA_IMAGE:-taskora:dev}"
