@@ -1,10 +1,9 @@
 """What differs between the Kubernetes clusters the harness deploys to (kind, Minikube, DOKS):
 the tool each needs, its kubeconfig context, how the image gets into it, its broker and its
-database; how a rendered overlay is pointed at the image and the namespace; and the two ways
-the harness runs tools: one command at a time (``run_command``: a failure is a one-line
-``TargetUnavailable``) and ``PortForward``, a ``kubectl port-forward`` kept alive by a
-supervisor thread (a forward to a Service binds to one pod: when that pod dies, the forward
-dies or goes deaf, and is started again)."""
+database; how a rendered overlay is pointed at the image and the namespace; and
+``PortForward``, a ``kubectl port-forward`` kept alive by a supervisor thread (a forward to a
+Service binds to one pod: when that pod dies, the forward dies or goes deaf, and is started
+again). One-shot commands go through ``harness.targets.commands.run_command``."""
 
 from __future__ import annotations
 
@@ -20,8 +19,7 @@ from typing import Any, Protocol
 from harness.errors import TargetUnavailable
 
 __all__ = [
-    "CLUSTERS", "CLUSTER_TOOLS", "Cluster", "PortForward", "Runner", "last_line",
-    "retarget_manifest", "run_command",
+    "CLUSTERS", "CLUSTER_TOOLS", "Cluster", "PortForward", "Runner", "retarget_manifest",
 ]  # fmt: skip
 
 IMAGE = "taskora:dev"
@@ -35,30 +33,6 @@ class Runner(Protocol):
     ) -> str:
         """Run ``argv`` to completion and return its stdout; raise TargetUnavailable if it fails."""
         ...
-
-
-def last_line(text: str) -> str:
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "(no output)"
-
-
-def run_command(argv: Sequence[str], *, stdin: str | None = None, timeout: float = 900) -> str:
-    """The one way the Kubernetes targets run a tool: stdout, or a one-line TargetUnavailable
-    with the command and the last line it wrote to stderr."""
-    shown = " ".join(argv[:3])
-    try:
-        done = subprocess.run(
-            list(argv), input=stdin, capture_output=True, text=True, timeout=timeout, check=False
-        )
-    except FileNotFoundError:
-        raise TargetUnavailable(f"`{argv[0]}` is not on PATH") from None
-    except subprocess.TimeoutExpired:
-        raise TargetUnavailable(f"`{shown}` did not finish within {timeout:.0f} s") from None
-    if done.returncode != 0:
-        raise TargetUnavailable(
-            f"`{shown}` failed (exit {done.returncode}): {last_line(done.stderr or done.stdout)}"
-        )
-    return done.stdout
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ import atexit
 import contextlib
 import secrets
 import shutil
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -26,49 +25,26 @@ from typing import TYPE_CHECKING
 
 from harness.errors import TargetUnavailable
 from harness.targets import Capabilities, Deployment
+from harness.targets.commands import CommandFailed, run_command
 from harness.targets.throwaway import free_port
 from harness.targets.tokens import token_factory
 
 if TYPE_CHECKING:
     from harness.run import Options
 
-__all__ = ["COMPOSE_DIR", "ROLES", "ComposeTarget", "Runner", "describe", "docker_runner"]
+__all__ = ["COMPOSE_DIR", "ROLES", "ComposeTarget", "Runner", "docker_runner"]
 
 COMPOSE_DIR = Path(__file__).resolve().parents[2] / "clusters" / "compose"
 ROLES = ("api", "consumers", "scheduler")
 HOST = "127.0.0.1"
-VALUED_OPTIONS = frozenset({"-p", "-f", "--env-file", "--format", "--wait-timeout"})
+DOCKER_TIMEOUT = 3600.0
 
 Runner = Callable[[Sequence[str]], str]  # docker argv -> stdout; raises TargetUnavailable
 
 
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "(no output)"
-
-
-def describe(argv: Sequence[str]) -> str:
-    """The words that say what a docker command does: ``docker compose up``, ``docker info``."""
-    words: list[str] = []
-    args = iter(argv)
-    for arg in args:
-        if arg in VALUED_OPTIONS:
-            next(args, None)
-        elif not arg.startswith("-"):
-            words.append(arg)
-    return " ".join(words[:3])
-
-
 def docker_runner(argv: Sequence[str]) -> str:
-    """Run one docker command; a failure is a one-line TargetUnavailable."""
-    what = describe(argv)
-    try:
-        done = subprocess.run(list(argv), capture_output=True, text=True, check=False)
-    except OSError as exc:
-        raise TargetUnavailable(f"`{what}` could not run: {exc}") from None
-    if done.returncode != 0:
-        raise TargetUnavailable(f"`{what}` failed: {_last_line(done.stderr or done.stdout)}")
-    return done.stdout
+    """Run one docker command (a build and ``up --wait`` may take long)."""
+    return run_command(argv, timeout=DOCKER_TIMEOUT)
 
 
 class ComposeTarget:
@@ -235,5 +211,5 @@ class ComposeTarget:
 
 
 def _reason(exc: TargetUnavailable) -> str:
-    """The runner's reason without its ``\\`command\\` failed:`` prefix."""
-    return str(exc).split(" failed: ", 1)[-1]
+    """What the tool said, without the name of the command."""
+    return exc.reason if isinstance(exc, CommandFailed) else str(exc)

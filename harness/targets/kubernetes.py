@@ -35,8 +35,8 @@ from harness.targets.clusters import (
     PortForward,
     Runner,
     retarget_manifest,
-    run_command,
 )
+from harness.targets.commands import run_command
 from harness.targets.throwaway import free_port
 from harness.targets.tokens import token_factory
 

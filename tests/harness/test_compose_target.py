@@ -17,7 +17,8 @@ import pytest
 from harness.errors import TargetUnavailable
 from harness.run import Options
 from harness.targets import compose
-from harness.targets.compose import COMPOSE_DIR, ComposeTarget, describe, docker_runner
+from harness.targets.commands import CommandFailed, describe
+from harness.targets.compose import COMPOSE_DIR, ComposeTarget
 
 ROOT = Path(__file__).resolve().parents[2]
 IDS = {"api": ["a1", "a2"], "consumers": ["c1"], "scheduler": ["s1"]}
@@ -40,7 +41,7 @@ class RecordingRunner:
             lines = path.read_text().splitlines()
             self.env_seen = dict(line.split("=", 1) for line in lines)
         if self.fail and describe(argv) == self.fail:
-            raise TargetUnavailable(f"`{self.fail}` failed: it broke")
+            raise CommandFailed(self.fail, "it broke")  # as run_command does
         if "ps" in argv:
             return "\n".join(IDS[argv[-1]]) + "\n"
         return ""
@@ -205,20 +206,3 @@ def test_a_failing_up_is_one_line_and_cleans_up() -> None:
 def test_preflight_names_what_is_missing(fail: str, message: str) -> None:
     with pytest.raises(TargetUnavailable, match=message):
         _target(RecordingRunner(fail=fail)).preflight()
-
-
-def test_the_docker_runner_turns_a_failure_into_its_last_stderr_line() -> None:
-    script = "import sys; sys.stderr.write('first\\nthe reason\\n'); sys.exit(3)"
-    with pytest.raises(TargetUnavailable) as caught:
-        docker_runner([sys.executable, "-c", script])
-    assert str(caught.value).endswith("failed: the reason")
-    assert "\n" not in str(caught.value)
-    with pytest.raises(TargetUnavailable, match="could not run"):
-        docker_runner(["/nonexistent/docker", "info"])
-    assert docker_runner([sys.executable, "-c", "print('fine')"]) == "fine\n"
-
-
-def test_describe_names_the_docker_command() -> None:
-    argv = ["docker", "compose", "-p", "x", "--env-file", "e", "-f", "a.yaml", "up", "-d"]
-    assert describe(argv) == "docker compose up"
-    assert describe(["docker", "info", "--format", "{{.ServerVersion}}"]) == "docker info"

@@ -17,7 +17,8 @@ import pytest
 import yaml
 
 from harness.errors import TargetUnavailable, UsageError
-from harness.targets.clusters import CLUSTERS, PortForward, retarget_manifest, run_command
+from harness.targets.clusters import CLUSTERS, PortForward, retarget_manifest
+from harness.targets.commands import run_command
 from harness.targets.kubernetes import KubernetesTarget
 from tests.harness.kube_standin import KubeStandIn, Workload
 
@@ -363,12 +364,3 @@ def test_port_forward_is_started_again_when_it_exits_or_goes_deaf() -> None:
     last = deaf.child
     deaf.stop()
     assert last is not None and last.poll() is not None
-
-
-def test_run_command_failure_is_one_line_with_the_last_stderr_line() -> None:
-    script = "import sys; sys.stderr.write('detail\\nerror: boom\\n'); sys.exit(3)"
-    with pytest.raises(TargetUnavailable, match=r"failed \(exit 3\): error: boom$"):
-        run_command([sys.executable, "-c", script])
-    with pytest.raises(TargetUnavailable, match="not on PATH"):
-        run_command(["taskora-no-such-tool"])
-    assert run_command([sys.executable, "-c", "print('out')"]) == "out\n"
