@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
 
 from taskora import __version__
@@ -16,6 +21,7 @@ from taskora.api.main import routers_for
 from taskora.db import Database
 from taskora.errors import DomainError, Invalid
 from taskora.logs import configure_logging
+from taskora.metrics import watch_event_loop
 from taskora.middleware import RequestContextMiddleware
 from taskora.migrate import head_revision, upgrade
 from taskora.runtime import Runtime
@@ -56,18 +62,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log.warning(
             "failpoints active, faults are planted: TASKORA_FAILPOINTS=%s", settings.failpoints
         )
-    database = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    database = Database(
+        settings.database_url,
+        sqlite_synchronous=settings.sqlite_synchronous,
+        pool_size=settings.pool_size,
+    )
     runtime = Runtime(settings, database)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Handlers that touch the database are plain functions: they run on these threads.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
         if settings.migrate_on_start:
             await run_in_threadpool(upgrade, settings.database_url)
         if settings.background:
             runtime.start()
+        lag = asyncio.create_task(watch_event_loop())
         try:
             yield
         finally:
+            lag.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await lag
             runtime.close()
             database.dispose()
 
@@ -76,7 +92,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Tasks with priorities, tags, due dates, recurrence and reminders",
         lifespan=lifespan,
-        max_body_size=settings.max_body_bytes,
     )
     app.state.settings = settings
     app.state.db = database
@@ -85,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(InterfaceError, _database_unavailable)
+    app.add_exception_handler(PoolTimeout, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected_error)
     for router in routers_for(settings):
         app.include_router(router)
@@ -92,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RequestContextMiddleware,
         access_log_enabled=settings.access_log,
         failpoints=settings.failpoints,
+        max_body_bytes=settings.max_body_bytes,
     )
     return app
 
@@ -100,4 +117,8 @@ def serve_app() -> FastAPI:
     """The factory uvicorn's workers call: JSON logs, then the app."""
     settings = Settings()
     configure_logging(settings.log_level)
-    return create_app(settings)
+    app = create_app(settings)
+    # Modules, the app and its compiled schemas live as long as the worker: keep them out of
+    # the collector's full passes, each of which would otherwise stall the event loop.
+    gc.freeze()
+    return app

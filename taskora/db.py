@@ -34,7 +34,10 @@ __all__ = [
 ]
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
-PG_CONNECT_TIMEOUT_S = 5  # handlers call the database on the event loop: never wait long
+PG_CONNECT_TIMEOUT_S = 5
+# A request waits at most this long for a connection (its thread waits, never the event loop);
+# past it the request is a 503 with Retry-After.
+POOL_TIMEOUT_S = 10
 
 
 def utcnow() -> datetime:
@@ -133,15 +136,14 @@ class WriteGate:
 class Database:
     """One engine and the two kinds of transaction the service uses."""
 
-    def __init__(self, url: str, *, sqlite_synchronous: str = "NORMAL") -> None:
+    def __init__(self, url: str, *, sqlite_synchronous: str = "NORMAL", pool_size: int = 8) -> None:
         self.url = normalise_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
+        pooled = {"pool_size": pool_size, "max_overflow": 0, "pool_timeout": POOL_TIMEOUT_S}
         if self.is_sqlite:
             in_memory = make_url(self.url).database in (None, "", ":memory:")
             # An in-memory database lives in one connection: share it (tests, experiments).
-            pool: dict[str, Any] = (
-                {"poolclass": StaticPool} if in_memory else {"pool_size": 8, "max_overflow": 8}
-            )
+            pool: dict[str, Any] = {"poolclass": StaticPool} if in_memory else pooled
             self.engine = create_engine(self.url, **pool)
             _configure_sqlite(self.engine, synchronous=sqlite_synchronous)
             path = make_url(self.url).database
@@ -149,7 +151,7 @@ class Database:
             self._write_engine: Engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         else:
             self.engine = create_engine(
-                self.url, pool_size=10, max_overflow=10, pool_pre_ping=True,
+                self.url, **pooled, pool_pre_ping=True,
                 connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S},
             )  # fmt: skip
             self._write_engine = self.engine

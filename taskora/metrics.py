@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import time
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -15,7 +17,10 @@ from prometheus_client import (
     multiprocess,
 )
 
-__all__ = ["CONTENT_TYPE_LATEST", "REQUESTS", "REQUEST_SECONDS", "render"]
+__all__ = [
+    "CONTENT_TYPE_LATEST", "EVENT_LOOP_LAG", "REQUESTS", "REQUEST_SECONDS", "render",
+    "watch_event_loop",
+]  # fmt: skip
 
 REQUESTS = Counter(
     "taskora_http_requests_total",
@@ -28,6 +33,21 @@ REQUEST_SECONDS = Histogram(
     ["method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
+
+EVENT_LOOP_LAG = Histogram(
+    "taskora_event_loop_lag_seconds",
+    "How late the event loop ran a timer due every 0.25 s: time it could not serve requests",
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+LAG_SAMPLE_SECONDS = 0.25
+
+
+async def watch_event_loop(interval: float = LAG_SAMPLE_SECONDS) -> None:
+    """Observe, forever, how much later than asked the loop wakes a sleeping task."""
+    while True:
+        asked = time.perf_counter()
+        await asyncio.sleep(interval)
+        EVENT_LOOP_LAG.observe(max(0.0, time.perf_counter() - asked - interval))
 
 
 def render() -> bytes:

@@ -1,6 +1,8 @@
-"""ASGI middleware: request ids, access log and metrics.
+"""ASGI middleware: request ids, the request-body limit, access log and metrics.
 
-Plain ASGI (not ``BaseHTTPMiddleware``) so they add microseconds, not a task per request.
+Plain ASGI (not ``BaseHTTPMiddleware``) so they add microseconds, not a task per request. The
+body limit lives here too, as one counting ``receive``: reading more than the limit (or a
+``Content-Length`` over it) raises a 413 that FastAPI answers as ``{"detail": ...}``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import re
 import time
 import uuid
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from taskora.failpoints import OFF, Failpoints
@@ -23,6 +26,7 @@ access_log = logging.getLogger("taskora.access")
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
+DEFAULT_MAX_BODY_BYTES = 64 * 1024
 _PROCESS = uuid.uuid4().hex[:12]  # unique per process; a counter makes ids unique within it
 _COUNTER = itertools.count()
 
@@ -38,15 +42,41 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+def _limited(receive: Receive, scope: Scope, limit: int) -> Receive:
+    """``receive`` that raises 413 once the body is, or is announced to be, over ``limit``."""
+    declared = _header(scope, b"content-length")
+    received = 0
+
+    async def receive_within_limit() -> Message:
+        nonlocal received
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise HTTPException(413, detail="Content Too Large")
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise HTTPException(413, detail="Content Too Large")
+        return message
+
+    return receive_within_limit
+
+
 class RequestContextMiddleware:
-    """Gives each request an id (echoing a safe ``X-Request-ID``), logs it, and counts it."""
+    """Gives each request an id (echoing a safe ``X-Request-ID``), limits its body, logs it,
+    and counts it."""
 
     def __init__(
-        self, app: ASGIApp, *, access_log_enabled: bool = True, failpoints: Failpoints = OFF
+        self,
+        app: ASGIApp,
+        *,
+        access_log_enabled: bool = True,
+        failpoints: Failpoints = OFF,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
         self.app = app
         self.access_log_enabled = access_log_enabled
         self.failpoints = failpoints or None  # error_rate, slow_requests: None when off
+        self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -68,6 +98,7 @@ class RequestContextMiddleware:
                 ]
             await send(message)
 
+        receive = _limited(receive, scope, self.max_body_bytes)
         try:
             if self.failpoints is None:
                 await self.app(scope, receive, send_with_id)

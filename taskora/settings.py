@@ -15,6 +15,10 @@ __all__ = ["DEFAULT_JWT_SECRET", "ROLES", "Role", "Settings"]
 
 DEFAULT_JWT_SECRET = "taskora-development-secret-change-me"
 
+# Connections the background loops may hold at once: stream tail, relay, consumers, ticker,
+# housekeeping (and the Redis bus's consumer threads).
+BACKGROUND_CONNECTIONS = 8
+
 Role = Literal["all", "api", "consumers", "scheduler"]
 ROLES: tuple[Role, ...] = ("all", "api", "consumers", "scheduler")
 
@@ -31,6 +35,10 @@ class Settings(BaseSettings):
     jwt_algorithm: Literal["HS256"] = "HS256"
     token_ttl_seconds: int = Field(default=3600, gt=0)
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
+    # Request handlers run on a bounded pool of threads (the event loop never waits on the
+    # database); the connection pool holds one connection per thread plus the background loops'.
+    threads: int = Field(default=16, ge=1, le=256)
+    database_pool_size: int | None = Field(default=None, ge=1, le=512)
     auto_migrate: bool | None = None
     access_log: bool = True
     log_level: str = "INFO"
@@ -61,6 +69,11 @@ class Settings(BaseSettings):
     # Planted faults for the harness's self-test (taskora.failpoints); the seed comes first
     failpoints_seed: int | None = None
     failpoints: Annotated[Failpoints, NoDecode] = OFF
+
+    @property
+    def pool_size(self) -> int:
+        """Database connections per process: by default enough that no request thread waits."""
+        return self.database_pool_size or self.threads + BACKGROUND_CONNECTIONS
 
     def runs(self, role: Role) -> bool:
         """Whether this process does the work of ``role``."""

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from taskora.api.deps import CurrentUser, DatabaseDep
+from taskora.api.responses import json_response
 from taskora.domain import audit
 from taskora.schemas import AuditPage, AuditQuery
 
@@ -14,9 +15,10 @@ router = APIRouter(prefix="/api/audit", tags=["audit"])
 
 
 @router.get("", response_model=AuditPage)
-async def list_audit(
+def list_audit(
     query: Annotated[AuditQuery, Query()], user: CurrentUser, db: DatabaseDep
-) -> AuditPage:
+) -> Response:
     """Audit entries, newest first: one per event, with actor, type, time, before and after."""
     with db.read() as session:
-        return audit.list_audit(session=session, user_id=user, query=query)
+        page = audit.list_audit(session=session, user_id=user, query=query)
+    return json_response(page)

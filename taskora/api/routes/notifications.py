@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response
 
 from taskora.api.deps import CurrentUser, DatabaseDep
+from taskora.api.responses import json_response
 from taskora.db import utcnow
 from taskora.domain import notifications
 from taskora.schemas import NotificationPublic, NotificationQuery, NotificationsPage, UnreadCount
@@ -16,42 +17,45 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such noti
 
 
 @router.get("", response_model=NotificationsPage)
-async def list_notifications(
+def list_notifications(
     query: Annotated[NotificationQuery, Query()], user: CurrentUser, db: DatabaseDep
-) -> NotificationsPage:
+) -> Response:
     """List notifications, newest first (``unread=true`` for unread ones only)."""
     with db.read() as session:
-        return notifications.list_notifications(session=session, user_id=user, query=query)
+        page = notifications.list_notifications(session=session, user_id=user, query=query)
+    return json_response(page)
 
 
 @router.get("/unread-count", response_model=UnreadCount)
-async def unread_count(user: CurrentUser, db: DatabaseDep) -> UnreadCount:
+def unread_count(user: CurrentUser, db: DatabaseDep) -> Response:
     """How many notifications are unread."""
     with db.read() as session:
-        return UnreadCount(unread=notifications.unread_count(session=session, user_id=user))
+        unread = notifications.unread_count(session=session, user_id=user)
+    return json_response(UnreadCount(unread=unread))
 
 
 @router.post("/read-all", response_model=UnreadCount)
-async def read_all(user: CurrentUser, db: DatabaseDep) -> UnreadCount:
+def read_all(user: CurrentUser, db: DatabaseDep) -> Response:
     """Mark every notification read."""
     with db.write() as session:
         notifications.mark_all_read(session=session, user_id=user, now=utcnow())
-    return UnreadCount(unread=0)
+    return json_response(UnreadCount(unread=0))
 
 
 @router.post("/{notification_id}/read", response_model=NotificationPublic, responses=NOT_FOUND)
-async def read_one(
+def read_one(
     notification_id: Annotated[int, Path(ge=1, le=2**63 - 1)], user: CurrentUser, db: DatabaseDep
-) -> NotificationPublic:
+) -> Response:
     """Mark one notification read."""
     with db.write() as session:
-        return notifications.mark_read(
+        read = notifications.mark_read(
             session=session, user_id=user, notification_id=notification_id, now=utcnow()
         )
+    return json_response(read)
 
 
 @router.delete("", status_code=204)
-async def clear(user: CurrentUser, db: DatabaseDep) -> Response:
+def clear(user: CurrentUser, db: DatabaseDep) -> Response:
     """Delete all of the user's notifications."""
     with db.write() as session:
         notifications.clear(session=session, user_id=user)

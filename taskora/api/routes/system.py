@@ -54,6 +54,6 @@ def ready(request: Request, db: DatabaseDep) -> Readiness | JSONResponse:
 
 
 @router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
-async def prometheus_metrics() -> Response:
-    """Prometheus metrics of every worker process."""
+def prometheus_metrics() -> Response:
+    """Prometheus metrics of every worker process (read from files: off the event loop)."""
     return Response(metrics.render(), media_type=metrics.CONTENT_TYPE_LATEST)

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Response
 
 from taskora.api.deps import CurrentUser, DatabaseDep
+from taskora.api.responses import json_response
 from taskora.db import utcnow
 from taskora.domain import tags
 from taskora.schemas import TagCreate, TagPublic, TagsPublic, TagUpdate
@@ -21,30 +22,31 @@ CONFLICT: dict[int | str, dict[str, Any]] = {409: {"description": "The name is t
 
 
 @router.get("", response_model=TagsPublic)
-async def list_tags(user: CurrentUser, db: DatabaseDep) -> TagsPublic:
+def list_tags(user: CurrentUser, db: DatabaseDep) -> Response:
     """List the user's tags with the number of tasks carrying each."""
     with db.read() as session:
-        return tags.list_tags(session=session, user_id=user)
+        result = tags.list_tags(session=session, user_id=user)
+    return json_response(result)
 
 
 @router.post("", status_code=201, response_model=TagPublic, responses=CONFLICT)
-async def create_tag(body: TagCreate, user: CurrentUser, db: DatabaseDep) -> TagPublic:
+def create_tag(body: TagCreate, user: CurrentUser, db: DatabaseDep) -> Response:
     """Create a tag (tasks also create the tags they name)."""
     with db.write() as session:
-        return tags.create_tag(session=session, user_id=user, data=body, now=utcnow())
+        created = tags.create_tag(session=session, user_id=user, data=body, now=utcnow())
+    return json_response(created, status_code=201)
 
 
 @router.patch("/{name}", response_model=TagPublic, responses={**NOT_FOUND, **CONFLICT})
-async def update_tag(
-    name: TagName, body: TagUpdate, user: CurrentUser, db: DatabaseDep
-) -> TagPublic:
+def update_tag(name: TagName, body: TagUpdate, user: CurrentUser, db: DatabaseDep) -> Response:
     """Rename or recolour a tag; every task carrying it follows."""
     with db.write() as session:
-        return tags.update_tag(session=session, user_id=user, name=name, changes=body)
+        updated = tags.update_tag(session=session, user_id=user, name=name, changes=body)
+    return json_response(updated)
 
 
 @router.delete("/{name}", status_code=204, responses=NOT_FOUND)
-async def delete_tag(name: TagName, user: CurrentUser, db: DatabaseDep) -> Response:
+def delete_tag(name: TagName, user: CurrentUser, db: DatabaseDep) -> Response:
     """Delete a tag and remove it from every task."""
     with db.write() as session:
         tags.delete_tag(session=session, user_id=user, name=name)

@@ -1,4 +1,7 @@
-"""Tasks: the user's own; another user's task is 404, never 403."""
+"""Tasks: the user's own; another user's task is 404, never 403.
+
+Handlers are plain functions: FastAPI runs them on its thread pool, so a database wait never
+holds the event loop. Each returns its JSON, serialised once."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from fastapi import APIRouter, Path, Query, Response
 
 from taskora.api.deps import CurrentUser, DatabaseDep, IdempotencyKey, SettingsDep
 from taskora.api.idempotent import run_idempotent
+from taskora.api.responses import json_response
 from taskora.db import utcnow
 from taskora.domain import tasks
 from taskora.schemas import TaskCreate, TaskPublic, TaskQuery, TasksPublic, TaskUpdate
@@ -19,13 +23,13 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such task
 
 
 @router.post("", status_code=201, response_model=TaskPublic)
-async def create_task(
+def create_task(
     body: TaskCreate,
     user: CurrentUser,
     db: DatabaseDep,
     settings: SettingsDep,
     idempotency_key: IdempotencyKey = None,
-) -> TaskPublic | Response:
+) -> Response:
     """Create a task; with an Idempotency-Key a retry returns the first response."""
     failpoints = settings.failpoints
     lost = failpoints.lose_writes > 0 and failpoints.chance(failpoints.lose_writes)
@@ -34,7 +38,7 @@ async def create_task(
             task = tasks.create_task(session=session, user_id=user, data=body, now=utcnow())
             if lost:
                 session.rollback()  # failpoint lose_writes: acknowledged, never committed
-            return task
+        return json_response(task, status_code=201)
     return run_idempotent(
         db=db,
         user_id=user,
@@ -50,34 +54,35 @@ async def create_task(
 
 
 @router.get("", response_model=TasksPublic)
-async def list_tasks(
+def list_tasks(
     query: Annotated[TaskQuery, Query()], user: CurrentUser, db: DatabaseDep
-) -> TasksPublic:
+) -> Response:
     """List the user's tasks: filter, search, sort, and page with next_cursor."""
     with db.read() as session:
-        return tasks.list_tasks(session=session, user_id=user, query=query, now=utcnow())
+        result = tasks.list_tasks(session=session, user_id=user, query=query, now=utcnow())
+    return json_response(result)
 
 
 @router.get("/{task_id}", response_model=TaskPublic, responses=NOT_FOUND)
-async def get_task(task_id: TaskId, user: CurrentUser, db: DatabaseDep) -> TaskPublic:
+def get_task(task_id: TaskId, user: CurrentUser, db: DatabaseDep) -> Response:
     """Read one task."""
     with db.read() as session:
-        return tasks.get_task(session=session, user_id=user, task_id=task_id)
+        result = tasks.get_task(session=session, user_id=user, task_id=task_id)
+    return json_response(result)
 
 
 @router.patch("/{task_id}", response_model=TaskPublic, responses=NOT_FOUND)
-async def update_task(
-    task_id: TaskId, body: TaskUpdate, user: CurrentUser, db: DatabaseDep
-) -> TaskPublic:
+def update_task(task_id: TaskId, body: TaskUpdate, user: CurrentUser, db: DatabaseDep) -> Response:
     """Change some fields of a task; null clears due_at, remind_at or recurrence."""
     with db.write() as session:
-        return tasks.update_task(
+        result = tasks.update_task(
             session=session, user_id=user, task_id=task_id, changes=body, now=utcnow()
         )
+    return json_response(result)
 
 
 @router.delete("/{task_id}", status_code=204, responses=NOT_FOUND)
-async def delete_task(task_id: TaskId, user: CurrentUser, db: DatabaseDep) -> Response:
+def delete_task(task_id: TaskId, user: CurrentUser, db: DatabaseDep) -> Response:
     """Delete a task."""
     with db.write() as session:
         tasks.delete_task(session=session, user_id=user, task_id=task_id, now=utcnow())
@@ -85,21 +90,26 @@ async def delete_task(task_id: TaskId, user: CurrentUser, db: DatabaseDep) -> Re
 
 
 @router.post("/{task_id}/complete", response_model=TaskPublic, responses=NOT_FOUND)
-async def complete_task(task_id: TaskId, user: CurrentUser, db: DatabaseDep) -> TaskPublic:
+def complete_task(task_id: TaskId, user: CurrentUser, db: DatabaseDep) -> Response:
     """Mark a task done (completing a done task changes nothing)."""
     with db.write() as session:
-        return tasks.complete_task(session=session, user_id=user, task_id=task_id, now=utcnow())
+        result = tasks.complete_task(session=session, user_id=user, task_id=task_id, now=utcnow())
+    return json_response(result)
 
 
 @router.post("/{task_id}/reopen", response_model=TaskPublic, responses=NOT_FOUND)
-async def reopen_task(task_id: TaskId, user: CurrentUser, db: DatabaseDep) -> TaskPublic:
+def reopen_task(task_id: TaskId, user: CurrentUser, db: DatabaseDep) -> Response:
     """Mark a task open again (reopening an open task changes nothing)."""
     with db.write() as session:
-        return tasks.reopen_task(session=session, user_id=user, task_id=task_id, now=utcnow())
+        result = tasks.reopen_task(session=session, user_id=user, task_id=task_id, now=utcnow())
+    return json_response(result)
 
 
 @router.post("/{task_id}/recurrence/cancel", response_model=TaskPublic, responses=NOT_FOUND)
-async def cancel_recurrence(task_id: TaskId, user: CurrentUser, db: DatabaseDep) -> TaskPublic:
+def cancel_recurrence(task_id: TaskId, user: CurrentUser, db: DatabaseDep) -> Response:
     """Stop a recurring task's future occurrences (the task itself stays)."""
     with db.write() as session:
-        return tasks.cancel_recurrence(session=session, user_id=user, task_id=task_id, now=utcnow())
+        result = tasks.cancel_recurrence(
+            session=session, user_id=user, task_id=task_id, now=utcnow()
+        )
+    return json_response(result)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from taskora.api.deps import CurrentUser, DatabaseDep
+from taskora.api.responses import json_response
 from taskora.db import utcnow
 from taskora.domain import notifications
 from taskora.schemas import PreferencesPublic, PreferencesUpdate
@@ -13,18 +14,18 @@ router = APIRouter(prefix="/api/users/me", tags=["users"])
 
 
 @router.get("/preferences", response_model=PreferencesPublic)
-async def get_preferences(user: CurrentUser, db: DatabaseDep) -> PreferencesPublic:
+def get_preferences(user: CurrentUser, db: DatabaseDep) -> Response:
     """Read the user's preferences (reminders on by default)."""
     with db.read() as session:
-        return notifications.get_preferences(session=session, user_id=user)
+        preferences = notifications.get_preferences(session=session, user_id=user)
+    return json_response(preferences)
 
 
 @router.patch("/preferences", response_model=PreferencesPublic)
-async def update_preferences(
-    body: PreferencesUpdate, user: CurrentUser, db: DatabaseDep
-) -> PreferencesPublic:
+def update_preferences(body: PreferencesUpdate, user: CurrentUser, db: DatabaseDep) -> Response:
     """Change the user's preferences."""
     with db.write() as session:
-        return notifications.update_preferences(
+        preferences = notifications.update_preferences(
             session=session, user_id=user, changes=body, now=utcnow()
         )
+    return json_response(preferences)
