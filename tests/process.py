@@ -52,6 +52,8 @@ class Server:
             "TASKORA_DATABASE_URL": self.database_url,
             "TASKORA_JWT_SECRET": SECRET,
             "TASKORA_ACCESS_LOG": "false",
+            # what a killed service cannot clean up (its metrics directory) stays with the test
+            "TMPDIR": str(self.log_path.parent),
             **self.env,
         }
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
@@ -77,10 +79,15 @@ class Server:
         )
 
     def kill(self) -> None:
-        """SIGKILL the whole process group: supervisor and every worker, mid-whatever."""
-        if self.process is not None and self.process.poll() is None:
+        """SIGKILL the whole process group: supervisor and every worker, mid-whatever (workers
+        too where the supervisor is already gone)."""
+        if self.process is None:
+            return
+        try:
             os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
+        except ProcessLookupError:
+            pass  # the whole group has exited
+        self.process.wait(timeout=10)
 
     def stop(self) -> int:
         assert self.process is not None
