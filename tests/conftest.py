@@ -5,12 +5,14 @@
 gets a database of its own, emptied between tests.
 
 Every test must leave nothing running behind it: ``_leaves_nothing_behind`` fails the test whose
-threads or child processes outlive it (see ``tests/leftovers.py``).
+threads or child processes outlive it (see ``tests/leftovers.py``), and temporary files go to a
+directory of the test's own.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -49,6 +51,18 @@ TABLES = (
 )
 
 LEFTOVER_GRACE = 5.0  # seconds a test's threads and processes get to finish after it
+
+
+@pytest.fixture(autouse=True)
+def _temporary_files_stay_with_the_test(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the test and its processes create with ``tempfile`` (a target's work directory, a
+    killed service's metrics directory, a port-forward's log) goes to a directory of its own
+    under pytest's base temporary directory, which pytest prunes, not to /tmp."""
+    directory = str(tmp_path_factory.mktemp("tmp"))
+    monkeypatch.setenv("TMPDIR", directory)
+    monkeypatch.setattr(tempfile, "tempdir", directory)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -52,8 +52,6 @@ class Server:
             "TASKORA_DATABASE_URL": self.database_url,
             "TASKORA_JWT_SECRET": SECRET,
             "TASKORA_ACCESS_LOG": "false",
-            # what a killed service cannot clean up (its metrics directory) stays with the test
-            "TMPDIR": str(self.log_path.parent),
             **self.env,
         }
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
