@@ -50,6 +50,7 @@ TABLES = (
     "user_preferences",
 )
 
+SYSTEM_TEMP = tempfile.gettempdir()  # where temporary files go outside the tests
 LEFTOVER_GRACE = 5.0  # seconds a test's threads and processes get to finish after it
 
 
