@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import random
 import shutil
-from dataclasses import dataclass
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import nox
 
@@ -12,12 +15,79 @@ nox.options.error_on_missing_interpreters = True
 PYTHON = "3.11"
 
 
+TEST_EXTRAS = ".[dev,harness,load,chaos,k8s]"
+# In random order (pytest-randomly; the header names the seed, --randomly-seed=N repeats it).
+PYTEST = ("-n", "2", "-ra", "-p", "randomly")
+
+
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """Run the project's tests (PostgreSQL and Redis tests skip where absent, except in CI)."""
-    session.install("-e", ".[dev,harness,load,chaos,k8s]")
-    args = session.posargs or ["-n", "2", "-ra", "--junitxml=reports/junit-tests.xml"]
+    session.install("-e", TEST_EXTRAS)
+    args = session.posargs or [*PYTEST, "--junitxml=reports/junit-tests.xml"]
     session.run("pytest", *args)
+
+
+@dataclass
+class Outcomes:
+    """One test across the runs of the flakes session."""
+
+    runs: int = 0
+    failed_seeds: list[int] = field(default_factory=list)
+
+
+def read_outcomes(junit: Path, seed: int, outcomes: dict[str, Outcomes]) -> None:
+    """Add one run's JUnit report: every test that ran, and the seed if it failed or errored."""
+    failed: dict[str, bool] = {}
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        if case.find("skipped") is not None:
+            continue
+        test = f"{case.get('classname', '')}::{case.get('name', '')}"
+        bad = case.find("failure") is not None or case.find("error") is not None
+        failed[test] = failed.get(test, False) or bad
+    for test, bad in failed.items():
+        outcome = outcomes.setdefault(test, Outcomes())
+        outcome.runs += 1
+        if bad:
+            outcome.failed_seeds.append(seed)
+
+
+@nox.session(python=PYTHON, default=False)
+def flakes(session: nox.Session) -> None:
+    """Run the tests N times in fresh random orders (-- N [pytest args]); list what failed."""
+    runs, extra = 5, list(session.posargs)
+    if extra and extra[0].isdigit():
+        runs = int(extra.pop(0))
+    if runs < 1:
+        session.error("usage: nox -s flakes -- [N] [pytest args]")
+    session.install("-e", TEST_EXTRAS)
+    reports = Path("reports/flakes")
+    shutil.rmtree(reports, ignore_errors=True)
+    reports.mkdir(parents=True)
+    outcomes: dict[str, Outcomes] = {}
+    seeds = random.SystemRandom()
+    for run in range(1, runs + 1):
+        seed = seeds.randrange(1, 2**32)
+        junit = reports / f"run-{run:02d}-seed-{seed}.xml"
+        session.log(f"flakes: run {run} of {runs}, --randomly-seed={seed}")
+        session.run(
+            "pytest", *PYTEST, f"--randomly-seed={seed}", f"--junitxml={junit}", *extra,
+            success_codes=[0, 1],  # 1: some test failed, which is what is counted here
+        )  # fmt: skip
+        if not junit.is_file():
+            session.error(f"run {run} (seed {seed}) wrote no JUnit report")
+        read_outcomes(junit, seed, outcomes)
+    flaky = {test: o for test, o in sorted(outcomes.items()) if o.failed_seeds}
+    if not flaky:
+        session.log(f"flakes: {len(outcomes)} tests, {runs} runs, no failure")
+        return
+    width = max(len(test) for test in flaky)
+    lines = [f"{'test':<{width}}  failed/runs  seeds"]
+    for test, outcome in flaky.items():
+        counts = f"{len(outcome.failed_seeds)}/{outcome.runs}"
+        lines.append(f"{test:<{width}}  {counts:>11}  {' '.join(map(str, outcome.failed_seeds))}")
+    print("\n".join(lines))
+    session.error(f"{len(flaky)} of {len(outcomes)} tests failed at least once in {runs} runs")
 
 
 @nox.session(python=PYTHON)

@@ -3,11 +3,17 @@
 ``database_url`` runs a test on SQLite and, where the server answers, on PostgreSQL
 (``TASKORA_TEST_POSTGRES_URL``, default the local server's ``test`` database): each test run
 gets a database of its own, emptied between tests.
+
+Every test must leave nothing running behind it: ``_leaves_nothing_behind`` fails the test whose
+threads or child processes outlive it (see ``tests/leftovers.py``), and temporary files go to a
+directory of the test's own.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,6 +30,7 @@ from taskora.auth import issue_token
 from taskora.db import normalise_url
 from taskora.migrate import upgrade
 from taskora.settings import Settings
+from tests import leftovers
 
 POSTGRES_URL = os.environ.get(
     "TASKORA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -42,6 +49,50 @@ TABLES = (
     "audit_entries",
     "user_preferences",
 )
+
+SYSTEM_TEMP = tempfile.gettempdir()  # where temporary files go outside the tests
+LEFTOVER_GRACE = 5.0  # seconds a test's threads and processes get to finish after it
+
+
+@pytest.fixture(autouse=True)
+def _temporary_files_stay_with_the_test(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the test and its processes create with ``tempfile`` (a target's work directory, a
+    killed service's metrics directory, a port-forward's log) goes to a directory of its own
+    under pytest's base temporary directory, which pytest prunes, not to /tmp."""
+    directory = str(tmp_path_factory.mktemp("tmp"))
+    monkeypatch.setenv("TMPDIR", directory)
+    monkeypatch.setattr(tempfile, "tempdir", directory)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _mark_descendants() -> None:
+    """Processes spawned from this test process carry a marker the guard finds them by."""
+    leftovers.mark_descendants()
+
+
+@pytest.fixture(autouse=True)
+def _leaves_nothing_behind() -> Iterator[None]:
+    """Fail the test if a thread it started or a process it spawned (however far down) is
+    still running after it and its fixtures finished, allowing LEFTOVER_GRACE for them to wind
+    down. Threads and processes there before the test (the test runner's, session fixtures')
+    are not counted. Leftover processes are killed so that they cannot disturb later tests."""
+    threads_before = leftovers.threads()
+    processes_before = set(leftovers.processes())
+    yield
+    deadline = time.monotonic() + LEFTOVER_GRACE
+    while True:
+        threads = sorted(leftovers.threads() - threads_before, key=lambda t: t.name)
+        now = leftovers.processes()
+        processes = [p for pid, p in sorted(now.items()) if pid not in processes_before]
+        if (not threads and not processes) or time.monotonic() >= deadline:
+            break
+        time.sleep(0.02)
+    leftovers.kill(processes)
+    if threads or processes:
+        found = [leftovers.describe_thread(t) for t in threads] + [str(p) for p in processes]
+        pytest.fail(f"left behind after {LEFTOVER_GRACE} s: " + "; ".join(found), pytrace=False)
 
 
 def _postgres_admin() -> psycopg.Connection:

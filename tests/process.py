@@ -77,10 +77,15 @@ class Server:
         )
 
     def kill(self) -> None:
-        """SIGKILL the whole process group: supervisor and every worker, mid-whatever."""
-        if self.process is not None and self.process.poll() is None:
+        """SIGKILL the whole process group: supervisor and every worker, mid-whatever (workers
+        too where the supervisor is already gone)."""
+        if self.process is None:
+            return
+        try:
             os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
+        except ProcessLookupError:
+            pass  # the whole group has exited
+        self.process.wait(timeout=10)
 
     def stop(self) -> int:
         assert self.process is not None

@@ -70,8 +70,17 @@ def _config(objects: list[Object]) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def app_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppClient]:
-    """The app of one role, configured as an overlay's ConfigMap configures the pods."""
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[tuple[str, str], ...], str]:
+    """Migrated SQLite databases, one per configuration, kept for the module's tests."""
+    return {}
+
+
+@pytest.fixture
+def app_client(
+    migrated: dict[tuple[tuple[str, str], ...], str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AppClient]:
+    """The app of one role, configured as an overlay's ConfigMap configures the pods; each
+    app is started for the test and stopped after it."""
     clients: dict[tuple[tuple[str, str], ...], TestClient] = {}
     with contextlib.ExitStack() as stack:
 
@@ -79,14 +88,16 @@ def app_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppClient]:
             env = _config(objects)
             key = (*sorted(env.items()), ("role", role))
             if key not in clients:
-                url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'taskora.db'}"
-                upgrade(url)  # what the api's `taskora migrate` init container does
+                if key not in migrated:
+                    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'taskora.db'}"
+                    upgrade(url)  # what the api's `taskora migrate` init container does
+                    migrated[key] = url
                 fields = {
                     name.removeprefix("TASKORA_").lower(): value
                     for name, value in env.items()
                     if name.startswith("TASKORA_")
                 }
-                fields.update(database_url=url, background="false", jwt_secret="x" * 32)
+                fields.update(database_url=migrated[key], background="false", jwt_secret="x" * 32)
                 if "role" in Settings.model_fields:
                     fields["role"] = role
                 app = create_app(Settings(**fields))

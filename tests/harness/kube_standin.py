@@ -17,6 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.servers import ServingThread
+
 __all__ = ["Call", "KubeStandIn", "Workload"]
 
 NOT_FOUND = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound",
@@ -74,19 +76,18 @@ class KubeStandIn:
             do_GET = do_POST = do_DELETE = do_PATCH = _serve
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.runner = ServingThread(self.server)  # stop() ends and joins every thread
 
     @property
     def host(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def start(self) -> KubeStandIn:
-        self.thread.start()
+        self.runner.start()
         return self
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.runner.stop()
 
     # What the tests plant and read
 

@@ -3,9 +3,8 @@ renames (pids, pods), under its own name where it restarts in place (compose con
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -14,6 +13,7 @@ from harness.chaos.session import ChaosSession, activate
 from harness.chaos.writers import Writers
 from harness.errors import HarnessError
 from harness.targets import Capabilities, Deployment
+from tests.servers import serving
 
 
 class _Ready(BaseHTTPRequestHandler):
@@ -27,11 +27,8 @@ class _Ready(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def ready_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Ready)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(_Ready) as server:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
 
 
 class StandInTarget:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import shutil
 import socket
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from harness.targets.throwaway import ThrowawayPostgres, ThrowawayRedis, _postgres_binary
+from tests.conftest import SYSTEM_TEMP
 
 pytestmark = pytest.mark.integration
 
@@ -38,8 +40,12 @@ def test_a_killed_broker_comes_back_with_its_data(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(_postgres_binary("initdb") is None, reason="PostgreSQL's initdb not installed")
-def test_a_throwaway_postgres_serves_and_leaves_nothing() -> None:
+def test_a_throwaway_postgres_serves_and_leaves_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     psycopg = pytest.importorskip("psycopg")
+    # Run as root, the server runs as the postgres user, which cannot reach into the test's own
+    # temporary directory: its directory goes where it would outside the tests (removed by
+    # stop, as checked below).
+    monkeypatch.setattr(tempfile, "tempdir", SYSTEM_TEMP)
     server = ThrowawayPostgres()
     server.start()
     try:

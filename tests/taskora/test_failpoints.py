@@ -25,12 +25,14 @@ from taskora.app import create_app
 from taskora.cli import main
 from taskora.db import Database
 from taskora.errors import ConfigurationError
+from taskora.events.stream import EventStream
 from taskora.failpoints import OFF, Failpoints
 from taskora.models import IdempotencyRecord, ProcessedEvent, Task
 from taskora.settings import Settings
 from tests.conftest import drain, outbox
 from tests.factories import task_body
 from tests.process import running
+from tests.waiting import wait_until
 
 ALL = (
     "sse_delay=3, drop_events=0.25,lose_writes=0.5 ,late_reminders=60,"
@@ -292,7 +294,9 @@ async def _live_events(app: FastAPI, user: str) -> list[str]:
     subscriber = stream.subscribe(user)
     try:
         stream.poll_once()
-        await asyncio.sleep(0.05)  # the hand-out runs on this loop
+        handed_out = asyncio.Event()  # the hand-outs run on this loop, in the order queued:
+        asyncio.get_running_loop().call_soon_threadsafe(handed_out.set)  # this one runs last
+        await asyncio.wait_for(handed_out.wait(), timeout=10)
         got = []
         while not subscriber.queue.empty():
             event = subscriber.queue.get_nowait()
@@ -337,6 +341,14 @@ class _Request:
         return False
 
 
+async def _subscribed(stream: EventStream, user: str, reader: asyncio.Future[Any]) -> None:
+    """Until the SSE route has subscribed ``user`` to the stream (or already answered)."""
+    deadline = time.monotonic() + 10
+    while not stream._subscribers.get(user) and not reader.done():
+        assert time.monotonic() < deadline, f"{user} was not subscribed within 10 s"
+        await asyncio.sleep(0.005)
+
+
 async def _first_sse(app: FastAPI, last_event_id: int | None) -> tuple[float, datetime]:
     """Open the SSE route, hand out what was committed; the first event's age when sent."""
     request = _Request(app)
@@ -344,7 +356,7 @@ async def _first_sse(app: FastAPI, last_event_id: int | None) -> tuple[float, da
     events = response.body_iterator
     try:
         first = asyncio.ensure_future(anext(events))
-        await asyncio.sleep(0.05)  # subscribed
+        await _subscribed(app.state.runtime.stream, "alice", first)
         app.state.runtime.stream.poll_once()
         sse = await asyncio.wait_for(first, timeout=10)
         sent = datetime.now(UTC)
@@ -375,15 +387,18 @@ def test_a_served_process_takes_failpoints_from_the_environment(tmp_path) -> Non
     env = {"TASKORA_FAILPOINTS": "sse_delay=1.5", "TASKORA_FAILPOINTS_SEED": "1"}
     with running(url, tmp_path / "serve.log", workers=1, env=env) as server:
         stream_url = f"{server.base_url}/api/events/stream"
+        metrics_url = f"{server.base_url}/metrics"
         with (
             httpx.Client(timeout=httpx.Timeout(5, read=15)) as http,
             connect_sse(http, "GET", stream_url, headers=server.headers("alice")) as source,
         ):
-            time.sleep(0.3)
+            wait_until(lambda: "taskora_sse_connections 1.0" in http.get(metrics_url).text, 10,
+                       "the stream subscribed to the live events")  # fmt: skip
             tasks_url = f"{server.base_url}/api/tasks"
             httpx.post(tasks_url, json=task_body(), headers=server.headers("alice"))
-            written = time.monotonic()
             event = next(source.iter_sse())
+            received = datetime.now(UTC)
             assert event.event == "task.created"
-            assert time.monotonic() - written >= 1.0
+            written = datetime.fromisoformat(json.loads(event.data)["time"])
+            assert received - written >= timedelta(seconds=1.5)  # held until 1.5 s old
     assert "TASKORA_FAILPOINTS=sse_delay=1.5" in (tmp_path / "serve.log").read_text()

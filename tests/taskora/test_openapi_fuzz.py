@@ -11,11 +11,13 @@ schemathesis' lazy pytest fixture loader does not run under pytest 9.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
+from schemathesis.python import asgi as schemathesis_asgi
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from taskora.app import create_app
@@ -26,8 +28,17 @@ EXAMPLES = int(os.environ.get("TASKORA_FUZZ_EXAMPLES", "25"))
 STREAM = "/api/events/stream"
 
 
+@pytest.fixture
+def asgi_calls() -> Iterator[None]:
+    """Schemathesis calls an ASGI app through one event-loop thread for the whole process and
+    keeps every app it started (lifespan included) until exit; end both after the test, so no
+    app outlives its test's database and no thread outlives the test."""
+    yield
+    schemathesis_asgi._shutdown()  # what schemathesis registers with atexit
+
+
 @pytest.mark.slow
-def test_api_never_fails_and_keeps_its_schema(settings: Settings) -> None:
+def test_api_never_fails_and_keeps_its_schema(settings: Settings, asgi_calls: None) -> None:
     schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(settings))
     headers = {"Authorization": f"Bearer {issue_token(settings, 'fuzzer')}"}
     operations = [result.ok() for result in schema.get_all_operations()]

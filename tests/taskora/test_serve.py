@@ -7,11 +7,13 @@ import os
 import signal
 import socket
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.process import Server, running
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 POST_COUNTER = 'taskora_http_requests_total{method="POST",route="/api/tasks",status="201"}'
@@ -43,11 +45,14 @@ def test_sigterm_drains_the_request_in_flight_then_exits_cleanly(tmp_path) -> No
             f"Content-Length: {len(body)}\r\n\r\n"
         ).encode()
         with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
-            sock.sendall(head + body[:5])  # the request is now in flight
-            time.sleep(0.5)
-            assert server.process is not None
+            sock.sendall(head + body[:5])
+            client_port = sock.getsockname()[1]
+            wait_until(lambda: _read_by_the_server(server.port, client_port), 10,
+                       "a worker accepted the connection and read the head")  # fmt: skip
+            assert server.process is not None  # the request is now in flight
             os.killpg(server.process.pid, signal.SIGTERM)
-            time.sleep(1.0)
+            wait_until(lambda: DRAINING in server.log_path.read_text(), 10,
+                       "the worker holding the request began its graceful shutdown")  # fmt: skip
             sock.sendall(body[5:])
             answer = b""
             while chunk := sock.recv(65536):
@@ -57,6 +62,31 @@ def test_sigterm_drains_the_request_in_flight_then_exits_cleanly(tmp_path) -> No
         assert _group_gone(server.process.pid, within=10), "a worker outlived the supervisor"
     finally:
         server.kill()
+
+
+DRAINING = "Waiting for connections to close"  # uvicorn, shutting down with a request open
+
+
+def _tcp(port: int) -> list[tuple[int, int, int]]:
+    """(state, remote port, receive queue) of each IPv4 TCP socket on the local ``port``: the
+    receive queue is the unread bytes of a connection, or the unaccepted connections of a
+    listener (Linux /proc/net/tcp; states: 1 established, 10 listening)."""
+    sockets = []
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote, state, queues = fields[1], fields[2], fields[3], fields[4]
+        if int(local.split(":")[1], 16) == port:
+            receive = int(queues.split(":")[1], 16)
+            sockets.append((int(state, 16), int(remote.split(":")[1], 16), receive))
+    return sockets
+
+
+def _read_by_the_server(port: int, client_port: int) -> bool:
+    """The connection from ``client_port`` was accepted and what it sent has been read."""
+    sockets = _tcp(port)
+    listening = [queue for state, _, queue in sockets if state == 10]
+    accepted = [queue for state, remote, queue in sockets if state == 1 and remote == client_port]
+    return listening == [0] and accepted == [0]
 
 
 def _group_gone(pgid: int, *, within: float) -> bool:

@@ -11,11 +11,11 @@ from pathlib import Path
 from taskora.db import Database, WriteGate
 
 HOLD = """
-import fcntl, os, sys, time
+import fcntl, os, sys
 fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
 fcntl.flock(fd, fcntl.LOCK_EX)
 print("held", flush=True)
-time.sleep(float(sys.argv[2]))
+sys.stdin.readline()  # until told to let go
 """
 
 
@@ -41,14 +41,28 @@ def test_threads_take_turns_and_a_thread_may_reenter(tmp_path: Path) -> None:
 
 def test_another_process_holding_the_gate_makes_writers_wait(tmp_path: Path) -> None:
     database = Database(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, f"{tmp_path / 'db.sqlite'}-writelock",
-                               "0.5"], stdout=subprocess.PIPE, text=True)  # fmt: skip
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, f"{tmp_path / 'db.sqlite'}-writelock"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
+    entered, released = threading.Event(), threading.Event()
+    order: list[str] = []
+
+    def write() -> None:
+        with database.write():
+            order.append("written after release" if released.is_set() else "written while held")
+            entered.set()
+
+    writer = threading.Thread(target=write, name="gated-writer")
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        started = time.monotonic()
-        with database.write():
-            waited = time.monotonic() - started
-        assert waited >= 0.3
+        writer.start()
+        assert not entered.wait(0.3), "wrote while another process held the gate"
+        released.set()
+        holder.communicate("go\n", timeout=10)  # the holder exits: the gate is free
+        assert entered.wait(10), "the writer did not get the gate once it was free"
+        assert order == ["written after release"]
     finally:
+        if holder.poll() is None:
+            holder.kill()
         holder.communicate(timeout=10)
+        writer.join(timeout=10)
         database.dispose()

@@ -76,18 +76,20 @@ def _consumed_everything(db: Database) -> bool:
     return all(e.dispatched_at for e in events) and processed == expected and audited == len(events)
 
 
-def _crash_and_recover(database_url: str, tmp_path, kill, env) -> tuple[Ledger, Server]:  # type: ignore[no-untyped-def]
-    server = Server(database_url, tmp_path / "serve.log", workers=2, env=env)
+def _crash_and_recover(server: Server, kill) -> Ledger:  # type: ignore[no-untyped-def]
     server.start()
     ledger, killed = Ledger(), threading.Event()
     writer = threading.Thread(target=_write_until_killed, args=(server, ledger, killed))
     writer.start()
-    deadline = time.monotonic() + 30  # kill mid-burst, once enough writes were acknowledged
-    while len(ledger.acked) < BURST_BEFORE_KILL and time.monotonic() < deadline:
-        time.sleep(0.05)
-    kill(server)
-    killed.set()
-    writer.join(timeout=30)
+    try:
+        deadline = time.monotonic() + 30  # kill mid-burst, once enough writes were acknowledged
+        while len(ledger.acked) < BURST_BEFORE_KILL and time.monotonic() < deadline:
+            time.sleep(0.05)
+        kill(server)
+    finally:
+        killed.set()
+        writer.join(timeout=30)
+    assert not writer.is_alive(), "the writer did not stop after the kill"
     if server.process is not None and server.process.poll() is not None:
         server.start()  # the whole service died: start it again on the same database
     with httpx.Client(
@@ -98,10 +100,10 @@ def _crash_and_recover(database_url: str, tmp_path, kill, env) -> tuple[Ledger, 
             response = http.post("/api/tasks", json=_body(i), headers={"Idempotency-Key": key})
             response.raise_for_status()
             ledger.acked[key] = response.json()["id"]
-    return ledger, server
+    return ledger
 
 
-def _check(database_url: str, ledger: Ledger, server: Server) -> None:
+def _check(database_url: str, ledger: Ledger) -> None:
     db = Database(database_url)
     try:
         deadline = time.monotonic() + 60
@@ -120,7 +122,6 @@ def _check(database_url: str, ledger: Ledger, server: Server) -> None:
             assert len(following) == 1, f"series {task_id}: {len(following)} next occurrences"
     finally:
         db.dispose()
-        server.kill()
 
 
 def _kill_everything(server: Server) -> None:
@@ -149,5 +150,9 @@ def bus_env(request: pytest.FixtureRequest) -> dict[str, str]:
 
 @pytest.mark.parametrize("kill", [_kill_everything, _kill_one_worker], ids=["service", "worker"])
 def test_sigkill_mid_burst_loses_nothing(database_url, tmp_path, kill, bus_env) -> None:
-    ledger, server = _crash_and_recover(database_url, tmp_path, kill, bus_env)
-    _check(database_url, ledger, server)
+    server = Server(database_url, tmp_path / "serve.log", workers=2, env=bus_env)
+    try:
+        ledger = _crash_and_recover(server, kill)
+        _check(database_url, ledger)
+    finally:
+        server.kill()

@@ -7,7 +7,6 @@ added); publishing goes to a stand-in HTTP server that checks what the sidecar w
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,6 +22,7 @@ from taskora.events.envelope import TASK_EVENTS, to_cloudevent
 from taskora.events.relay import Relay
 from tests.conftest import outbox
 from tests.factories import task_body
+from tests.servers import ServingThread
 
 SIDECAR_HEADERS = {"Content-Type": "application/cloudevents+json", "traceparent": "00-1-2-01"}
 
@@ -148,13 +148,12 @@ class _Sidecar:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.runner = ServingThread(ThreadingHTTPServer(("127.0.0.1", 0), Handler))
+        self.port = self.runner.server.server_address[1]
+        self.runner.start()
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.runner.stop()
 
 
 @pytest.fixture

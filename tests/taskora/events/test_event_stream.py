@@ -7,12 +7,16 @@ import json
 import queue
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
 from httpx_sse import connect_sse
 
-from tests.process import running
+from tests.process import Server, running
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -32,7 +36,7 @@ class Subscriber(threading.Thread):
         last_event_id: str | None = None,
         via_query: bool = False,
     ) -> None:
-        super().__init__(daemon=True)
+        super().__init__(name="sse-subscriber")
         self.url = f"{base_url}/api/events/stream"
         self.headers = {} if via_query else {"Authorization": f"Bearer {token}"}
         self.params = {"access_token": token} if via_query else {}
@@ -71,14 +75,43 @@ class Subscriber(threading.Thread):
         return out
 
 
+def _connections(server: Server) -> float:
+    """Open event-stream connections, summed over the server's workers."""
+    for line in httpx.get(f"{server.base_url}/metrics").text.splitlines():
+        if line.startswith("taskora_sse_connections "):
+            return float(line.split()[1])
+    return 0.0
+
+
+def _subscribed(server: Server, *tabs: Subscriber) -> None:
+    """Start the tabs and wait until the server has subscribed each to the live events (the
+    response headers come before the subscription)."""
+    for tab in tabs:
+        tab.start()
+        assert tab.connected.wait(10)
+    wait_until(lambda: _connections(server) >= len(tabs), 10, f"{len(tabs)} subscriptions")
+
+
+@contextmanager
+def _serving(tmp_path: Path, workers: int) -> Iterator[tuple[Server, list[Subscriber]]]:
+    """The server, and a list for the tabs started against it; once the server is gone every
+    tab's stream ends, and each tab is joined."""
+    tabs: list[Subscriber] = []
+    try:
+        with running(_sqlite(tmp_path), tmp_path / "serve.log", workers=workers) as server:
+            yield server, tabs
+    finally:
+        for tab in tabs:
+            tab.stopped.set()
+            tab.join(timeout=10)
+
+
 def test_every_tab_sees_every_write_from_either_worker(tmp_path) -> None:
-    with running(_sqlite(tmp_path), tmp_path / "serve.log", workers=2) as server:
+    with _serving(tmp_path, workers=2) as (server, started):
         tabs = [Subscriber(server.base_url, server.token("alice")) for _ in range(3)]
         other = Subscriber(server.base_url, server.token("bob"))
-        for tab in [*tabs, other]:
-            tab.start()
-            assert tab.connected.wait(10)
-        time.sleep(0.5)
+        started += [*tabs, other]
+        _subscribed(server, *tabs, other)
         tasks_url, headers = f"{server.base_url}/api/tasks", server.headers("alice")
         ids = []
         for i in range(20):  # a new connection each: the writes spread over both workers
@@ -94,12 +127,11 @@ def test_every_tab_sees_every_write_from_either_worker(tmp_path) -> None:
 
 
 def test_last_event_id_replays_what_was_missed(tmp_path) -> None:
-    with running(_sqlite(tmp_path), tmp_path / "serve.log", workers=2) as server:
+    with _serving(tmp_path, workers=2) as (server, started):
         tasks_url, headers = f"{server.base_url}/api/tasks", server.headers("alice")
         first = Subscriber(server.base_url, server.token("alice"))
-        first.start()
-        assert first.connected.wait(10)
-        time.sleep(0.3)
+        started.append(first)
+        _subscribed(server, first)
         httpx.post(tasks_url, json={"title": "seen"}, headers=headers)
         seen = first.take(1)[0]
         first.stopped.set()
@@ -107,6 +139,7 @@ def test_last_event_id_replays_what_was_missed(tmp_path) -> None:
             httpx.post(tasks_url, json={"title": f"gone {i}"}, headers=headers)
         token = server.token("alice")
         back = Subscriber(server.base_url, token, last_event_id=seen.id, via_query=True)
+        started.append(back)
         back.start()
         got = back.take(5)
         titles = [json.loads(e.data)["data"]["task"]["title"] for e in got]

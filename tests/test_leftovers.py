@@ -1,0 +1,42 @@
+"""The leftover guard's eyes: it sees a thread the test started until the thread ends, and a
+process spawned from the test even after init adopted it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from tests import leftovers
+from tests.waiting import wait_until
+
+
+def test_a_started_thread_is_seen_until_it_ends() -> None:
+    before = leftovers.threads()
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait, name="left-running")
+    thread.start()
+    try:
+        assert leftovers.threads() - before == {thread}
+        assert "'left-running' running Event.wait" in leftovers.describe_thread(thread)
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+    assert leftovers.threads() - before == set()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_an_orphaned_grandchild_is_seen_and_killed() -> None:
+    spawned = subprocess.run(["sh", "-c", "sleep 60 >/dev/null 2>&1 & echo $!"],
+                             capture_output=True, text=True, check=True)  # fmt: skip
+    pid = int(spawned.stdout)
+    try:
+        found = leftovers.processes()
+        assert pid in found, "a process spawned from the test was not seen"
+        assert found[pid].parent != os.getpid() and "sleep 60" in found[pid].command
+    finally:
+        leftovers.kill([leftovers.Process(pid, 0, "sleep 60")])
+    wait_until(lambda: pid not in leftovers.processes(), 5, "the orphan to be gone")
