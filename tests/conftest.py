@@ -31,6 +31,7 @@ from taskora.db import normalise_url
 from taskora.migrate import upgrade
 from taskora.settings import Settings
 from tests import leftovers
+from tests.loop_watch import watched_client
 
 POSTGRES_URL = os.environ.get(
     "TASKORA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -166,7 +167,8 @@ def settings(database_url: str) -> Settings:
 
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as test_client:
+    """The app in a TestClient whose event loop never runs a database statement."""
+    with watched_client(create_app(settings)) as test_client:
         yield test_client
 
 

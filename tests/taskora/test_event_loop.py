@@ -5,6 +5,7 @@ worker still answers ``/health`` at once. Each test runs a real ``taskora serve`
 from __future__ import annotations
 
 import gc
+import os
 import subprocess
 import sys
 import time
@@ -21,6 +22,9 @@ from sqlalchemy.engine import make_url
 from tests.factories import task_body
 from tests.process import Server, running
 
+ROOT = Path(__file__).resolve().parents[2]
+API_SUITE = ("test_tasks_api.py", "test_task_list.py", "test_tags_api.py", "test_system.py",
+             "test_auth.py")  # fmt: skip
 HEALTHY_MS = 100
 HOLD_SECONDS = 2.0
 HOLD_LOCK = """
@@ -144,3 +148,18 @@ def test_health_answers_while_postgres_makes_writes_wait(
                     release()
                     assert [w.result(timeout=30).status_code for w in writes] == [200] * writers
     _assert_loop_free(latencies)
+
+
+@pytest.mark.slow
+def test_the_api_suite_runs_under_asyncio_debug_with_no_slow_callback(tmp_path: Path) -> None:
+    """The API tests again, their TestClient loops in debug mode: a callback over 50 ms or a
+    database statement on the loop fails them (tests/loop_watch.py)."""
+    modules = [str(ROOT / "tests" / "taskora" / name) for name in API_SUITE]
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
+         "-p", "no:xdist", f"--basetemp={tmp_path / 'run'}", *modules],
+        cwd=ROOT, env={**os.environ, "TASKORA_TEST_ASYNCIO_DEBUG": "1"},
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert " passed" in done.stdout.strip().splitlines()[-1]
