@@ -15,7 +15,8 @@ from sqlalchemy import select, update
 from sqlmodel import Session, col
 
 from taskora.domain.tags import tags_of
-from taskora.domain.tasks import PUBLIC_COLUMNS, to_public
+from taskora.domain.task_reads import PUBLIC_COLUMNS
+from taskora.domain.tasks import to_public
 from taskora.events.outbox import emit
 from taskora.models import Task
 

@@ -7,20 +7,19 @@ together or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
-from taskora.domain.pagination import decode_cursor, encode_cursor, keyset_after, sort_columns
 from taskora.domain.recurrence import parse_rule, zone_label
 from taskora.domain.tags import ensure_tags, set_task_tags, tags_of
+from taskora.domain.task_reads import RANK, read_page, read_task
 from taskora.errors import Conflict, Invalid, NotFound
 from taskora.events.outbox import emit
-from taskora.models import Tag, Task, TaskTag
+from taskora.models import Task, TaskTag
 from taskora.schemas import PRIORITIES, TaskCreate, TaskPublic, TaskQuery, TasksPublic, TaskUpdate
 
 __all__ = [
@@ -35,23 +34,6 @@ __all__ = [
     "to_public",
     "update_task",
 ]
-
-RANK = {name: rank for rank, name in enumerate(PRIORITIES)}
-PUBLIC_COLUMNS = (
-    col(Task.id),
-    col(Task.title),
-    col(Task.description),
-    col(Task.priority),
-    col(Task.status),
-    col(Task.due_at),
-    col(Task.remind_at),
-    col(Task.recurrence),
-    col(Task.timezone),
-    col(Task.series_id),
-    col(Task.created_at),
-    col(Task.updated_at),
-    col(Task.completed_at),
-)
 
 
 def to_public(row: Any, tags: list[str]) -> TaskPublic:
@@ -156,7 +138,7 @@ def create_task(*, session: Session, user_id: str, data: TaskCreate, now: dateti
 
 
 def get_task(*, session: Session, user_id: str, task_id: int) -> TaskPublic:
-    return _with_tags(session, _load(session, user_id, task_id))
+    return read_task(session=session, user_id=user_id, task_id=task_id)
 
 
 def update_task(
@@ -249,56 +231,5 @@ def delete_task(*, session: Session, user_id: str, task_id: int, now: datetime) 
     _emit(session, "task.deleted", public, user_id, now)
 
 
-def _filters(user_id: str, query: TaskQuery, now: datetime) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = [col(Task.user_id) == user_id]
-    if query.status != "all":
-        where.append(col(Task.status) == query.status)
-    if query.priority:
-        where.append(col(Task.priority).in_([RANK[p] for p in query.priority]))
-    if query.tag:
-        tagged = (
-            select(col(TaskTag.task_id))
-            .join(Tag, col(Tag.id) == col(TaskTag.tag_id))
-            .where(col(Tag.user_id) == user_id, col(Tag.name).in_(query.tag))
-            .group_by(col(TaskTag.task_id))
-            .having(func.count() == len(set(query.tag)))
-        )
-        where.append(col(Task.id).in_(tagged))
-    if query.q:
-        where.append(
-            col(Task.title).icontains(query.q, autoescape=True)
-            | col(Task.description).icontains(query.q, autoescape=True)
-        )
-    due = col(Task.due_at)
-    if query.due_before is not None:
-        where.append(due < query.due_before)
-    if query.due_after is not None:
-        where.append(due > query.due_after)
-    if query.overdue is True:
-        where.append((col(Task.status) == "open") & (due < now))
-    elif query.overdue is False:
-        where.append((col(Task.status) != "open") | due.is_(None) | (due >= now))
-    return where
-
-
 def list_tasks(*, session: Session, user_id: str, query: TaskQuery, now: datetime) -> TasksPublic:
-    columns = sort_columns(query.sort)
-    where = _filters(user_id, query, now)
-    if query.cursor:
-        where.append(keyset_after(columns, decode_cursor(query.cursor, query.sort, columns)))
-    sort_values: list[Any] = [c.expression.label(f"sort_{i}") for i, c in enumerate(columns)]
-    statement = (
-        select(*PUBLIC_COLUMNS, *sort_values)
-        .where(*where)
-        .order_by(*(c.ordered() for c in columns))
-        .limit(query.limit + 1)
-    )
-    rows: Sequence[Any] = session.connection().execute(statement).all()  # Core: no ORM layer
-    page, more = rows[: query.limit], len(rows) > query.limit
-    tags = tags_of(session=session, task_ids=[row.id for row in page])
-    next_cursor = None
-    if more:
-        next_cursor = encode_cursor(query.sort, list(page[-1][len(PUBLIC_COLUMNS) :]))
-    return TasksPublic(
-        items=[to_public(row, tags.get(row.id, [])) for row in page], next_cursor=next_cursor
-    )
+    return read_page(session=session, user_id=user_id, query=query, now=now)

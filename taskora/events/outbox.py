@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlmodel import Session, col
 
 from taskora.events.envelope import EVENT_TYPES
@@ -32,6 +32,8 @@ __all__ = [
 ]
 
 NOTIFY_CHANNEL = "taskora_outbox"
+_INSERT = insert(OutboxEvent.__table__)  # type: ignore[attr-defined]
+_NOTIFY = text(f"NOTIFY {NOTIFY_CHANNEL}")
 
 
 def emit(
@@ -43,23 +45,22 @@ def emit(
     data: dict[str, Any],
     actor: str,
     now: datetime,
-) -> OutboxEvent:
-    """Add an event to the caller's transaction."""
-    row = OutboxEvent(
-        event_id=str(uuid.uuid4()),
-        topic=EVENT_TYPES[type],
-        type=type,
-        subject=subject,
-        user_id=user_id,
-        actor=actor,
-        time=now,
-        data=json.dumps(data, default=str, separators=(",", ":")),
-    )
-    session.add(row)
-    session.flush()
+) -> None:
+    """Add an event to the caller's transaction (one INSERT, no unit-of-work flush)."""
+    row = {
+        "event_id": str(uuid.uuid4()),
+        "topic": EVENT_TYPES[type],
+        "type": type,
+        "subject": subject,
+        "user_id": user_id,
+        "actor": actor,
+        "time": now,
+        "data": json.dumps(data, default=str, separators=(",", ":")),
+        "attempts": 0,
+    }
+    session.execute(_INSERT, row)
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
-    return row
+        session.execute(_NOTIFY)
 
 
 def undispatched(*, session: Session, limit: int) -> Sequence[OutboxEvent]:

@@ -293,7 +293,7 @@ async def _live_events(app: FastAPI, user: str) -> list[str]:
     stream = app.state.runtime.stream
     subscriber = stream.subscribe(user)
     try:
-        stream.poll_once()
+        await asyncio.to_thread(stream.poll_once)  # the tail's own thread, as in a worker
         handed_out = asyncio.Event()  # the hand-outs run on this loop, in the order queued:
         asyncio.get_running_loop().call_soon_threadsafe(handed_out.set)  # this one runs last
         await asyncio.wait_for(handed_out.wait(), timeout=10)
@@ -357,7 +357,7 @@ async def _first_sse(app: FastAPI, last_event_id: int | None) -> tuple[float, da
     try:
         first = asyncio.ensure_future(anext(events))
         await _subscribed(app.state.runtime.stream, "alice", first)
-        app.state.runtime.stream.poll_once()
+        await asyncio.to_thread(app.state.runtime.stream.poll_once)
         sse = await asyncio.wait_for(first, timeout=10)
         sent = datetime.now(UTC)
         event_time = datetime.fromisoformat(json.loads(sse.data)["time"])
