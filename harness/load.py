@@ -63,6 +63,11 @@ class LoadPlan:
         return plan
 
     @property
+    def offered_load(self) -> str:
+        """The load a P95 was measured at, in words: users and their think time."""
+        return f"{self.users} users at {self.wait_min_s:g}-{self.wait_max_s:g} s think time"
+
+    @property
     def duration_s(self) -> float:
         return self.ramp_s + self.hold_s + self.ramp_down_s
 

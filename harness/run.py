@@ -160,6 +160,7 @@ class Recorder:
         criterion = CRITERIA[criterion_id]
         self.verdict = Verdict(criterion.id, criterion.title, "pass", unit=criterion.unit)
         self.outcomes: list[tuple[str, str]] = []  # (pass|fail|skip|error, reason) per test
+        self.summary = ""  # the reason shown when the tests gave none (a pass)
 
     def record(
         self,
@@ -167,8 +168,10 @@ class Recorder:
         measured: float,
         threshold: float,
         samples: list[Sample] | None = None,
+        summary: str = "",
         **details: Any,
     ) -> None:
+        self.summary = summary or self.summary
         self.verdict.measured = measured
         self.verdict.threshold = threshold
         self.verdict.samples.extend(samples or [])
@@ -184,7 +187,7 @@ class Recorder:
             reasons = [reason for outcome, reason in self.outcomes if outcome == value]
             if reasons:
                 self.verdict.verdict = value
-                self.verdict.reason = "; ".join(r for r in reasons if r)
+                self.verdict.reason = "; ".join(r for r in reasons if r) or self.summary
                 break
         return self.verdict
 

@@ -26,7 +26,9 @@ def test_concurrent_users_are_served(load_run: LoadRun, profile, verdict) -> Non
         failures=stats.total.failures, requests_per_s=round(stats.total.rps, 1),
         failure_kinds=[f"{f['Method']} {f['Name']}: {f['Error']} x{f['Occurrences']}"
                        for f in stats.failures[:10]],
-        locust_cpu_warnings=load_run.cpu_warnings,
+        locust_cpu_warnings=load_run.cpu_warnings, load=plan.offered_load,
+        summary=f"{plan.offered_load}: {stats.total.requests} requests, "
+                f"{stats.total.rps:.0f}/s, {stats.failure_ratio:.3%} failed",
     )  # fmt: skip
     assert stats.peak_users >= plan.users, f"only {stats.peak_users} of {plan.users} users ran"
     assert stats.held_s >= HELD_SHARE * plan.hold_s, (
@@ -34,5 +36,5 @@ def test_concurrent_users_are_served(load_run: LoadRun, profile, verdict) -> Non
     )
     assert stats.failure_ratio < allowed, (
         f"{stats.failure_ratio:.3%} of {stats.total.requests} requests failed "
-        f"(allowed < {allowed:.1%})"
+        f"(allowed < {allowed:.1%}) at {plan.offered_load}"
     )

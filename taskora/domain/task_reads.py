@@ -16,7 +16,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, select
+from sqlalchemy import BindParameter, ColumnElement, Executable, bindparam, func, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlmodel import Session, col
 
@@ -43,7 +43,8 @@ PUBLIC_COLUMNS = (
     col(Task.updated_at),
     col(Task.completed_at),
 )
-_NAMES = tuple(c.key for c in PUBLIC_COLUMNS)
+_NAMES = ("id", "title", "description", "priority", "status", "due_at", "remind_at", "recurrence",
+          "timezone", "series_id", "created_at", "updated_at", "completed_at")  # fmt: skip
 
 
 def _tags_column(dialect: str) -> ColumnElement[Any]:
@@ -78,7 +79,7 @@ def _public(row: Any) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=4)
-def _task_statement(dialect: str) -> Select[Any]:
+def _task_statement(dialect: str) -> Executable:
     return select(*PUBLIC_COLUMNS, _tags_column(dialect)).where(
         col(Task.id) == bindparam("task_id"), col(Task.user_id) == bindparam("user_id")
     )
@@ -134,17 +135,18 @@ def _filters(shape: _Shape) -> list[ColumnElement[bool]]:
         )
         where.append(col(Task.id).in_(tagged))
     if shape.q:
-        pattern = bindparam("q")
+        pattern: BindParameter[str] = bindparam("q")
         where.append(
             col(Task.title).icontains(pattern, escape="/")
             | col(Task.description).icontains(pattern, escape="/")
         )
     due = col(Task.due_at)
+    # Compared with a column, a bound value takes the column's type (UTCDateTime here).
     if shape.due_before:
-        where.append(due < bindparam("due_before", type_=due.type))
+        where.append(due < bindparam("due_before"))
     if shape.due_after:
-        where.append(due > bindparam("due_after", type_=due.type))
-    now = bindparam("now", type_=due.type)
+        where.append(due > bindparam("due_after"))
+    now: BindParameter[Any] = bindparam("now")
     if shape.overdue is True:
         where.append((col(Task.status) == "open") & (due < now))
     elif shape.overdue is False:
@@ -153,13 +155,13 @@ def _filters(shape: _Shape) -> list[ColumnElement[bool]]:
 
 
 @lru_cache(maxsize=512)
-def _page_statement(shape: _Shape) -> Select[Any]:
+def _page_statement(shape: _Shape) -> Executable:
     columns = sort_columns(shape.sort)
     where = _filters(shape)
     if shape.cursor:
-        after = [bindparam(f"after_{i}", type_=c.expression.type) for i, c in enumerate(columns)]
+        after: list[Any] = [bindparam(f"after_{i}") for i in range(len(columns))]
         where.append(keyset_after(columns, after))
-    sort_values = [c.expression.label(f"sort_{i}") for i, c in enumerate(columns)]
+    sort_values: list[Any] = [c.expression.label(f"sort_{i}") for i, c in enumerate(columns)]
     return (
         select(*PUBLIC_COLUMNS, _tags_column(shape.dialect), *sort_values)
         .where(*where)
