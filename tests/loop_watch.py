@@ -1,9 +1,9 @@
 """Watches a TestClient's event loop: no database statement may run on it, and, with
-``TASKORA_TEST_ASYNCIO_DEBUG=1`` (asyncio's debug mode), no callback may hold the loop for 50 ms
-or more. A callback's time is its wall time less the time its thread sat runnable in the
-kernel's run queue (``/proc/thread-self/schedstat``): on a loaded machine other processes may
-delay a callback without it blocking the loop; CPU work, blocking calls and waits for the GIL
-still count.
+``TASKORA_TEST_ASYNCIO_DEBUG=1`` (asyncio's debug mode), no callback may spend 50 ms or more of
+CPU on the loop's thread. CPU time, not wall time: on a loaded machine a callback's wall time
+grows with other processes (the run queue) and with threads preempted while holding the GIL,
+which is not the callback blocking the loop. Blocking *waits* on the loop are caught exactly
+instead: the database hook below, and the real-server tests in tests/taskora/test_event_loop.py.
 
 The database check is exact, not timed: a SQLAlchemy ``before_cursor_execute`` hook fails the
 test when it fires on a thread that is running an event loop."""
@@ -28,28 +28,22 @@ SLOW_CALLBACK_SECONDS = 0.05
 DEBUG = os.environ.get("TASKORA_TEST_ASYNCIO_DEBUG") == "1"
 
 
-def _run_queue_seconds() -> float:
-    """How long this thread has waited, runnable, for a CPU (Linux schedstat)."""
-    with open("/proc/thread-self/schedstat") as stat:
-        return int(stat.read().split()[1]) / 1e9
-
-
 _slow: list[str] = []
 _run_handle = asyncio.events.Handle._run
 
 
 def _timed_run(handle: asyncio.events.Handle) -> None:
-    started, queued = time.perf_counter(), _run_queue_seconds()
+    started = time.thread_time()
     _run_handle(handle)
-    held = time.perf_counter() - started - (_run_queue_seconds() - queued)
-    if held >= SLOW_CALLBACK_SECONDS:
-        _slow.append(f"{handle!r} held the loop {held * 1000:.0f} ms")
+    cpu = time.thread_time() - started
+    if cpu >= SLOW_CALLBACK_SECONDS:
+        _slow.append(f"{handle!r} ran {cpu * 1000:.0f} ms of CPU on the loop")
 
 
 def _debug_loop() -> asyncio.AbstractEventLoop:
     loop = asyncio.new_event_loop()
     loop.set_debug(True)
-    loop.slow_callback_duration = 3600.0  # judged by _timed_run instead, net of load
+    loop.slow_callback_duration = 3600.0  # judged by _timed_run instead, in CPU time
     return loop
 
 
