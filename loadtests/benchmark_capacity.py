@@ -45,14 +45,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchmark_core import (  # noqa: E402
-    HOST,
-    free_port,
-    mint_tokens,
-    running_server,
-    stop_group,
-    wait_ready,
-)
+from benchmark_core import HOST, free_port, mint_tokens, running_server, serving  # noqa: E402
 
 SEEDED_TASKS = 40
 ENDPOINTS = ("list", "get", "create", "health")
@@ -121,15 +114,8 @@ def bare_app(workers: int, log_path: Path) -> Iterator[str]:
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", "loadtests.bare_app:app", "--host", HOST,
                "--port", str(port), "--workers", str(workers), "--no-access-log"]  # fmt: skip
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)  # fmt: skip
-    try:
-        base_url = f"http://{HOST}:{port}"
-        wait_ready(base_url, proc, log_path)
+    with serving(command, port, log_path, cwd=ROOT) as base_url:
         yield base_url
-    finally:
-        stop_group(proc)
 
 
 @contextmanager

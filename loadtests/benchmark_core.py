@@ -105,6 +105,27 @@ def _kill_group(pgid: int, sig: signal.Signals) -> None:
 
 
 @contextmanager
+def serving(
+    command: list[str],
+    port: int,
+    log_path: Path,
+    *,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Iterator[str]:
+    """Start an HTTP server in its own process group; yield its base URL once ``/ready``."""
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)  # fmt: skip
+    try:
+        base_url = f"http://{HOST}:{port}"
+        wait_ready(base_url, proc, log_path)
+        yield base_url
+    finally:
+        stop_group(proc)
+
+
+@contextmanager
 def running_server(
     database_url: str, secret: str, workers: int, port: int, log_path: Path
 ) -> Iterator[str]:
@@ -112,16 +133,8 @@ def running_server(
     env = {**os.environ, "TASKORA_JWT_SECRET": secret, "TASKORA_DATABASE_URL": database_url}
     command = [taskora_command(), "serve", "--host", HOST, "--port", str(port)]
     command += ["--workers", str(workers), "--drain-seconds", "5"]
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
-        base_url = f"http://{HOST}:{port}"
-        wait_ready(base_url, proc, log_path)
+    with serving(command, port, log_path, env=env) as base_url:
         yield base_url
-    finally:
-        stop_group(proc)
 
 
 def wait_ready(base_url: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:

@@ -187,9 +187,8 @@ def read_page(*, session: Session, user_id: str, query: TaskQuery, now: datetime
     """One keyset page of the user's tasks, filtered and sorted as the query asks."""
     shape = _Shape.of(session.get_bind().dialect.name, query)
     parameters = _parameters(user_id, query, now)
-    columns = sort_columns(query.sort)
     if query.cursor:
-        after = decode_cursor(query.cursor, query.sort, columns)
+        after = decode_cursor(query.cursor, query.sort, sort_columns(query.sort))
         parameters.update({f"after_{i}": value for i, value in enumerate(after)})
     rows: Sequence[Any] = session.connection().execute(_page_statement(shape), parameters).all()
     page, more = rows[: query.limit], len(rows) > query.limit
