@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dateutil.rrule import rrulestr
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -16,6 +15,8 @@ from pydantic import (
     StringConstraints,
     WithJsonSchema,
 )
+
+from taskora.domain.recurrence import check_rule
 
 __all__ = [
     "PRIORITIES",
@@ -40,7 +41,6 @@ SortKey = Literal[
     "created_at", "-created_at", "due_at", "-due_at", "priority", "-priority", "title", "-title"
 ]
 DEFAULT_TAG_COLOR = "#6b7280"
-FORBIDDEN_FREQUENCIES = ("FREQ=SECONDLY",)
 
 
 def _drop_default(schema: dict[str, Any]) -> None:
@@ -50,21 +50,6 @@ def _drop_default(schema: dict[str, Any]) -> None:
 
 def _omittable() -> Any:
     return Field(default=None, json_schema_extra=_drop_default)
-
-
-def _check_rrule(value: str) -> str:
-    upper = value.upper()
-    if "DTSTART" in upper:
-        raise ValueError("leave DTSTART out: the series starts at the task's due_at")
-    if "FREQ=" not in upper:
-        raise ValueError("an RRULE needs FREQ, e.g. FREQ=WEEKLY;COUNT=4")
-    if any(freq in upper for freq in FORBIDDEN_FREQUENCIES):
-        raise ValueError("the shortest supported frequency is FREQ=MINUTELY")
-    try:
-        rrulestr(value, forceset=False)
-    except (ValueError, TypeError, OverflowError, IndexError, KeyError) as exc:
-        raise ValueError(f"not a valid RFC 5545 RRULE: {exc}") from None
-    return value
 
 
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL; say so with a 422, not a 500
@@ -95,7 +80,7 @@ Color = Annotated[str, StringConstraints(pattern=r"^#[0-9A-Fa-f]{6}$"), AfterVal
 RRule = Annotated[
     str,
     StringConstraints(min_length=6, max_length=500, pattern=NO_NUL),
-    AfterValidator(_check_rrule),
+    AfterValidator(check_rule),
 ]
 
 

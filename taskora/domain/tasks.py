@@ -14,7 +14,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
-from taskora.domain.recurrence import parse_rule, zone_label
+from taskora.domain.recurrence import RuleTooCostly, check_series, zone_label
 from taskora.domain.tags import ensure_tags, set_task_tags, tags_of
 from taskora.domain.task_reads import RANK, read_page, read_task
 from taskora.errors import Conflict, Invalid, NotFound
@@ -68,7 +68,12 @@ def _check_recurrence(task: Task) -> None:
             "a recurring task needs due_at: the series starts there", loc=("body", "due_at")
         )
     try:
-        parse_rule(task.recurrence, start=task.due_at, zone_name=task.timezone)
+        check_series(task.recurrence, start=task.due_at, zone_name=task.timezone)
+    except RuleTooCostly as exc:
+        raise Invalid(
+            f"{exc}: the rule matches too rarely from this due_at; simplify it",
+            loc=("body", "recurrence"),
+        ) from None
     except ValueError as exc:
         raise Invalid(
             f"{exc} (UNTIL must end in Z, e.g. 20271231T000000Z)", loc=("body", "recurrence")

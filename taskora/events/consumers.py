@@ -26,7 +26,10 @@ def _recurrence(session: Session, event: CloudEvent, now: datetime) -> None:
     if event.type == "task.completed":
         task_id = _task(event)["id"]
         assert isinstance(task_id, int)
-        series.create_next_occurrence(session=session, task_id=task_id, now=now)
+        try:
+            series.create_next_occurrence(session=session, task_id=task_id, now=now)
+        except ValueError as exc:  # a rule refused since it was stored, or over its budget
+            raise PoisonEvent(f"{event.type} {event.id}: recurrence {exc}") from exc
 
 
 def _notifications(session: Session, event: CloudEvent, now: datetime) -> None:

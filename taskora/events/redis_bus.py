@@ -5,7 +5,8 @@ Each consumer reads its streams in a group named after it, as this process's ``h
 ``XACK``s a message only once ``deliver`` applied it or recorded it as a dead letter. A
 ``RETRY`` stays pending; after ``reclaim_idle_ms`` ``XAUTOCLAIM`` hands it (or a dead process's
 pending messages) to a live consumer. After ``max_deliveries`` failed deliveries, or at once if
-malformed, a message is recorded as a dead letter, copied to ``taskora:{topic}-dlq`` and acked.
+malformed or poison (``DROP``), a message is recorded as a dead letter, copied to
+``taskora:{topic}-dlq`` and acked.
 
 Guarantees: at-least-once (a relay crash after ``XADD``, or a reclaim from a slow consumer,
 delivers twice); ``deliver``'s processed-event record makes it exactly-once in effect. Order
@@ -176,8 +177,10 @@ class RedisBus:
             reason = f"malformed message {message_id}: {exc}"
             return self._dead_letter(consumer, topic, message_id, None, reason, payload)
         outcome = deliver(self.db, consumer, event, topic, utcnow())
-        if outcome is not Outcome.RETRY:
+        if outcome is Outcome.SUCCESS:
             self.reader.xack(self.key(topic), consumer.name, message_id)
+        elif outcome is Outcome.DROP:  # a poison event, recorded by deliver
+            self._park(consumer, topic, message_id, payload)
         elif times >= self.max_deliveries:
             reason = f"failed {times} deliveries"
             self._dead_letter(consumer, topic, message_id, event.id, reason, payload)
@@ -201,6 +204,10 @@ class RedisBus:
             payload=payload,
             now=utcnow(),
         )
+        self._park(consumer, topic, message_id, payload)
+
+    def _park(self, consumer: Consumer, topic: str, message_id: str, payload: str) -> None:
+        """Copy a dead letter to the topic's dead-letter stream, then acknowledge it."""
         with self.reader.pipeline(transaction=True) as pipe:
             pipe.xadd(
                 self.key(dead_letter_topic(topic)),

@@ -40,7 +40,7 @@ def test_create_returns_201_with_defaults_and_normalised_fields(client: TestClie
         (
             {"title": "a", "recurrence": "FREQ=FORTNIGHTLY", "due_at": "2027-01-01T10:00:00Z"},
             "recurrence",
-            "RRULE",
+            "FREQ=FORTNIGHTLY: must be one of",
         ),
         (
             {"title": "a", "recurrence": "COUNT=3", "due_at": "2027-01-01T10:00:00Z"},
@@ -57,6 +57,34 @@ def test_create_rejects_bad_input_naming_the_field(client, auth, body, field, wo
     assert response.status_code == 422
     problems = response.json()["detail"]
     assert any(str(p["loc"][-1]) == field and words in p["msg"] for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("rule", "named"),
+    [
+        ("FREQ=DAILY;INTERVAL=0", "INTERVAL=0"),  # dateutil would never end its search
+        ("FREQ=MINUTELY;INTERVAL=0", "INTERVAL=0"),
+        ("FREQ=YEARLY;INTERVAL=0", "INTERVAL=0"),
+        ("FREQ=MINUTELY;BYMONTH=2;BYMONTHDAY=30", "no next occurrence found within"),
+        ("FREQ=DAILY;BYHOUR=25", "BYHOUR=25"),
+        ("FREQ=DAILY;COUNT=0", "COUNT=0"),
+        ("FREQ=DAILY;COUNT=2;UNTIL=20271231T000000Z", "COUNT and UNTIL"),
+        ("FREQ=MINUTELY;BYSECOND=0,1,2", "BYSECOND=0,1,2: one value only"),
+        ("EXDATE:20270101T000000Z\nRRULE:FREQ=DAILY", "one RRULE line"),
+        ("FREQ=HOURLY;INTERVAL=6;BYHOUR=9", "not a valid RFC 5545 RRULE"),  # never from 10:00
+    ],
+)
+def test_a_rule_that_cannot_run_bounded_is_refused_on_create_and_update(
+    client, auth, rule, named
+) -> None:
+    due = "2027-01-01T10:00:00Z"
+    created = client.post("/api/tasks", json=task_body(recurrence=rule, due_at=due), headers=auth())
+    task = client.post("/api/tasks", json=task_body(due_at=due), headers=auth()).json()
+    updated = client.patch(f"/api/tasks/{task['id']}", json={"recurrence": rule}, headers=auth())
+    for response in (created, updated):
+        assert response.status_code == 422, response.text
+        (problem,) = response.json()["detail"]
+        assert problem["loc"][-1] == "recurrence" and named in problem["msg"], problem
 
 
 def test_recurrence_is_kept(client, auth) -> None:

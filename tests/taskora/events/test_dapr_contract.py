@@ -22,6 +22,7 @@ from taskora.events.envelope import TASK_EVENTS, to_cloudevent
 from taskora.events.relay import Relay
 from tests.conftest import outbox
 from tests.factories import task_body
+from tests.poison import GOOD, POISON_RULES, assert_line_flowed, write_around_poison
 from tests.servers import ServingThread
 
 SIDECAR_HEADERS = {"Content-Type": "application/cloudevents+json", "traceparent": "00-1-2-01"}
@@ -94,6 +95,19 @@ def test_contract_malformed_message_is_recorded_then_dropped(dapr_client) -> Non
         letters = session.scalars(select(DeadLetter)).all()
     assert [(d.consumer, d.topic) for d in letters] == [("dapr", "task-events-dlq")]
     assert '"not an event"' in letters[0].payload
+
+
+def test_contract_a_poison_event_is_dead_lettered_and_the_rest_flow_on(dapr_client, auth) -> None:
+    """The sidecar delivers each event on its own. The poison one is dead-lettered by the
+    consumer it defeats and applied by the others, so the answer is SUCCESS (a DROP would send
+    it to the dead-letter topic unapplied); the sidecar is never asked to retry it."""
+    poison = write_around_poison(dapr_client, auth, POISON_RULES[0])
+    answers = []
+    for row in outbox(dapr_client):
+        event = to_cloudevent(row).model_dump(mode="json")
+        answers.append(_deliver(dapr_client, {**event, "pubsubname": "pubsub"}).json())
+    assert answers == [{"status": "SUCCESS"}] * (GOOD + 1)
+    assert_line_flowed(dapr_client, auth, poison)
 
 
 def test_contract_transient_failure_answers_retry(dapr_client, auth, monkeypatch) -> None:

@@ -26,6 +26,7 @@ from taskora.events.relay import Relay
 from taskora.models import AuditEntry, DeadLetter, ProcessedEvent
 from tests.conftest import outbox
 from tests.factories import task_body
+from tests.poison import GOOD, POISON_RULES, assert_line_flowed, write_around_poison
 
 pytestmark = pytest.mark.redis
 
@@ -229,3 +230,16 @@ def test_consumers_recreate_their_groups_when_the_server_lost_them(client, auth,
         relay_all(client, bus)
         wait_for(lambda: len(audit_ids(client, auth)) == 2)
     assert sorted(audit_ids(client, auth)) == sorted(row.event_id for row in outbox(client))
+
+
+def test_a_poison_event_is_dead_lettered_and_the_rest_flow_on(client, auth, make_bus, server):
+    bus = make_bus(**FAST)
+    poison = write_around_poison(client, auth, POISON_RULES[1])
+    assert relay_all(client, bus) == GOOD + 1
+    stream = bus.key(TASK_EVENTS)
+    last_id = server.xrevrange(stream, count=1)[0][0]
+    with consuming(bus):
+        wait_for(lambda: all(settled(server, stream, g, last_id) for g in ("audit", "recurrence")))
+    assert_line_flowed(client, auth, poison)
+    [(_, fields)] = server.xrange(bus.key(f"{TASK_EVENTS}-dlq"))
+    assert fields["consumer"] == "recurrence" and poison in fields["event"]
