@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import jwt
@@ -12,6 +13,9 @@ from taskora.settings import Settings
 __all__ = ["InvalidToken", "decode_user", "issue_token"]
 
 MAX_USER_ID = 128
+# What a user id may hold: the characters of e-mail addresses and identity-provider subjects
+# (auth0|123, google-oauth2|..., user@example.com); never a control character or NUL.
+USER_ID = re.compile(rf"[A-Za-z0-9._@:+|=-]{{1,{MAX_USER_ID}}}")
 
 
 class InvalidToken(Exception):
@@ -19,8 +23,8 @@ class InvalidToken(Exception):
 
 
 def issue_token(settings: Settings, user_id: str, *, ttl_seconds: int | None = None) -> str:
-    if not user_id or len(user_id) > MAX_USER_ID:
-        raise ValueError(f"a user id has 1-{MAX_USER_ID} characters")
+    if not USER_ID.fullmatch(user_id):
+        raise ValueError(f"a user id has 1-{MAX_USER_ID} of A-Z a-z 0-9 . _ @ : + | = -")
     now = utcnow()
     ttl = timedelta(seconds=ttl_seconds or settings.token_ttl_seconds)
     claims = {"sub": user_id, "iat": now, "exp": now + ttl}
@@ -38,6 +42,6 @@ def decode_user(settings: Settings, token: str) -> str:
     except jwt.PyJWTError as exc:
         raise InvalidToken(str(exc)) from exc
     user_id = claims["sub"]
-    if not isinstance(user_id, str) or not user_id or len(user_id) > MAX_USER_ID:
+    if not isinstance(user_id, str) or not USER_ID.fullmatch(user_id):
         raise InvalidToken("the token's sub claim is not a user id")
     return user_id

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -57,9 +57,21 @@ YEARS = r"^(19|[2-8][0-9])[0-9]{2}-"  # 1900-8999, written in the schema as well
 
 
 def _in_range(value: datetime) -> datetime:
-    if not 1900 <= value.year <= 8999:
-        raise ValueError("the year must be between 1900 and 8999")
+    if not 1900 <= value.year <= 8999 or not 1900 <= value.astimezone(UTC).year <= 8999:
+        raise ValueError("the year must be between 1900 and 8999, in UTC too")
     return value  # keeps its offset: a recurring series recurs in it
+
+
+def _id_in_range(value: str) -> str:
+    if int(value) > MAX_ID:
+        raise ValueError("no id is that large: pass next_cursor from the previous page")
+    return value
+
+
+MAX_ID = 2**63 - 1
+IdCursor = Annotated[
+    str, StringConstraints(max_length=19, pattern=r"^[0-9]+$"), AfterValidator(_id_in_range)
+]
 
 
 Title = Annotated[
@@ -218,7 +230,7 @@ class AuditQuery(BaseModel):
     type: list[AuditType] = []
     since: Moment | None = None
     limit: int = Field(default=50, ge=1, le=200)
-    cursor: str | None = Field(default=None, max_length=20, pattern=r"^[0-9]+$")
+    cursor: IdCursor | None = None
 
 
 class AuditEntryPublic(BaseModel):
@@ -258,7 +270,7 @@ class UnreadCount(BaseModel):
 class NotificationQuery(BaseModel):
     unread: bool = False
     limit: int = Field(default=50, ge=1, le=200)
-    cursor: str | None = Field(default=None, max_length=20, pattern=r"^[0-9]+$")
+    cursor: IdCursor | None = None
 
 
 class PreferencesPublic(BaseModel):

@@ -21,6 +21,7 @@ from sqlmodel import col
 from taskora.db import UTCDateTime
 from taskora.errors import Invalid
 from taskora.models import Task
+from taskora.schemas import PRIORITIES
 
 __all__ = ["SortColumn", "decode_cursor", "encode_cursor", "keyset_after", "sort_columns"]
 
@@ -43,9 +44,16 @@ def _as_int(value: Any) -> int:
     return value
 
 
+def _as_rank(value: Any) -> int:
+    if _as_int(value) not in range(len(PRIORITIES)):
+        raise ValueError("not a priority rank")
+    return int(value)
+
+
 def _as_str(value: Any) -> str:
-    if not isinstance(value, str):
-        raise ValueError("not a string")
+    if not isinstance(value, str) or "\x00" in value:
+        raise ValueError("not a string a database can hold")
+    value.encode("utf-8")  # UnicodeEncodeError (a ValueError) on a lone surrogate
     return value
 
 
@@ -53,7 +61,7 @@ def _as_datetime(value: Any) -> datetime:
     parsed = datetime.fromisoformat(_as_str(value))
     if parsed.tzinfo is None:
         raise ValueError("naive datetime")
-    return parsed
+    return parsed.astimezone(UTC)  # OverflowError past year 1 or 9999, caught as invalid
 
 
 def sort_columns(sort: str) -> list[SortColumn]:
@@ -69,7 +77,7 @@ def sort_columns(sort: str) -> list[SortColumn]:
         # Tasks without a due date come last in both directions.
         columns = [SortColumn(undated, False, _as_int), SortColumn(due, descending, _as_datetime)]
     elif name == "priority":
-        columns = [SortColumn(col(Task.priority), descending, _as_int)]
+        columns = [SortColumn(col(Task.priority), descending, _as_rank)]
     elif name == "title":
         columns = [SortColumn(func.lower(col(Task.title)), descending, _as_str)]
     else:
@@ -110,7 +118,7 @@ def decode_cursor(cursor: str, sort: str, columns: Sequence[SortColumn]) -> list
         return [column.decode(value) for column, value in zip(columns, raw, strict=True)]
     except Invalid:
         raise
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+    except (ValueError, TypeError, OverflowError, binascii.Error) as exc:
         raise Invalid(
             "invalid cursor: pass next_cursor from the previous page", loc=("query", "cursor")
         ) from exc

@@ -8,11 +8,12 @@ from fastapi import APIRouter, Path, Query, Response
 
 from taskora.api.deps import CurrentUser, DatabaseDep
 from taskora.api.responses import json_response
+from taskora.api.strict_json import StrictJSONRoute
 from taskora.db import utcnow
 from taskora.domain import notifications
 from taskora.schemas import NotificationPublic, NotificationQuery, NotificationsPage, UnreadCount
 
-router = APIRouter(prefix="/api/notifications", tags=["notifications"])
+router = APIRouter(prefix="/api/notifications", tags=["notifications"], route_class=StrictJSONRoute)
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such notification"}}
 
 

@@ -8,11 +8,12 @@ from fastapi import APIRouter, Path, Response
 
 from taskora.api.deps import CurrentUser, DatabaseDep
 from taskora.api.responses import json_response
+from taskora.api.strict_json import StrictJSONRoute
 from taskora.db import utcnow
 from taskora.domain import tags
 from taskora.schemas import TagCreate, TagPublic, TagsPublic, TagUpdate
 
-router = APIRouter(prefix="/api/tags", tags=["tags"])
+router = APIRouter(prefix="/api/tags", tags=["tags"], route_class=StrictJSONRoute)
 
 TagName = Annotated[
     str, Path(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")

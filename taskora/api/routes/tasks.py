@@ -12,11 +12,12 @@ from fastapi import APIRouter, Path, Query, Response
 from taskora.api.deps import CurrentUser, DatabaseDep, IdempotencyKey, SettingsDep
 from taskora.api.idempotent import run_idempotent
 from taskora.api.responses import json_response
+from taskora.api.strict_json import StrictJSONRoute
 from taskora.db import utcnow
 from taskora.domain import tasks
 from taskora.schemas import TaskCreate, TaskPublic, TaskQuery, TasksPublic, TaskUpdate
 
-router = APIRouter(prefix="/api/tasks", tags=["tasks"])
+router = APIRouter(prefix="/api/tasks", tags=["tasks"], route_class=StrictJSONRoute)
 
 TaskId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such task for this user"}}

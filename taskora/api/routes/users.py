@@ -6,11 +6,12 @@ from fastapi import APIRouter, Response
 
 from taskora.api.deps import CurrentUser, DatabaseDep
 from taskora.api.responses import json_response
+from taskora.api.strict_json import StrictJSONRoute
 from taskora.db import utcnow
 from taskora.domain import notifications
 from taskora.schemas import PreferencesPublic, PreferencesUpdate
 
-router = APIRouter(prefix="/api/users/me", tags=["users"])
+router = APIRouter(prefix="/api/users/me", tags=["users"], route_class=StrictJSONRoute)
 
 
 @router.get("/preferences", response_model=PreferencesPublic)
