@@ -84,8 +84,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             lag.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await lag
-            runtime.close()
-            database.dispose()
+            # Joining the background threads and closing connections wait: not on the loop.
+            await run_in_threadpool(runtime.close)
+            await run_in_threadpool(database.dispose)
 
     app = FastAPI(
         title="Taskora",
