@@ -86,6 +86,13 @@ class Settings(BaseSettings):
             return self.auto_migrate
         return self.env != "production"
 
+    def _answers_the_sidecar(self) -> bool:
+        """Whether Dapr calls this process: its events (consumers on the Dapr bus) or its cron
+        bindings (a scheduler without the in-process ticker)."""
+        return (self.bus == "dapr" and self.runs("consumers")) or (
+            self.runs("scheduler") and self.ticker_seconds <= 0
+        )
+
     def check_safe(self) -> None:
         """Refuse settings that must never reach production."""
         if self.env == "production" and self.jwt_secret == DEFAULT_JWT_SECRET:
@@ -96,6 +103,12 @@ class Settings(BaseSettings):
         if len(self.jwt_secret.encode()) < 32:
             raise ConfigurationError(
                 "TASKORA_JWT_SECRET is too short: HS256 needs at least 32 bytes (RFC 7518)"
+            )
+        if self.env == "production" and not self.app_api_token and self._answers_the_sidecar():
+            raise ConfigurationError(
+                "refusing to start in production without APP_API_TOKEN: the Dapr sidecar calls "
+                "this role (events, cron bindings); set the same token in the app and the "
+                "sidecar (Kubernetes: the Secret taskora-app-token, key token)"
             )
         if self.env == "production" and self.failpoints:
             raise ConfigurationError(

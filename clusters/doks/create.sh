@@ -17,7 +17,8 @@ Creates on DigitalOcean, with doctl (authenticated first: doctl auth init):
   - the managed PostgreSQL $DOKS_DATABASE ($DOKS_DATABASE_SIZE) with a database "taskora",
     reachable only from the cluster (trusted source);
   - the Secret taskora-secrets in the namespace taskora: jwt-secret (random) and database-url
-    (from the managed database's connection, sslmode=require);
+    (from the managed database's connection, sslmode=require), and taskora-app-token (token:
+    random), which the Dapr sidecars bring on every call to the app;
   - cert-manager, ingress-nginx (DigitalOcean load balancer) and Dapr (dapr init -k).
 Then deploy with: kubectl apply -k clusters/k8s/overlays/doks
 Needs doctl, kubectl and dapr on PATH. Tear down with clusters/doks/teardown.sh --yes.
@@ -68,6 +69,11 @@ fi
 kubectl -n "$NAMESPACE" create secret generic taskora-secrets \
     --from-literal=jwt-secret="$jwt_secret" --from-literal=database-url="$database_url" \
     --dry-run=client -o yaml | kubectl apply -f -
+# The token the Dapr sidecars bring on every call to the app (kept if it exists).
+if ! kubectl -n "$NAMESPACE" get secret taskora-app-token >/dev/null 2>&1; then
+    kubectl -n "$NAMESPACE" create secret generic taskora-app-token \
+        --from-literal=token="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+fi
 # The pull Secret the pods' ServiceAccount names (overlays/doks), for images in this registry.
 doctl registry kubernetes-manifest --name registry-credentials --namespace "$NAMESPACE" \
     | kubectl apply -f -

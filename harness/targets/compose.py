@@ -115,6 +115,7 @@ class ComposeTarget:
         path.write_text(
             f"TASKORA_JWT_SECRET={self.secret}\n"
             f"POSTGRES_PASSWORD={secrets.token_hex(24)}\n"
+            f"APP_API_TOKEN={secrets.token_hex(32)}\n"  # the Dapr overlay's sidecars bring it
             f"TASKORA_API_PORT={self.port}\n"
             f"TASKORA_IMAGE=taskora:{self.project}\n"  # not the taskora:dev other targets load
         )

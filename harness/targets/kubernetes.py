@@ -355,6 +355,7 @@ class KubernetesTarget:
                 raise TargetUnavailable(
                     f"Secret taskora-secrets in {self.namespace} has no jwt-secret"
                 )
+            self._ensure_app_token()
             return existing["jwt-secret"]
         database_url = self.database_url or (
             f"postgresql://taskora:{password}@postgres:5432/taskora" if password else None
@@ -368,7 +369,13 @@ class KubernetesTarget:
         self._create_secret(
             "taskora-secrets", {"jwt-secret": jwt_secret, "database-url": database_url}
         )
+        self._ensure_app_token()
         return jwt_secret
+
+    def _ensure_app_token(self) -> None:
+        """The token the Dapr sidecars bring on every call to the app (kept if it exists)."""
+        if self._secret("taskora-app-token") is None:
+            self._create_secret("taskora-app-token", {"token": secrets.token_hex(32)})
 
     def _unready(self) -> list[str]:
         """The Deployments and StatefulSets of the namespace that are not ready yet."""

@@ -3,6 +3,7 @@ memory: a sync dependency would cost a thread hop per request."""
 
 from __future__ import annotations
 
+import hmac
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Query, Request
@@ -79,11 +80,24 @@ IdempotencyKey = Annotated[
 async def sidecar_only(
     settings: SettingsDep, token: Annotated[str | None, Header(alias="dapr-api-token")] = None
 ) -> None:
-    """Routes the Dapr sidecar calls: with ``APP_API_TOKEN`` set, only callers that bring it."""
-    if settings.app_api_token and token != settings.app_api_token:
+    """Routes the Dapr sidecar calls (events, cron bindings, subscriptions): only callers that
+    bring ``APP_API_TOKEN`` in ``dapr-api-token`` (compared in constant time). Without a token
+    configured they answer only a local stack that runs no Dapr bus (development, tests)."""
+    expected = settings.app_api_token
+    if expected is None:
+        if settings.bus == "dapr" or settings.env == "production":
+            raise HTTPException(401, detail=NO_TOKEN_CONFIGURED)
+        return
+    if token is None or not hmac.compare_digest(token.encode(), expected.encode()):
         raise HTTPException(401, detail="This route answers the Dapr sidecar only")
 
 
+NO_TOKEN_CONFIGURED = (
+    "This route answers the Dapr sidecar only, and no APP_API_TOKEN is set: set it in the app "
+    "and in the sidecar"
+)
+
+
 SIDECAR_ONLY: dict[int | str, dict[str, object]] = {
-    401: {"description": "APP_API_TOKEN is set and the call did not bring it"}
+    401: {"description": "The call did not bring APP_API_TOKEN in dapr-api-token"}
 }

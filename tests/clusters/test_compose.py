@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "clusters" / "compose"
 BASE, DAPR = COMPOSE / "compose.yaml", COMPOSE / "compose.dapr.yaml"
 ROLES = ("api", "consumers", "scheduler")
+APP_TOKEN = "sidecar-token"
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -64,8 +65,8 @@ def _metadata(component: dict[str, Any]) -> dict[str, str]:
 def client(tmp_path_factory: pytest.TempPathFactory) -> Any:
     db = tmp_path_factory.mktemp("compose") / "t.db"
     settings = Settings(database_url=f"sqlite:///{db}", bus="dapr", background=False,
-                        jwt_secret="x" * 32)  # fmt: skip
-    with TestClient(create_app(settings)) as test_client:
+                        jwt_secret="x" * 32, app_api_token=APP_TOKEN)  # fmt: skip
+    with TestClient(create_app(settings), headers={"dapr-api-token": APP_TOKEN}) as test_client:
         yield test_client
 
 
@@ -199,7 +200,7 @@ def test_what_needs_no_host_or_secret_is_the_same_as_on_the_clusters() -> None:
 def test_no_secret_values_are_committed() -> None:
     for path in (BASE, DAPR):
         text = path.read_text()
-        for key in ("TASKORA_JWT_SECRET", "POSTGRES_PASSWORD"):
+        for key in ("TASKORA_JWT_SECRET", "POSTGRES_PASSWORD", "APP_API_TOKEN"):
             for value in re.findall(rf"{key}: (.*)", text):
                 assert value.startswith(f"${{{key}:?"), (path.name, key)
         assert "password@" not in text.lower()
@@ -210,10 +211,20 @@ def test_no_secret_values_are_committed() -> None:
     )
     assert example["TASKORA_JWT_SECRET"].startswith("replace-me")
     assert example["POSTGRES_PASSWORD"].startswith("replace-me")
+    assert example["APP_API_TOKEN"].startswith("replace-me")
     tracked = subprocess.run(["git", "ls-files", str(COMPOSE)], cwd=ROOT, capture_output=True,
                              text=True, check=True).stdout.split()  # fmt: skip
     assert not [name for name in tracked if Path(name).name == ".env"]
     assert ".env" in (COMPOSE / ".gitignore").read_text().split()
+
+
+def test_every_app_and_sidecar_gets_the_app_api_token() -> None:
+    services = _merged()
+    for name in ROLES:
+        assert services[name]["environment"]["APP_API_TOKEN"].startswith("${APP_API_TOKEN:?")
+        assert services[f"daprd-{name}"]["environment"] == {
+            "APP_API_TOKEN": services[name]["environment"]["APP_API_TOKEN"]
+        }
 
 
 def test_commands_are_arguments_of_the_images_taskora_entrypoint() -> None:

@@ -38,7 +38,9 @@ from tests.clusters.manifests import (
 K8S = ROOT / "clusters" / "k8s"
 OVERLAYS = sorted(p.name for p in (K8S / "overlays").iterdir() if p.is_dir())
 ROLES = ("api", "consumers", "scheduler")
-SECRETS = {"taskora-secrets": {"jwt-secret", "database-url"}, "postgres-credentials": {"password"}}
+SECRETS = {"taskora-secrets": {"jwt-secret", "database-url"}, "postgres-credentials": {"password"},
+           "taskora-app-token": {"token"}}  # fmt: skip
+APP_TOKEN = "sidecar-token"  # stands for the Secret taskora-app-token the pods read
 LOCAL_IMAGE = "taskora:dev"
 ACME_SOLVER = {"matchLabels": {"acme.cert-manager.io/http01-solver": "true"}}
 
@@ -97,11 +99,13 @@ def app_client(
                     for name, value in env.items()
                     if name.startswith("TASKORA_")
                 }
-                fields.update(database_url=migrated[key], background="false", jwt_secret="x" * 32)
+                fields.update(database_url=migrated[key], background="false", jwt_secret="x" * 32,
+                              app_api_token=APP_TOKEN)  # fmt: skip
                 if "role" in Settings.model_fields:
                     fields["role"] = role
                 app = create_app(Settings(**fields))
-                clients[key] = stack.enter_context(TestClient(app))
+                sidecar = {"dapr-api-token": APP_TOKEN}  # what the sidecar brings
+                clients[key] = stack.enter_context(TestClient(app, headers=sidecar))
             return clients[key]
 
         yield build
@@ -245,6 +249,10 @@ def test_ports_roles_and_dapr_annotations_agree(objects: list[Object]) -> None:
         assert annotations["dapr.io/enabled"] == "true"
         assert annotations["dapr.io/app-id"] == f"taskora-{role}"
         assert annotations["dapr.io/config"] in configurations
+        # The sidecar brings the token the app requires (a forged event or cron call cannot)
+        assert annotations["dapr.io/app-token-secret"] == "taskora-app-token"
+        (token,) = [e for e in container["env"] if e["name"] == "APP_API_TOKEN"]
+        assert token["valueFrom"]["secretKeyRef"] == {"name": "taskora-app-token", "key": "token"}
         assert deployment["metadata"]["name"] == f"taskora-{role}"
         pod = deployment["spec"]["template"]["spec"]
         sleep = int(container["lifecycle"]["preStop"]["exec"]["command"][-1])
@@ -333,6 +341,7 @@ def test_only_the_expected_secrets_are_referenced_and_none_is_committed(
             if "secret" in volume:
                 references.append((volume["secret"]["secretName"], None))
     assert ("taskora-secrets", "database-url") in references
+    assert ("taskora-app-token", "token") in references
     for name, key in references:
         assert name in SECRETS and (key is None or key in SECRETS[name]), (name, key)
     for role in of_kind(objects, "Role"):

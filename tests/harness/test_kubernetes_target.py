@@ -172,6 +172,7 @@ def test_up_builds_applies_times_and_down_removes(standin: KubeStandIn, kubectl:
         password = standin.secret(NS, "postgres-credentials")["password"]
         assert len(secret["jwt-secret"]) >= 32 and len(password) >= 32
         assert secret["database-url"] == f"postgresql://taskora:{password}@postgres:5432/taskora"
+        assert len(standin.secret(NS, "taskora-app-token")["token"]) == 64  # the sidecars' token
         claims = jwt.decode(deployment.token("u1"), secret["jwt-secret"], algorithms=["HS256"])
         assert claims["sub"] == "u1"
         assert httpx.get(f"{deployment.base_url}/ready").status_code == 200  # the port-forward
@@ -192,6 +193,7 @@ def test_existing_secrets_are_reused_and_dapr_installed_with_helm(
     standin.namespaces[NS] = "Active"
     standin.add_secret(NS, "taskora-secrets", {"jwt-secret": "k" * 40, "database-url": "x"})
     standin.add_secret(NS, "postgres-credentials", {"password": "p"})
+    standin.add_secret(NS, "taskora-app-token", {"token": "t" * 64})
     which = {"helm": "/bin/helm", "kind": "/bin/kind", "kubectl": kubectl}.get
     target = _target(standin, kubectl, image="reg.example/taskora:1", which=which)
     tools: Tools = target.run

@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from taskora.app import create_app
+from taskora.errors import ConfigurationError
 from taskora.events.bus import BrokerUnavailable
 from taskora.events.dapr import DaprBus
 from taskora.events.delivery import Consumer
@@ -28,9 +29,14 @@ from tests.servers import ServingThread
 SIDECAR_HEADERS = {"Content-Type": "application/cloudevents+json", "traceparent": "00-1-2-01"}
 
 
+APP_TOKEN = "sidecar-token"
+
+
 @pytest.fixture
 def dapr_client(settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings.model_copy(update={"bus": "dapr"}))) as test_client:
+    """The app on the Dapr bus, called as its sidecar calls it (with the app token)."""
+    dapr = settings.model_copy(update={"bus": "dapr", "app_api_token": APP_TOKEN})
+    with TestClient(create_app(dapr), headers={"dapr-api-token": APP_TOKEN}) as test_client:
         yield test_client
 
 
@@ -134,13 +140,52 @@ def test_contract_cron_binding_probe_and_call(dapr_client, auth) -> None:
     assert dapr_client.post("/cron/nope").status_code == 404
 
 
-def test_contract_app_api_token_is_required_when_set(settings) -> None:
-    secured = settings.model_copy(update={"bus": "dapr", "app_api_token": "sidecar-token"})
-    with TestClient(create_app(secured)) as client:
-        assert client.post("/cron/reminder-check").status_code == 401
-        assert client.get("/dapr/subscribe").status_code == 401
-        ok = client.post("/cron/reminder-check", headers={"dapr-api-token": "sidecar-token"})
-        assert ok.status_code == 200
+@pytest.mark.parametrize("token", [None, "", "sidecar-tokem", "sidecar-token-and-more"])
+def test_contract_internal_routes_refuse_a_missing_or_wrong_app_token(dapr_client, auth, token):
+    """A forged event (Alice's notification, her audit trail) or cron call is refused."""
+    dapr_client.post("/api/tasks", json=task_body(), headers=auth())
+    forged = _as_delivered_by_the_sidecar(dapr_client)
+    headers = {**SIDECAR_HEADERS, "dapr-api-token": token}
+    if token is None:
+        del dapr_client.headers["dapr-api-token"]
+        del headers["dapr-api-token"]
+    calls = [
+        dapr_client.post("/dapr/events/task-events", content=json.dumps(forged), headers=headers),
+        dapr_client.post("/cron/reminder-check", headers=headers),
+        dapr_client.get("/dapr/subscribe", headers=headers),
+    ]
+    assert [c.status_code for c in calls] == [401] * 3
+    assert dapr_client.get("/api/audit", headers=auth()).json()["items"] == []
+
+
+def test_contract_on_the_dapr_bus_internal_routes_need_a_configured_token(settings) -> None:
+    """No APP_API_TOKEN set: nothing the sidecar would call answers, whatever a caller sends."""
+    open_dapr = settings.model_copy(update={"bus": "dapr"})
+    with TestClient(create_app(open_dapr)) as client:
+        for token in (None, "anything"):
+            headers = {"dapr-api-token": token} if token else {}
+            response = client.post("/cron/reminder-check", headers=headers)
+            assert response.status_code == 401 and "APP_API_TOKEN" in response.json()["detail"]
+    with TestClient(create_app(settings)) as local:  # the local stack, no Dapr: in-process only
+        assert local.post("/cron/reminder-check").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        {"bus": "dapr", "role": "consumers"},
+        {"role": "scheduler", "ticker_seconds": 0},
+        {"bus": "dapr"},
+    ],  # fmt: skip
+)
+def test_production_refuses_to_start_when_the_sidecar_calls_it_without_a_token(
+    settings, update
+) -> None:
+    production = settings.model_copy(update={"env": "production", "jwt_secret": "x" * 32, **update})
+    with pytest.raises(ConfigurationError, match="without APP_API_TOKEN"):
+        create_app(production)
+    create_app(production.model_copy(update={"app_api_token": APP_TOKEN}))
+    create_app(settings.model_copy(update={"env": "production", "jwt_secret": "x" * 32}))
 
 
 class _Sidecar:

@@ -92,6 +92,7 @@ metadata:
     dapr.io/app-id: taskora-{{ $role }}
     dapr.io/app-port: {{ $values.service.port | quote }}
     dapr.io/app-protocol: http
+    dapr.io/app-token-secret: taskora-app-token
     dapr.io/config: taskora
     dapr.io/enable-app-health-check: "true"
     dapr.io/app-health-check-path: /health
@@ -139,6 +140,11 @@ spec:
           containerPort: {{ $values.service.port }}
           protocol: TCP
       {{- include "taskora.env" $root | nindent 6 }}
+        - name: APP_API_TOKEN  # what the sidecar brings on every call (dapr.io/app-token-secret)
+          valueFrom:
+            secretKeyRef:
+              name: taskora-app-token
+              key: token
       startupProbe:
         httpGet:
           path: /health
