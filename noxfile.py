@@ -16,6 +16,8 @@ PYTHON = "3.11"
 
 
 TEST_EXTRAS = ".[dev,harness,load,chaos,k8s]"
+# What every harness session installs: any --target works, the cluster ones need kubernetes.
+HARNESS_EXTRAS = ".[harness,load,chaos,k8s]"
 # In random order (pytest-randomly; the header names the seed, --randomly-seed=N repeats it).
 PYTEST = ("-n", "2", "-ra", "-p", "randomly")
 
@@ -113,28 +115,28 @@ def serve(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def validate(session: nox.Session) -> None:
     """Validate a deployment against the success criteria (default: local stack, quick profile)."""
-    session.install("-e", ".[harness,load,chaos]")
+    session.install("-e", HARNESS_EXTRAS)
     session.run("python", "-m", "harness", "validate", *session.posargs)
 
 
 @nox.session(python=PYTHON, default=False)
 def selftest(session: nox.Session) -> None:
     """Plant each fault in a local stack and prove the harness catches it."""
-    session.install("-e", ".[harness,load,chaos]")
+    session.install("-e", HARNESS_EXTRAS)
     session.run("python", "-m", "harness", "selftest", *session.posargs)
 
 
 @nox.session(python=PYTHON, default=False)
 def load(session: nox.Session) -> None:
     """Only the Locust load stage (SC-008 users, SC-009 P95) against a target."""
-    session.install("-e", ".[harness,load]")
+    session.install("-e", HARNESS_EXTRAS)
     session.run("python", "-m", "harness", "load", *session.posargs)
 
 
 @nox.session(python=PYTHON, default=False)
 def chaos(session: nox.Session) -> None:
     """The Chaos Toolkit experiments in chaos/ (SC-010), each against a fresh stack."""
-    session.install("-e", ".[harness,chaos]")
+    session.install("-e", HARNESS_EXTRAS)
     session.run("python", "-m", "harness", "chaos", *session.posargs)
 
 

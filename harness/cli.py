@@ -76,8 +76,13 @@ def _options(args: argparse.Namespace) -> Options:
 
 
 def _pytest_arguments(options: Options, args: argparse.Namespace, report_dir: Path) -> list[str]:
-    argv = [str(args.scenarios), "-p", "no:terminal", "-p", "no:cacheprovider",
-            "--report-dir", str(report_dir), *flags_of(options)]  # fmt: skip
+    # The scenarios' own configuration, named: pytest would otherwise look for one from the
+    # arguments' common directory (a --report-dir outside the repository makes that "/") and
+    # fall back to the project's pyproject.toml, whose filterwarnings=error fails the run.
+    scenarios = args.scenarios
+    argv = [str(scenarios), "-c", str(scenarios / "pytest.ini"), "--rootdir", str(scenarios),
+            "-p", "no:terminal", "-p", "no:cacheprovider", "--report-dir", str(report_dir),
+            *flags_of(options)]  # fmt: skip
     if args.select is not None:
         argv += ["-k", args.select]
     return argv

@@ -1,0 +1,42 @@
+"""``validate --target url`` against a separately started ``taskora serve``, as QA runs it
+against staging: the command a user types, in its own process, with the report directory
+outside the repository (which once made pytest fall back to the project's configuration and
+crash on a warning before any criterion ran)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from taskora.migrate import upgrade
+from tests.process import SECRET, running
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.parametrize("report_exists", [False, True])
+def test_validate_url_target_judges_a_real_service(tmp_path: Path, report_exists: bool) -> None:
+    url = f"sqlite:///{tmp_path / 'taskora.db'}"
+    upgrade(url)
+    report_dir = tmp_path / "report"
+    if report_exists:
+        report_dir.mkdir()
+    with running(url, tmp_path / "server.log", workers=1) as server:
+        done = subprocess.run(
+            [sys.executable, "-m", "harness", "validate", "--target", "url", "--url",
+             server.base_url, "--jwt-secret", SECRET, "--report-dir", str(report_dir),
+             "-k", "sc002 or sc004"],
+            cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+    output = done.stdout + done.stderr
+    assert "Traceback" not in output, output[-3000:]
+    assert done.returncode == 0, output[-3000:]
+    report = json.loads((report_dir / "report.json").read_text())
+    verdicts = {c["id"]: c["verdict"] for c in report["criteria"]}
+    assert verdicts["SC-002"] == "pass" and verdicts["SC-004"] == "pass", verdicts
