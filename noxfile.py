@@ -18,6 +18,7 @@ PYTHON = "3.11"
 TEST_EXTRAS = ".[dev,harness,load,chaos,k8s]"
 # What every harness session installs: any --target works, the cluster ones need kubernetes.
 HARNESS_EXTRAS = ".[harness,load,chaos,k8s]"
+PINNED = ("-c", "constraints.txt")  # the exact versions the suite passed with (see the file)
 # In random order (pytest-randomly; the header names the seed, --randomly-seed=N repeats it).
 PYTEST = ("-n", "2", "-ra", "-p", "randomly")
 
@@ -25,7 +26,7 @@ PYTEST = ("-n", "2", "-ra", "-p", "randomly")
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """Run the project's tests (PostgreSQL and Redis tests skip where absent, except in CI)."""
-    session.install("-e", TEST_EXTRAS)
+    session.install(*PINNED, "-e", TEST_EXTRAS)
     args = session.posargs or [*PYTEST, "--junitxml=reports/junit-tests.xml"]
     session.run("pytest", *args)
 
@@ -62,7 +63,7 @@ def flakes(session: nox.Session) -> None:
         runs = int(extra.pop(0))
     if runs < 1:
         session.error("usage: nox -s flakes -- [N] [pytest args]")
-    session.install("-e", TEST_EXTRAS)
+    session.install(*PINNED, "-e", TEST_EXTRAS)
     reports = Path("reports/flakes")
     shutil.rmtree(reports, ignore_errors=True)
     reports.mkdir(parents=True)
@@ -95,7 +96,7 @@ def flakes(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
     """Check style (ruff) and types (mypy)."""
-    session.install("-e", ".[lint,harness]")
+    session.install(*PINNED, "-e", ".[lint,harness]")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")
@@ -104,7 +105,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHON, default=False)
 def serve(session: nox.Session) -> None:
     """Start the service on http://127.0.0.1:8000 and print a token for the user 'demo'."""
-    session.install("-e", ".")
+    session.install(*PINNED, "-e", ".")
     token = session.run("taskora", "token", "demo", "--ttl", "86400", silent=True)
     session.log("Taskora: http://127.0.0.1:8000  (API docs at /docs)")
     session.log(f"Token for user 'demo' (valid 24 h): {str(token).strip()}")
@@ -115,28 +116,28 @@ def serve(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def validate(session: nox.Session) -> None:
     """Validate a deployment against the success criteria (default: local stack, quick profile)."""
-    session.install("-e", HARNESS_EXTRAS)
+    session.install(*PINNED, "-e", HARNESS_EXTRAS)
     session.run("python", "-m", "harness", "validate", *session.posargs)
 
 
 @nox.session(python=PYTHON, default=False)
 def selftest(session: nox.Session) -> None:
     """Plant each fault in a local stack and prove the harness catches it."""
-    session.install("-e", HARNESS_EXTRAS)
+    session.install(*PINNED, "-e", HARNESS_EXTRAS)
     session.run("python", "-m", "harness", "selftest", *session.posargs)
 
 
 @nox.session(python=PYTHON, default=False)
 def load(session: nox.Session) -> None:
     """Only the Locust load stage (SC-008 users, SC-009 P95) against a target."""
-    session.install("-e", HARNESS_EXTRAS)
+    session.install(*PINNED, "-e", HARNESS_EXTRAS)
     session.run("python", "-m", "harness", "load", *session.posargs)
 
 
 @nox.session(python=PYTHON, default=False)
 def chaos(session: nox.Session) -> None:
     """The Chaos Toolkit experiments in chaos/ (SC-010), each against a fresh stack."""
-    session.install("-e", HARNESS_EXTRAS)
+    session.install(*PINNED, "-e", HARNESS_EXTRAS)
     session.run("python", "-m", "harness", "chaos", *session.posargs)
 
 
