@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import jwt
 
 from taskora.db import utcnow
 from taskora.settings import Settings
 
-__all__ = ["InvalidToken", "decode_user", "issue_token"]
+__all__ = ["InvalidToken", "decode_token", "decode_user", "issue_token"]
 
 MAX_USER_ID = 128
 # What a user id may hold: the characters of e-mail addresses and identity-provider subjects
@@ -32,6 +32,11 @@ def issue_token(settings: Settings, user_id: str, *, ttl_seconds: int | None = N
 
 
 def decode_user(settings: Settings, token: str) -> str:
+    return decode_token(settings, token)[0]
+
+
+def decode_token(settings: Settings, token: str) -> tuple[str, datetime]:
+    """The token's user id and the moment it expires (UTC)."""
     try:
         claims = jwt.decode(
             token,
@@ -44,4 +49,4 @@ def decode_user(settings: Settings, token: str) -> str:
     user_id = claims["sub"]
     if not isinstance(user_id, str) or not USER_ID.fullmatch(user_id):
         raise InvalidToken("the token's sub claim is not a user id")
-    return user_id
+    return user_id, datetime.fromtimestamp(claims["exp"], UTC)

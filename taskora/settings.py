@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     access_log: bool = True
     log_level: str = "INFO"
     idempotency_ttl_seconds: int = Field(default=24 * 3600, gt=0)
+    # Event streams one user may hold open in one worker process (429 beyond; browsers open one
+    # per tab): one user must not take a worker's memory and sockets from everyone else.
+    sse_streams_per_user: int = Field(default=20, ge=1, le=10_000)
 
     # What this process does: ``all``, or one role of a deployment that scales them apart
     # (api: HTTP and live sync; consumers: relay and consumers; scheduler: reminders, housekeeping)

@@ -40,8 +40,8 @@ class Server:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def token(self, user: str) -> str:
-        return issue_token(Settings(jwt_secret=SECRET), user)
+    def token(self, user: str, *, ttl_seconds: int | None = None) -> str:
+        return issue_token(Settings(jwt_secret=SECRET), user, ttl_seconds=ttl_seconds)
 
     def headers(self, user: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(user)}"}

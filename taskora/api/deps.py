@@ -4,17 +4,20 @@ memory: a sync dependency would cost a thread hop per request."""
 from __future__ import annotations
 
 import hmac
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from taskora.auth import InvalidToken, decode_user
+from taskora.auth import InvalidToken, decode_token, decode_user
 from taskora.db import Database
 from taskora.settings import Settings
 
 __all__ = [
-    "CurrentUser", "DatabaseDep", "IdempotencyKey", "SettingsDep", "StreamUser", "sidecar_only",
+    "CurrentUser", "DatabaseDep", "IdempotencyKey", "SettingsDep", "StreamClaims", "StreamUser",
+    "sidecar_only",
 ]  # fmt: skip
 
 _bearer = HTTPBearer(auto_error=False, description="A JWT: `taskora token USER` prints one")
@@ -50,22 +53,28 @@ async def _current_user(
 CurrentUser = Annotated[str, Depends(_current_user)]
 
 
+@dataclass(frozen=True)
+class StreamClaims:
+    user: str
+    expires_at: datetime  # the stream ends then: the client reconnects with a fresh token
+
+
 async def _stream_user(
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     access_token: Annotated[str | None, Query(max_length=4096)] = None,
-) -> str:
+) -> StreamClaims:
     """Like CurrentUser, but also from ``?access_token=`` (EventSource cannot set headers)."""
     token = credentials.credentials if credentials else access_token
     if token is None:
         raise HTTPException(401, detail="Not authenticated", headers=_CHALLENGE)
     try:
-        return decode_user(settings, token)
+        return StreamClaims(*decode_token(settings, token))
     except InvalidToken:
         raise HTTPException(401, detail="Invalid or expired token", headers=_CHALLENGE) from None
 
 
-StreamUser = Annotated[str, Depends(_stream_user)]
+StreamUser = Annotated[StreamClaims, Depends(_stream_user)]
 IdempotencyKey = Annotated[
     str | None,
     Header(

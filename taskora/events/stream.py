@@ -26,10 +26,14 @@ from taskora.events.envelope import CloudEvent, to_cloudevent
 from taskora.events.outbox import NOTIFY_CHANNEL, last_position, read_after
 from taskora.failpoints import OFF, Failpoints
 
-__all__ = ["EventStream", "Subscriber"]
+__all__ = ["EventStream", "Subscriber", "TooManyStreams"]
 
 log = logging.getLogger("taskora.stream")
 QUEUE_LIMIT = 1000
+
+
+class TooManyStreams(Exception):
+    """The user already holds as many streams as one process serves a user."""
 
 
 @dataclass(eq=False)
@@ -69,16 +73,24 @@ class EventStream:
         self._subscribers: dict[str, set[Subscriber]] = {}
         self.failpoints = failpoints  # drop_events
 
-    def subscribe(self, user_id: str) -> Subscriber:
+    def subscribe(self, user_id: str, *, limit: int | None = None) -> Subscriber:
+        """A new subscriber of the user's events; TooManyStreams once the user holds ``limit``
+        in this process."""
         subscriber = Subscriber(user_id, asyncio.get_running_loop())
         with self._lock:
-            self._subscribers.setdefault(user_id, set()).add(subscriber)
+            group = self._subscribers.setdefault(user_id, set())
+            if limit is not None and len(group) >= limit:
+                raise TooManyStreams(f"{len(group)} streams open for this user (limit {limit})")
+            group.add(subscriber)
         metrics.SSE_CONNECTIONS.inc()
         return subscriber
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
+        """Idempotent: the stream's end and the response's end may both call it."""
         with self._lock:
             group = self._subscribers.get(subscriber.user_id, set())
+            if subscriber not in group:
+                return
             group.discard(subscriber)
             if not group:
                 self._subscribers.pop(subscriber.user_id, None)

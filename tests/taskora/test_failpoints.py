@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from httpx_sse import connect_sse
 from sqlalchemy import func, select
 
+from taskora.api.deps import StreamClaims
 from taskora.api.routes.events import event_stream
 from taskora.app import create_app
 from taskora.cli import main
@@ -352,7 +353,8 @@ async def _subscribed(stream: EventStream, user: str, reader: asyncio.Future[Any
 async def _first_sse(app: FastAPI, last_event_id: int | None) -> tuple[float, datetime]:
     """Open the SSE route, hand out what was committed; the first event's age when sent."""
     request = _Request(app)
-    response = await event_stream(request, "alice", app.state.db, last_event_id)
+    claims = StreamClaims("alice", datetime.now(UTC) + timedelta(minutes=5))
+    response = await event_stream(request, claims, app.state.db, last_event_id)
     events = response.body_iterator
     try:
         first = asyncio.ensure_future(anext(events))

@@ -2,26 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, HTTPException, Request
 from sse_starlette.sse import EventSourceResponse, ServerSentEvent
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
-from taskora.api.deps import DatabaseDep, StreamUser
-from taskora.db import Database
+from taskora.api.deps import DatabaseDep, StreamClaims, StreamUser
+from taskora.db import Database, utcnow
 from taskora.events.envelope import CloudEvent, to_cloudevent
 from taskora.events.outbox import read_after
-from taskora.events.stream import EventStream
+from taskora.events.stream import EventStream, Subscriber, TooManyStreams
 from taskora.failpoints import OFF, Failpoints
 
 router = APIRouter(prefix="/api/events", tags=["events"])
 
 KEEP_ALIVE_SECONDS = 15
+RETRY = {"Retry-After": "10"}
 RETENTION_NOTE = (
     "Events are kept for TASKORA_EVENT_RETENTION_HOURS (default 7 days) after delivery; a client "
-    "whose Last-Event-ID is older first receives an event of type stream.reset and should reload."
+    "whose Last-Event-ID is older first receives an event of type stream.reset and should reload. "
+    "The stream ends with an event of type stream.expired when the token expires: reconnect with "
+    "a fresh token and Last-Event-ID. A user holds at most TASKORA_SSE_STREAMS_PER_USER streams "
+    "per worker (429 with Retry-After beyond)."
 )
 
 
@@ -42,11 +48,12 @@ async def _events(
     request: Request,
     db: Database,
     stream: EventStream,
-    user_id: str,
+    subscriber: Subscriber,
+    claims: StreamClaims,
     last_event_id: int | None,
     failpoints: Failpoints = OFF,
 ) -> AsyncIterator[ServerSentEvent]:
-    subscriber = stream.subscribe(user_id)
+    user_id = claims.user
     try:
         position = last_event_id
         if position is not None:
@@ -63,7 +70,12 @@ async def _events(
                 if len(batch) < 1000:
                     break
         while not await request.is_disconnected():
-            live = await subscriber.queue.get()
+            left = (claims.expires_at - utcnow()).total_seconds()
+            try:
+                live = await asyncio.wait_for(subscriber.queue.get(), timeout=max(left, 0))
+            except TimeoutError:  # the token expired: reconnect with a fresh one
+                yield ServerSentEvent(data="{}", event="stream.expired")
+                return
             if live is None:
                 return  # too slow to keep up: the client reconnects with Last-Event-ID
             if position is not None and live.position <= position:
@@ -78,7 +90,10 @@ async def _events(
 @router.get(
     "/stream",
     response_class=EventSourceResponse,
-    responses={200: {"content": {"text/event-stream": {}}, "description": RETENTION_NOTE}},
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": RETENTION_NOTE},
+        429: {"description": "The user holds too many streams in this worker; retry later"},
+    },
 )
 async def event_stream(
     request: Request,
@@ -88,7 +103,14 @@ async def event_stream(
 ) -> EventSourceResponse:
     """Stream the user's events: id = log position, event = type, data = the CloudEvent."""
     stream: EventStream = request.app.state.runtime.stream
-    failpoints = request.app.state.settings.failpoints
+    settings = request.app.state.settings
+    try:
+        subscriber = stream.subscribe(user.user, limit=settings.sse_streams_per_user)
+    except TooManyStreams as exc:
+        raise HTTPException(429, detail=f"Too many event streams: {exc}", headers=RETRY) from None
     return EventSourceResponse(
-        _events(request, db, stream, user, last_event_id, failpoints), ping=KEEP_ALIVE_SECONDS
+        _events(request, db, stream, subscriber, user, last_event_id, settings.failpoints),
+        ping=KEEP_ALIVE_SECONDS,
+        # Also when the stream never starts (a client gone before the first event is read)
+        background=BackgroundTask(stream.unsubscribe, subscriber),
     )

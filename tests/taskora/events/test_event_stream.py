@@ -152,3 +152,57 @@ def test_stream_needs_a_valid_token(tmp_path) -> None:
         url = f"{server.base_url}/api/events/stream"
         assert httpx.get(url).status_code == 401
         assert httpx.get(url, params={"access_token": "forged"}).status_code == 401
+
+
+def test_one_user_holds_a_bounded_number_of_streams_and_others_are_not_affected(tmp_path) -> None:
+    """Past TASKORA_SSE_STREAMS_PER_USER a user's next stream is a 429 with Retry-After; other
+    users still connect; a closed stream frees its slot."""
+    url = _sqlite(tmp_path)
+    with running(url, tmp_path / "serve.log", workers=1,
+                 env={"TASKORA_SSE_STREAMS_PER_USER": "2"}) as server:  # fmt: skip
+        stream = f"{server.base_url}/api/events/stream"
+        tabs = [Subscriber(server.base_url, server.token("mallory")) for _ in range(2)]
+        try:
+            _subscribed(server, *tabs)
+            refused = httpx.get(stream, headers=server.headers("mallory"), timeout=5)
+            assert refused.status_code == 429 and refused.headers["Retry-After"] == "10"
+            alice = Subscriber(server.base_url, server.token("alice"))
+            tabs.append(alice)
+            alice.start()
+            assert alice.connected.wait(10)
+            wait_until(lambda: _connections(server) == 3, 10, "alice subscribed beside mallory")
+        finally:
+            for tab in tabs:
+                tab.stopped.set()
+        # Stopped tabs leave at their next event: a write of each user's ends them.
+        for user in ("mallory", "alice"):
+            httpx.post(f"{server.base_url}/api/tasks", json={"title": "t"},
+                       headers=server.headers(user))  # fmt: skip
+        for tab in tabs:
+            tab.join(timeout=10)
+        wait_until(lambda: _connections(server) == 0, 10, "every stream closed")
+        fresh = Subscriber(server.base_url, server.token("mallory"))
+        tabs.append(fresh)
+        try:
+            _subscribed(server, fresh)
+        finally:
+            fresh.stopped.set()
+            httpx.post(f"{server.base_url}/api/tasks", json={"title": "t"},
+                       headers=server.headers("mallory"))  # fmt: skip
+            fresh.join(timeout=10)
+
+
+def test_a_stream_ends_when_its_token_expires(tmp_path) -> None:
+    """The stream does not outlive the token's exp: its last event is stream.expired."""
+    with running(_sqlite(tmp_path), tmp_path / "serve.log", workers=1) as server:
+        tab = Subscriber(server.base_url, server.token("alice", ttl_seconds=3))
+        tab.start()
+        try:
+            assert tab.connected.wait(10)
+            tab.join(timeout=20)  # the server ends the stream ~3 s in
+            assert not tab.is_alive(), "the stream outlived its token"
+            events = [sse for _, sse in list(tab.events.queue)]
+            assert [e.event for e in events][-1:] == ["stream.expired"]
+        finally:
+            tab.stopped.set()
+            tab.join(timeout=10)
