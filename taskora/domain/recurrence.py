@@ -23,6 +23,7 @@ from types import FrameType
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dateutil.relativedelta import relativedelta
 from dateutil.rrule import rrule, rrulestr
 
 __all__ = [
@@ -65,8 +66,16 @@ _SINGLE = ("FREQ", "INTERVAL", "COUNT", "UNTIL", "WKST", "BYSECOND")
 _WEEKDAY = re.compile(r"^([+-]?)(\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)$")
 _BY_DAY_PARTS = ("BYMONTHDAY", "BYDAY", "BYSETPOS", "BYYEARDAY", "BYWEEKNO")
 _OFFSET = re.compile(r"^([+-])(\d{2}):(\d{2})$")
-# Frequencies whose periods have one length in wall time: a series can be restarted a whole
-# number of periods later and recur exactly as before.
+# A period of each frequency, in wall time: a series restarted a whole number of periods later
+# recurs exactly as before (_restarted). Minutely to weekly periods have one length (_PERIOD).
+_SHIFT: dict[str, Callable[[int], timedelta | relativedelta]] = {
+    "MINUTELY": lambda n: timedelta(minutes=n),
+    "HOURLY": lambda n: timedelta(hours=n),
+    "DAILY": lambda n: timedelta(days=n),
+    "WEEKLY": lambda n: timedelta(weeks=n),
+    "MONTHLY": lambda n: relativedelta(months=n),
+    "YEARLY": lambda n: relativedelta(years=n),
+}
 _PERIOD = {
     "MINUTELY": timedelta(minutes=1),
     "HOURLY": timedelta(hours=1),
@@ -199,12 +208,30 @@ def parse_rule(rule: str, *, start: datetime, zone_name: str | None) -> rrule:
     return parsed
 
 
-def _restart_step(parts: dict[str, str]) -> timedelta | None:
-    """The wall-time length of INTERVAL periods, where a series can restart (see _restarted)."""
-    period = _PERIOD.get(parts.get("FREQ", ""))
-    if period is None or ("COUNT" in parts and any(key.startswith("BY") for key in parts)):
-        return None
-    return period * int(parts.get("INTERVAL", "1"))
+def _restartable(parts: dict[str, str]) -> bool:
+    """Whether a series can restart later (see _restarted): with COUNT only when no BY part can
+    change how many occurrences a period holds (one each), so COUNT shrinks by the periods
+    skipped."""
+    counted = "COUNT" in parts and any(key.startswith("BY") for key in parts)
+    return parts.get("FREQ", "") in _SHIFT and not counted
+
+
+def _shifted(start: datetime, frequency: str, periods: int) -> datetime:
+    """``start`` moved ``periods`` periods on, in wall time (months and years clamp the day)."""
+    return start + _SHIFT[frequency](periods)
+
+
+def _periods_before(start: datetime, current: datetime, frequency: str, interval: int) -> int:
+    """How many whole INTERVAL-periods fit between ``start`` and ``current`` (wall time)."""
+    step = _PERIOD.get(frequency)
+    naive_start, naive_current = start.replace(tzinfo=None), current.replace(tzinfo=None)
+    if step is not None:
+        return max(0, (naive_current - naive_start) // (step * interval))
+    months = (current.year - start.year) * 12 + current.month - start.month
+    steps = months // (interval * (12 if frequency == "YEARLY" else 1))
+    while steps > 0 and _shifted(naive_start, frequency, steps * interval) > naive_current:
+        steps -= 1
+    return max(0, steps)
 
 
 def _restarted(series: rrule, rule: str, start: datetime, current: datetime) -> rrule | None:
@@ -212,20 +239,24 @@ def _restarted(series: rrule, rule: str, start: datetime, current: datetime) -> 
     ``current``, so that dateutil does not walk the years between; it recurs exactly as before
     after ``current``. None when a COUNT ran out before ``current``.
 
-    Only where periods have one length in wall time (minutely to weekly). With COUNT only when
-    no BY part can change how many occurrences a period holds (one each), so COUNT shrinks by
-    the periods skipped."""
+    A monthly or yearly restart that would clamp the day (the 31st into a 30-day month) is
+    skipped where the day comes from the start (no BY part chooses the days)."""
     parts = _parts(rule)
-    step = _restart_step(parts)
-    if step is None:
+    if not _restartable(parts):
         return series
-    periods = (current.replace(tzinfo=None) - start.replace(tzinfo=None)) // step
+    frequency, interval = parts["FREQ"], int(parts.get("INTERVAL", "1"))
+    periods = _periods_before(start, current, frequency, interval)
     if periods <= 0:
         return series
+    restart = _shifted(start, frequency, periods * interval)
+    chosen = _parts(anchored_rule(rule, start))
+    clamped = frequency not in _PERIOD and restart.day != start.day
+    if clamped and not any(key in chosen for key in _BY_DAY_PARTS):
+        return series
     if "COUNT" not in parts:
-        return series.replace(dtstart=start + step * periods)
+        return series.replace(dtstart=restart)
     left = int(parts["COUNT"]) - periods
-    return series.replace(dtstart=start + step * periods, count=left) if left > 0 else None
+    return series.replace(dtstart=restart, count=left) if left > 0 else None
 
 
 def within_budget(work: Callable[[], T], seconds: float = RULE_BUDGET) -> T:
@@ -285,5 +316,5 @@ def check_series(rule: str, *, start: datetime, zone_name: str | None) -> None:
     ``_restarted``, its last one (found after every other occurrence: the costliest)."""
     next_occurrence(rule, start=start, current=start, zone_name=zone_name)
     parts = _parts(rule)
-    if "COUNT" in parts and _restart_step(parts) is None:
+    if "COUNT" in parts and not _restartable(parts):
         within_budget(parse_rule(rule, start=start, zone_name=zone_name).count)

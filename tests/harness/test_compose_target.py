@@ -110,7 +110,7 @@ def test_the_env_file_sets_every_variable_the_compose_files_require() -> None:
     text = "".join(path.read_text() for path in target.compose_files())
     required = set(re.findall(r"\$\{(\w+):\?", text)) | set(re.findall(r"\$\{(\w+):-", text))
     assert required == {"TASKORA_JWT_SECRET", "POSTGRES_PASSWORD", "TASKORA_API_PORT",
-                        "TASKORA_IMAGE"}  # fmt: skip
+                        "TASKORA_IMAGE", "APP_API_TOKEN"}  # fmt: skip
     assert required <= set(runner.env_seen)
 
 

@@ -29,10 +29,15 @@ ROUTES = {  # a request per role-owned route, and the roles that serve it
 }
 
 
+SIDECAR = {"dapr-api-token": "sidecar-token"}  # what the sidecar brings to the internal routes
+
+
 def _settings(tmp_path: Path, role: str, **overrides: object) -> Settings:
     url = f"sqlite:///{tmp_path / 'roles.db'}"
     upgrade(url)
-    values: dict[str, object] = {"bus": "dapr", "background": False, **overrides}
+    token = SIDECAR["dapr-api-token"]
+    values: dict[str, object] = {"bus": "dapr", "background": False, "app_api_token": token}
+    values.update(overrides)
     return Settings(env="test", database_url=url, role=role, access_log=False, **values)  # type: ignore[arg-type]
 
 
@@ -40,7 +45,7 @@ def _settings(tmp_path: Path, role: str, **overrides: object) -> Settings:
 def test_each_role_serves_its_routes_and_every_role_is_probed(tmp_path: Path, role: str) -> None:
     settings = _settings(tmp_path, role)
     auth = {"Authorization": f"Bearer {issue_token(settings, 'alice')}"}
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers=SIDECAR) as client:
         assert client.get("/health").status_code == 200
         assert client.get("/ready").status_code == 200
         assert client.get("/metrics").status_code == 200
