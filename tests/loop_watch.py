@@ -61,9 +61,13 @@ def watched_client(app: FastAPI) -> Iterator[TestClient]:
     engine = app.state.db.engine
     event.listen(engine, "before_cursor_execute", before_execute)
     options = {"loop_factory": _debug_loop} if DEBUG else {}
-    if DEBUG:  # a full collection over pytest's heap takes ~60 ms, in whichever thread
+    if DEBUG:
+        # The collector runs inside whichever callback allocates when a generation fills (a full
+        # pass over pytest's heap takes ~60 ms; debug mode allocates a traceback per handle):
+        # that is the runtime's pause, not the callback's work. It is off while the app runs.
         gc.collect()
         gc.freeze()
+        gc.disable()
         _slow.clear()
         asyncio.events.Handle._run = _timed_run  # type: ignore[method-assign]
     try:
@@ -71,7 +75,9 @@ def watched_client(app: FastAPI) -> Iterator[TestClient]:
             yield client
     finally:
         asyncio.events.Handle._run = _run_handle  # type: ignore[method-assign]
-        gc.unfreeze()
+        if DEBUG:
+            gc.enable()
+            gc.unfreeze()
         event.remove(engine, "before_cursor_execute", before_execute)
     assert not on_loop, f"database statements ran on the event loop: {on_loop[:5]}"
     assert not _slow, f"event-loop callbacks of 50 ms or more: {_slow[:5]}"
