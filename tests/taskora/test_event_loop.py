@@ -152,7 +152,7 @@ def test_health_answers_while_postgres_makes_writes_wait(
 
 @pytest.mark.slow
 def test_the_api_suite_runs_under_asyncio_debug_with_no_slow_callback(tmp_path: Path) -> None:
-    """The API tests again, their TestClient loops in debug mode: a callback that spends 50 ms
+    """The API tests again, their TestClient loops in debug mode: a callback that spends 200 ms
     of CPU on the loop, or a database statement there, fails them (tests/loop_watch.py)."""
     modules = [str(ROOT / "tests" / "taskora" / name) for name in API_SUITE]
     done = subprocess.run(
