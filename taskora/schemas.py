@@ -226,7 +226,7 @@ AuditType = Literal[
 
 
 class AuditQuery(BaseModel):
-    task_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    task_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     type: list[AuditType] = []
     since: Moment | None = None
     limit: int = Field(default=50, ge=1, le=200)

@@ -21,7 +21,7 @@ from sqlmodel import col
 from taskora.db import UTCDateTime
 from taskora.errors import Invalid
 from taskora.models import Task
-from taskora.schemas import PRIORITIES
+from taskora.schemas import MAX_ID, PRIORITIES
 
 __all__ = ["SortColumn", "decode_cursor", "encode_cursor", "keyset_after", "sort_columns"]
 
@@ -39,7 +39,7 @@ class SortColumn:
 
 
 def _as_int(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or abs(value) >= 2**63:
+    if isinstance(value, bool) or not isinstance(value, int) or abs(value) > MAX_ID:
         raise ValueError("not a 64-bit integer")
     return value
 

@@ -85,6 +85,9 @@ _PERIOD = {
 
 
 _SEARCH = "dateutil.rrule"  # the module whose frames the budget stops
+# What dateutil raises for a rule it cannot read or compute (an IndexError on some ordinal
+# weekdays, an OverflowError past year 9999): each becomes a ValueError naming the rule's fault.
+DATEUTIL_ERRORS = (ArithmeticError, LookupError, TypeError, ValueError)
 
 
 class RuleTooCostly(ValueError):
@@ -202,7 +205,7 @@ def parse_rule(rule: str, *, start: datetime, zone_name: str | None) -> rrule:
     local_start = start.astimezone(series_zone(zone_name))
     try:  # what dateutil refuses depends on the start too (BYHOUR an INTERVAL never reaches)
         parsed = rrulestr(anchored_rule(check_rule(rule), local_start), dtstart=local_start)
-    except (ArithmeticError, LookupError, TypeError, ValueError) as exc:
+    except DATEUTIL_ERRORS as exc:
         raise ValueError(f"not a valid RFC 5545 RRULE: {exc}") from None
     assert isinstance(parsed, rrule)  # one line, no EXDATE or RDATE: check_rule refused them
     return parsed
@@ -282,7 +285,7 @@ def within_budget(work: Callable[[], T], seconds: float = RULE_BUDGET) -> T:
         return work()
     except RuleTooCostly:
         raise
-    except (ArithmeticError, LookupError, TypeError, ValueError) as exc:  # dateutil's own limits
+    except DATEUTIL_ERRORS as exc:
         raise ValueError(f"its occurrences cannot be computed: {exc!r}") from exc
     finally:
         sys.settrace(previous)
