@@ -4,7 +4,8 @@
 Each consumer reads its streams in a group named after it, as this process's ``holder``, and
 ``XACK``s a message only once ``deliver`` applied it or recorded it as a dead letter. A
 ``RETRY`` stays pending; after ``reclaim_idle_ms`` ``XAUTOCLAIM`` hands it (or a dead process's
-pending messages) to a live consumer. After ``max_deliveries`` failed deliveries, or at once if
+pending messages) to a live consumer; at start and after a broker outage a consumer first handles
+what it was given and did not acknowledge. After ``max_deliveries`` failed deliveries, or at once if
 malformed or poison (``DROP``), a message is recorded as a dead letter, copied to
 ``taskora:{topic}-dlq`` and acked.
 
@@ -37,6 +38,12 @@ __all__ = ["RedisBus"]
 
 log = logging.getLogger("taskora.events")
 Fields = dict[str, str] | None  # a stream entry's; None if deleted since (Redis < 7)
+
+
+def _entries(reply: Any) -> list[tuple[str, list[tuple[str, Fields]]]]:
+    """XREADGROUP's answer as (stream, messages) pairs (RESP2 gives a list, RESP3 a dict)."""
+    reply = reply or []
+    return list(reply.items()) if isinstance(reply, dict) else list(reply)
 
 
 class RedisBus:
@@ -117,6 +124,7 @@ class RedisBus:
             try:
                 if not ready:  # at start, and after an error (a restarted server lost them)
                     self._create_groups(consumer, streams)
+                    self._own_backlog(consumer, streams, stop)
                     ready = True
                 if time.monotonic() >= next_reclaim:
                     self._reclaim(consumer, streams, stop)
@@ -128,8 +136,7 @@ class RedisBus:
                     count=self.count,
                     block=self.block_ms,
                 )
-                reply = reply or []
-                for stream, messages in reply.items() if isinstance(reply, dict) else reply:
+                for stream, messages in _entries(reply):
                     for message_id, fields in messages:
                         self._handle(consumer, streams[stream], message_id, fields, 1)
             except redis.RedisError as exc:
@@ -147,6 +154,24 @@ class RedisBus:
             except redis.ResponseError as exc:
                 if "BUSYGROUP" not in str(exc):
                     raise
+
+    def _own_backlog(
+        self, consumer: Consumer, streams: dict[str, str], stop: threading.Event
+    ) -> None:
+        """Handle what this holder was given and did not acknowledge, before anything new: the
+        rest of a batch cut short by a broker outage (Redis kept it pending for us), or our
+        messages from before a restart. Redis's documented recovery: read the history (ids
+        after 0) until it is empty. A message that fails again stays pending for reclaim."""
+        after = dict.fromkeys(streams, "0-0")
+        while after and not stop.is_set():
+            reply: Any = self.reader.xreadgroup(consumer.name, self.holder, after, count=self.count)
+            for stream, messages in _entries(reply):
+                if not messages:
+                    after.pop(stream, None)
+                    continue
+                for message_id, fields in messages:
+                    self._handle(consumer, streams[stream], message_id, fields, 1)
+                after[stream] = messages[-1][0]
 
     def _reclaim(self, consumer: Consumer, streams: dict[str, str], stop: threading.Event) -> None:
         """Take over what stayed pending too long (a dead process's, or our own retries)."""

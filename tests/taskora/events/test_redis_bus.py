@@ -146,6 +146,25 @@ def test_a_dead_consumers_pending_message_is_reclaimed_and_applied_once(
     assert consumers["dead-worker"] == 0 and consumers[bus.holder] == 0
 
 
+def test_what_a_consumer_was_given_and_did_not_acknowledge_is_handled_first(
+    client, auth, make_bus, server
+):
+    """A batch cut short by a broker outage stays pending for this holder: it is handled when
+    the consumer (re)starts, not half a minute later by the reclaim of idle messages."""
+    bus = make_bus([AUDIT], block_ms=100, reclaim_idle_ms=600_000, reclaim_every=0.1)
+    for _ in range(3):
+        client.post("/api/tasks", json=task_body(), headers=auth())
+    assert relay_all(client, bus) == 3
+    stream = bus.key(TASK_EVENTS)
+    server.xgroup_create(stream, "audit", id="0")
+    taken = server.xreadgroup("audit", bus.holder, {stream: ">"}, count=10)
+    assert len(taken[0][1]) == 3  # given to this holder; the broker went away before the acks
+    last_id = taken[0][1][-1][0]
+    with consuming(bus):
+        wait_for(lambda: settled(server, stream, "audit", last_id))
+    assert sorted(audit_ids(client, auth)) == sorted(row.event_id for row in outbox(client))
+
+
 def test_a_failing_consumer_is_retried_then_dead_lettered(client, auth, make_bus, server):
     calls: list[str] = []
 
