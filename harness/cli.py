@@ -33,10 +33,9 @@ from harness.run import (
 )
 from harness.selftest import run_selftest
 from harness.targets.local import LocalTarget
+from harness.targets.running import STATE, StackState
 
 __all__ = ["main"]
-
-STATE = Path(".harness") / "up.json"
 
 
 def _target_arguments(parser: argparse.ArgumentParser) -> None:
@@ -128,8 +127,7 @@ def _up(args: argparse.Namespace, console: Console) -> int:
     target = build_target(options, load_profile(options.profile, list(options.overrides)))
     assert isinstance(target, LocalTarget)
     deployment = target.up()
-    STATE.parent.mkdir(exist_ok=True)
-    STATE.write_text(json.dumps({"pgids": target.process_groups(), "url": deployment.base_url}))
+    StackState(deployment.base_url, target.secret, target.process_groups()).save()
     target.detach()
     console.print(f"taskora is up at {deployment.base_url} (stop it with: python -m harness down)")
     console.print(f"token for user 'demo': {deployment.token('demo')}")
@@ -139,15 +137,14 @@ def _up(args: argparse.Namespace, console: Console) -> int:
 def _down(args: argparse.Namespace, console: Console) -> int:
     if not STATE.is_file():
         raise UsageError("nothing to stop: 'python -m harness up' was not run from here")
-    state = json.loads(STATE.read_text())
-    pgids = state.get("pgids", [state.get("pgid")])  # "pgid": what older versions wrote
-    for pgid in filter(None, pgids):
+    url = json.loads(STATE.read_text(encoding="utf-8")).get("url", "")
+    for pgid in StackState.process_groups():
         try:
-            os.killpg(int(pgid), signal.SIGTERM)
+            os.killpg(pgid, signal.SIGTERM)
         except ProcessLookupError:
             pass
     STATE.unlink()
-    console.print(f"stopped taskora at {state['url']}")
+    console.print(f"stopped taskora at {url}")
     return 0
 
 

@@ -1,23 +1,27 @@
 """The actions and probes the experiments in ``chaos/`` call (Chaos Toolkit python provider).
 
-Each acts on the active ``ChaosSession``: its target (kill a replica, crash and restart the
-service, stop and start the broker), its deployment (probes) and its ledger writers.
+Each takes the experiment's ``configuration`` last, as Chaos Toolkit passes it, and acts on the
+``ChaosSession`` it names (``harness.chaos.session``): its target (kill a replica, crash and
+restart the service, stop and start the broker), its deployment (probes) and its ledger writers.
 """
 
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import httpx
 
-from harness.chaos.session import current
+from harness.chaos.session import ChaosSession, session_for
 from harness.errors import HarnessError
-from harness.targets import Deployment
+from harness.targets import Deployment, Target
+
+Configuration = dict[str, Any] | None
 
 __all__ = [
     "crash_service", "ensure_service_up", "error_ratio", "events_wait", "kill_replicas",
     "p95_ms", "restart_service", "service_ready", "start_broker", "start_writers", "stop_broker",
-    "stop_writers",
+    "stop_writers", "writes_intact",
 ]  # fmt: skip
 
 PROBE_USER = "chaos-probe"
@@ -30,8 +34,7 @@ def _ready(deployment: Deployment) -> bool:
         return False
 
 
-def _wait_ready(timeout_s: float) -> None:
-    session = current()
+def _wait_ready(session: ChaosSession, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while not _ready(session.deployment):
         if time.monotonic() >= deadline:
@@ -39,9 +42,8 @@ def _wait_ready(timeout_s: float) -> None:
         time.sleep(0.1)
 
 
-def _sample(requests: int) -> tuple[int, list[float]]:
+def _sample(deployment: Deployment, requests: int) -> tuple[int, list[float]]:
     """``requests`` reads of the task list: (errors, latencies in ms)."""
-    deployment = current().deployment
     errors, latencies = 0, []
     with httpx.Client(base_url=deployment.base_url, headers=deployment.headers(PROBE_USER),
                       timeout=5) as http:  # fmt: skip
@@ -59,27 +61,26 @@ def _sample(requests: int) -> tuple[int, list[float]]:
 # Probes
 
 
-def service_ready() -> bool:
+def service_ready(configuration: Configuration = None) -> bool:
     """``GET /ready`` answers 200."""
-    return _ready(current().deployment)
+    return _ready(session_for(configuration).deployment)
 
 
-def error_ratio(requests: int = 20) -> float:
+def error_ratio(requests: int = 20, configuration: Configuration = None) -> float:
     """The share of ``requests`` API reads that failed."""
-    errors, _ = _sample(requests)
+    errors, _ = _sample(session_for(configuration).deployment, requests)
     return errors / int(requests)
 
 
-def p95_ms(requests: int = 20) -> float:
+def p95_ms(requests: int = 20, configuration: Configuration = None) -> float:
     """The 95th percentile latency of ``requests`` API reads, in milliseconds."""
-    _, latencies = _sample(requests)
+    _, latencies = _sample(session_for(configuration).deployment, requests)
     latencies.sort()
     return latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]
 
 
-def _event_delivered(within_s: float) -> bool:
+def _event_delivered(deployment: Deployment, within_s: float) -> bool:
     """Create a task; whether its ``task.created`` reached the audit trail within ``within_s``."""
-    deployment = current().deployment
     with httpx.Client(base_url=deployment.base_url, headers=deployment.headers(PROBE_USER),
                       timeout=5) as http:  # fmt: skip
         created = http.post("/api/tasks", json={"title": "delivery probe"})
@@ -96,46 +97,57 @@ def _event_delivered(within_s: float) -> bool:
             time.sleep(0.2)
 
 
-def events_wait(within_s: float = 2.0) -> bool:
+def events_wait(within_s: float = 2.0, configuration: Configuration = None) -> bool:
     """With the consumers down, a new write's event must wait in the outbox: fails when it was
     delivered within ``within_s`` seconds (then something else consumed it)."""
-    if _event_delivered(float(within_s)):
+    if _event_delivered(session_for(configuration).deployment, float(within_s)):
         raise HarnessError("an event was consumed while the consumers were down")
     return True
+
+
+def writes_intact(configuration: Configuration = None) -> bool:
+    """Every acknowledged write of the ledger writers is there exactly once and its events
+    reached every consumer (true before the writers ran: nothing to judge yet)."""
+    session = session_for(configuration)
+    if not session.writers.ledger.operations:
+        return True
+    return session.judged().clean
 
 
 # Actions
 
 
-def start_writers() -> int:
+def start_writers(configuration: Configuration = None) -> int:
     """Start the ledger writers; they write until ``stop_writers``."""
-    session = current()
+    session = session_for(configuration)
     session.writers.start()
     return len(session.writers.users)
 
 
-def stop_writers() -> dict[str, int]:
-    session = current()
-    session.writers.stop()
-    operations = session.writers.ledger.operations.values()
-    return {"attempted": len(operations), "acknowledged": sum(s == "ok" for s in operations)}
+def stop_writers(configuration: Configuration = None) -> dict[str, Any]:
+    """Stop the writers and judge their writes against what the service holds: attempted,
+    acknowledged, lost, undelivered, duplicates, with examples."""
+    return session_for(configuration).judged().summary()
 
 
-def _replaced(victim: str, count: int, role: str | None) -> bool:
+def _replaced(target: Target, victim: str, count: int, role: str | None) -> bool:
     """All ``count`` replicas of the role are back, the victim among them only where the target
     restarts a killed replica under its own name."""
-    target = current().target
     now = target.replicas(role)
     return len(now) >= count and (victim not in now or not target.capabilities.renames_killed)
 
 
 def kill_replicas(
-    cycles: int = 3, every_s: float = 3.0, ready_timeout_s: float = 60.0, role: str | None = None
+    cycles: int = 3,
+    every_s: float = 3.0,
+    ready_timeout_s: float = 60.0,
+    role: str | None = None,
+    configuration: Configuration = None,
 ) -> int:
     """Every ``every_s`` seconds SIGKILL (or delete with grace 0) one replica of ``role`` (default:
     the API's), ``cycles`` times, each time waiting until the replicas are all back and the
     service is ready."""
-    session = current()
+    session = session_for(configuration)
     for cycle in range(int(cycles)):
         time.sleep(float(every_s))
         replicas = session.target.replicas(role)
@@ -144,51 +156,57 @@ def kill_replicas(
         session.kills += 1
         session.events.append(f"killed replica {victim}")
         deadline = time.monotonic() + float(ready_timeout_s)
-        while not _replaced(victim, len(replicas), role):
+        while not _replaced(session.target, victim, len(replicas), role):
             if time.monotonic() >= deadline:
                 raise HarnessError(f"replica {victim} was not replaced in {ready_timeout_s} s")
             time.sleep(0.1)
-        _wait_ready(float(ready_timeout_s))
+        _wait_ready(session, float(ready_timeout_s))
     return session.kills
 
 
-def crash_service(role: str | None = None) -> None:
+def crash_service(role: str | None = None, configuration: Configuration = None) -> None:
     """Kill every process of the service (or of one role: ``consumers``, ...) at once."""
-    session = current()
+    session = session_for(configuration)
     session.target.crash(role)
     session.kills += 1
     session.events.append(f"crashed the {role} role" if role else "crashed the whole service")
 
 
-def restart_service(ready_timeout_s: float = 120.0, role: str | None = None) -> None:
+def restart_service(
+    ready_timeout_s: float = 120.0, role: str | None = None, configuration: Configuration = None
+) -> None:
     """Start the service (or the role) again on the same data; wait until it is ready."""
-    session = current()
+    session = session_for(configuration)
     session.target.restart(role)
     session.events.append(f"restarted the {role} role" if role else "restarted the service")
-    _wait_ready(float(ready_timeout_s))
+    _wait_ready(session, float(ready_timeout_s))
 
 
-def stop_broker() -> None:
-    session = current()
+def stop_broker(configuration: Configuration = None) -> None:
+    """Take the message broker away."""
+    session = session_for(configuration)
     session.target.stop_broker()
     session.events.append("stopped the broker")
 
 
-def start_broker() -> None:
-    session = current()
+def start_broker(configuration: Configuration = None) -> None:
+    """Bring the message broker back."""
+    session = session_for(configuration)
     session.target.start_broker()
     session.events.append("started the broker")
 
 
-def ensure_service_up(ready_timeout_s: float = 120.0, role: str | None = None) -> bool:
+def ensure_service_up(
+    ready_timeout_s: float = 120.0, role: str | None = None, configuration: Configuration = None
+) -> bool:
     """Rollback: the broker and the service (and ``role``, when named) are running again,
     whatever the method left."""
-    session = current()
+    session = session_for(configuration)
     if session.target.capabilities.broker:
         session.target.start_broker()
     if role and session.target.capabilities.crash and not session.target.replicas(role):
         session.target.restart(role)
     if not _ready(session.deployment) and session.target.capabilities.crash:
         session.target.restart()
-    _wait_ready(float(ready_timeout_s))
+    _wait_ready(session, float(ready_timeout_s))
     return True

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.chaos.check import DataLossCheck, check_writes
-from harness.chaos.session import ChaosSession, activate
+from harness.chaos.check import DataLossCheck
+from harness.chaos.session import ChaosSession, registered
 from harness.chaos.writers import Writers
 from harness.errors import UsageError
 from harness.targets import Deployment, Target
@@ -82,9 +82,10 @@ def run_chaos(
     experiment = load_experiment(str(experiment_path(name)))
     session = ChaosSession(target, deployment, Writers(deployment, users))
     logging.getLogger("chaostoolkit").setLevel(logging.WARNING)
-    with activate(session):
+    with registered(session) as names:
+        experiment.setdefault("configuration", {}).update(names)  # the activities find it there
         journal = run_experiment(experiment, settings={}, experiment_vars=(configuration or {}, {}))
-    session.writers.stop()  # also when the method failed before stopping them
+    check = session.judged()  # stops the writers also when the method failed before that
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{name}.journal.json"
     path.write_text(json.dumps(journal, indent=2, default=str), encoding="utf-8")
@@ -93,7 +94,7 @@ def run_chaos(
         status=str(journal.get("status")),
         deviated=bool(journal.get("deviated")),
         kills=session.kills,
-        check=check_writes(session.writers),
+        check=check,
         failed=[
             f"{run['activity']['name']}: {run.get('exception', [''])[-1].strip()}"
             for run in journal.get("run", [])

@@ -1,22 +1,31 @@
-"""The chaos session the experiments' activities act on.
+"""The chaos session an experiment's activities act on, found through the experiment's
+``configuration`` (Chaos Toolkit passes it to every activity that takes it).
 
-Chaos Toolkit runs an experiment's Python activities in this process (``chaoslib``'s python
-provider imports ``harness.chaos.activities`` and calls its functions), so the activities reach
-the target, its deployment and the ledger writers through the one session made ``active`` for
-the experiment's duration.
+- Run by the harness (``python -m harness chaos``, ``validate``): the harness registers the
+  session it built around its target and names it in the configuration (``taskora_session``).
+- Run by the Chaos Toolkit CLI (``chaos run chaos/<name>.json``): the configuration names a
+  running deployment (``taskora_target``, see ``harness.chaos.attach``); the first activity
+  attaches to it, and the later activities of that run share the session (the ledger writers
+  started by one are stopped and judged by another).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+import uuid
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
+from harness.chaos.check import DataLossCheck, check_writes
 from harness.chaos.writers import Writers
 from harness.errors import HarnessError
 from harness.targets import Deployment, Target
 
-__all__ = ["ChaosSession", "activate", "current"]
+__all__ = ["SESSION_KEY", "ChaosSession", "registered", "session_for"]
+
+SESSION_KEY = "taskora_session"
 
 
 @dataclass
@@ -26,24 +35,45 @@ class ChaosSession:
     writers: Writers
     kills: int = 0  # replicas or whole services killed
     events: list[str] = field(default_factory=list)  # what the activities did, in order
+    check: DataLossCheck | None = None  # judged once, after the writers stopped
+
+    def judged(self) -> DataLossCheck:
+        """The writes checked against what the service holds (once: the check waits for the
+        consumers to catch up)."""
+        self.writers.stop()
+        if self.check is None:
+            self.check = check_writes(self.writers)
+        return self.check
 
 
-_ACTIVE: ChaosSession | None = None
+_SESSIONS: dict[str, ChaosSession] = {}
+_LOCK = threading.Lock()
 
 
 @contextmanager
-def activate(session: ChaosSession) -> Iterator[ChaosSession]:
-    global _ACTIVE
-    if _ACTIVE is not None:
-        raise HarnessError("a chaos experiment is already running in this process")
-    _ACTIVE = session
+def registered(session: ChaosSession) -> Iterator[dict[str, str]]:
+    """Make ``session`` findable; yields the configuration entry that names it."""
+    key = uuid.uuid4().hex
+    with _LOCK:
+        _SESSIONS[key] = session
     try:
-        yield session
+        yield {SESSION_KEY: key}
     finally:
-        _ACTIVE = None
+        with _LOCK:
+            _SESSIONS.pop(key, None)
 
 
-def current() -> ChaosSession:
-    if _ACTIVE is None:
-        raise HarnessError("no chaos session: run experiments through python -m harness chaos")
-    return _ACTIVE
+def session_for(configuration: Mapping[str, Any] | None) -> ChaosSession:
+    """The session the configuration names, or the one attached to the deployment it names."""
+    from harness.chaos.attach import attach, attachment_key
+
+    configuration = configuration or {}
+    with _LOCK:
+        if key := configuration.get(SESSION_KEY):
+            if key not in _SESSIONS:
+                raise HarnessError(f"chaos session {key} is over (its harness run ended)")
+            return _SESSIONS[key]
+        key = attachment_key(configuration)
+        if key not in _SESSIONS:
+            _SESSIONS[key] = attach(configuration)
+        return _SESSIONS[key]

@@ -94,11 +94,6 @@ class KubernetesTarget:
         which: Callable[[str], str | None] = shutil.which,
         kubectl: Sequence[str] = ("kubectl",),
     ) -> None:
-        if cluster.registry_image_only and not image:
-            raise UsageError(
-                f"--target {cluster.name} needs --image <registry>/taskora:<tag> "
-                "(the cluster pulls from a registry; push the image there first)"
-            )
         self.cluster, self.name = cluster, cluster.name
         self.image, self.namespace, self.url = image, namespace, url
         self.context = context or cluster.context
@@ -185,7 +180,15 @@ class KubernetesTarget:
                 ) from None
         self._client()
 
+    def _check_image(self) -> None:
+        if self.cluster.registry_image_only and not self.image:
+            raise UsageError(
+                f"--target {self.name} needs --image <registry>/taskora:<tag> "
+                "(the cluster pulls from a registry; push the image there first)"
+            )
+
     def up(self) -> Deployment:
+        self._check_image()
         self.preflight()
         image = self.image or self.cluster.prepare_image(self.run, self.root)
         self._ensure_dapr()
@@ -208,6 +211,23 @@ class KubernetesTarget:
             replicas=self.replicas(),
             deploy_seconds=deploy_seconds,
         )
+
+    def attach(self) -> Deployment:
+        """The deployment already running in the namespace (``chaos run``): nothing is built or
+        applied, and ``down`` only stops the port-forward."""
+        if self.which("kubectl") is None:
+            raise TargetUnavailable(f"--target {self.name} needs `kubectl` on PATH")
+        secret = self._secret("taskora-secrets")
+        if secret is None or not secret.get("jwt-secret"):
+            raise TargetUnavailable(
+                f"no taskora deployment in namespace {self.namespace} of kube context "
+                f"{self.context}: deploy it first (clusters/k8s/overlays/{self.name} or the chart)"
+            )
+        atexit.register(self.down)
+        self.base_url = self._reach()
+        self._wait_http_ready()
+        token = token_factory(secret["jwt-secret"])
+        return Deployment(self.name, self.base_url, token, replicas=self.replicas())
 
     def replicas(self, role: str | None = None) -> list[str]:
         """Running taskora pods of ``role`` (default: the API pods, what serves requests)."""
@@ -433,7 +453,7 @@ class KubernetesTarget:
 
 def cluster_target(options: Options, profile: Profile) -> KubernetesTarget:
     """The target for ``--target kind|minikube|doks`` (SC-001's limit, twice, bounds the wait)."""
-    return KubernetesTarget(
+    target = KubernetesTarget(
         CLUSTERS[options.target],
         image=options.image,
         context=options.kube_context,
@@ -443,3 +463,5 @@ def cluster_target(options: Options, profile: Profile) -> KubernetesTarget:
         database_url=options.database_url,
         ready_timeout=2 * float(profile.get("sc001", "max_s")),
     )
+    target._check_image()  # before anything else: a one-line usage error
+    return target

@@ -28,7 +28,7 @@ from harness.targets import Capabilities, Deployment
 from harness.targets.throwaway import ThrowawayPostgres, ThrowawayRedis, free_port
 from harness.targets.tokens import token_factory
 
-__all__ = ["LocalTarget"]
+__all__ = ["LocalTarget", "worker_pids"]
 
 HOST = "127.0.0.1"
 
@@ -38,6 +38,18 @@ def _children(pid: int) -> list[int]:
         return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except OSError:
         return []
+
+
+def _is_worker(pid: int) -> bool:
+    try:
+        return b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def worker_pids(server: int) -> list[int]:
+    """The worker processes a ``taskora serve --workers N`` supervisor runs (none for N = 1)."""
+    return [p for p in _children(server) if _is_worker(p)]
 
 
 @dataclass
@@ -104,8 +116,9 @@ class LocalTarget:
         """The process group serving the API (``all`` or ``api``)."""
         return self.roles[0].process
 
-    def process_groups(self) -> list[int]:
-        return [r.process.pid for r in self.roles if r.process is not None]
+    def process_groups(self) -> dict[str, int]:
+        """Each running role's process group."""
+        return {r.role: r.process.pid for r in self.roles if r.process is not None}
 
     def _command(self, role: RoleProcess) -> list[str]:
         beside = Path(sys.executable).parent / "taskora"
@@ -205,16 +218,9 @@ class LocalTarget:
         for chosen in self._selected(role):
             if chosen.process is None or chosen.process.poll() is not None:
                 continue
-            workers = [p for p in _children(chosen.process.pid) if self._is_worker(p)]
+            workers = worker_pids(chosen.process.pid)
             pids += [str(p) for p in workers] or [str(chosen.process.pid)]
         return pids
-
-    @staticmethod
-    def _is_worker(pid: int) -> bool:
-        try:
-            return b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            return False
 
     def kill(self, replica: str) -> None:
         """SIGKILL one worker; the supervisor starts a new one."""

@@ -4,12 +4,14 @@ each declares the steady state it must keep (ready, error ratio, P95)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from harness.chaos import activities
 from harness.chaos.runner import EXPERIMENTS, NEEDS, experiment_path
-from harness.errors import HarnessError, UsageError
+from harness.chaos.session import SESSION_KEY
+from harness.errors import HarnessError, TargetUnavailable, UsageError
 
 chaoslib = pytest.importorskip("chaoslib", reason="Chaos Toolkit is not installed (extra: chaos)")
 
@@ -28,8 +30,11 @@ def test_experiment_is_valid_and_calls_only_real_activities(name: str) -> None:
         assert provider["module"] == "harness.chaos.activities"
         assert callable(getattr(activities, provider["func"]))
     probes = {p["name"] for p in experiment["steady-state-hypothesis"]["probes"]}
-    assert probes == {"service-is-ready", "api-error-ratio", "api-p95-ms"}
+    assert probes == {"service-is-ready", "api-error-ratio", "api-p95-ms",
+                      "acknowledged-writes-intact"}  # fmt: skip
     assert experiment["rollbacks"], "every experiment puts the service back"
+    for key in ("taskora_target", "taskora_namespace", "taskora_context"):
+        assert experiment["configuration"][key]["type"] == "env"  # chaos run reads them there
 
 
 def test_every_experiment_file_is_known() -> None:
@@ -39,8 +44,25 @@ def test_every_experiment_file_is_known() -> None:
     json.loads(experiment_path("broker-outage").read_text())
 
 
-def test_activities_outside_a_session_say_how_to_run_them() -> None:
-    with pytest.raises(HarnessError, match="python -m harness chaos"):
-        activities.service_ready()
+def test_activities_outside_a_session_say_how_to_run_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no stack started by harness up here
+    with pytest.raises(TargetUnavailable, match="start one with python -m harness up"):
+        activities.service_ready({"taskora_target": "local"})
+    with pytest.raises(UsageError, match="use local .* or one of kind, minikube, doks"):
+        activities.service_ready({"taskora_target": "nowhere"})
+    with pytest.raises(HarnessError, match="is over"):
+        activities.service_ready({SESSION_KEY: "0" * 32})
     with pytest.raises(UsageError, match="no experiment"):
         experiment_path("nope")
+
+
+def test_a_state_file_of_an_older_harness_names_the_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".harness").mkdir()
+    (tmp_path / ".harness" / "up.json").write_text('{"pgids": [1], "url": "http://x"}')
+    with pytest.raises(TargetUnavailable, match="harness down, then python -m harness up"):
+        activities.start_writers({"taskora_target": "local"})

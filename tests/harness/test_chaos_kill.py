@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler
 import pytest
 
 from harness.chaos import activities
-from harness.chaos.session import ChaosSession, activate
+from harness.chaos.session import ChaosSession, registered
 from harness.chaos.writers import Writers
 from harness.errors import HarnessError
 from harness.targets import Capabilities, Deployment
@@ -56,8 +56,10 @@ class StandInTarget:
 def _kill(target: StandInTarget, url: str, timeout: float = 1.0) -> int:
     deployment = Deployment(target="stand-in", base_url=url, token=lambda user: "t")
     session = ChaosSession(target, deployment, Writers(deployment, ["w"]))  # type: ignore[arg-type]
-    with activate(session):
-        return activities.kill_replicas(cycles=2, every_s=0, ready_timeout_s=timeout)
+    with registered(session) as configuration:
+        return activities.kill_replicas(
+            cycles=2, every_s=0, ready_timeout_s=timeout, configuration=configuration
+        )
 
 
 @pytest.mark.parametrize("renames", [True, False])

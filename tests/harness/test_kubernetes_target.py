@@ -212,6 +212,31 @@ def test_existing_secrets_are_reused_and_dapr_installed_with_helm(
     assert standin.namespaces == {NS: "Active"}
 
 
+def test_attach_reaches_a_running_deployment_and_changes_nothing(
+    standin: KubeStandIn, kubectl: str
+) -> None:
+    standin.namespaces[NS] = "Active"
+    standin.add_secret(NS, "taskora-secrets", {"jwt-secret": "k" * 40, "database-url": "x"})
+    standin.add_pod(NS, "api-1", "api")
+    target = _target(standin, kubectl, "doks")  # attaching needs no image: nothing is built
+    deployment = target.attach()
+    try:
+        assert jwt.decode(deployment.token("u"), "k" * 40, algorithms=["HS256"])["sub"] == "u"
+        assert httpx.get(f"{deployment.base_url}/ready", timeout=5).status_code == 200
+        assert deployment.replicas == ["api-1"]
+        assert target.run.calls == []  # no build, no apply, no helm
+        assert not standin.calls_to("POST", r".*") and not standin.calls_to("PATCH", r".*")
+    finally:
+        target.down()
+    assert not standin.calls_to("DELETE", r".*")
+    assert standin.namespaces == {NS: "Active"}
+
+
+def test_attach_without_a_deployment_says_so(standin: KubeStandIn, kubectl: str) -> None:
+    with pytest.raises(TargetUnavailable, match=f"no taskora deployment in namespace {NS}"):
+        _target(standin, kubectl).attach()
+
+
 def test_without_dapr_cli_or_helm_says_how_to_install(standin: KubeStandIn, kubectl: str) -> None:
     standin.crds.clear()
     which = {"kind": "/bin/kind", "kubectl": kubectl}.get
@@ -301,7 +326,7 @@ def test_preflight_without_a_docker_engine_says_to_pass_an_image(
 
 def test_doks_needs_a_registry_image_and_a_database(standin: KubeStandIn, kubectl: str) -> None:
     with pytest.raises(UsageError, match="--image") as caught:
-        _target(standin, kubectl, "doks")
+        _target(standin, kubectl, "doks").up()
     assert "\n" not in str(caught.value)
     with pytest.raises(TargetUnavailable, match="managed database: pass --database-url"):
         _target(standin, kubectl, "doks", image="reg/taskora:1").up()

@@ -1,0 +1,67 @@
+"""What ``chaos run chaos/<name>.json`` acts on: the running deployment its configuration names.
+
+Every experiment in ``chaos/`` reads these keys from the environment (Chaos Toolkit's ``env``
+configuration), or from ``chaos run --var key=value``:
+
+- ``taskora_target`` (``TASKORA_CHAOS_TARGET``, default ``local``): ``local`` is the stack
+  ``python -m harness up`` started from the current directory (its ``.harness/up.json``);
+  ``kind``, ``minikube`` or ``doks`` is the deployment in a Kubernetes cluster;
+- ``taskora_namespace`` (``TASKORA_CHAOS_NAMESPACE``, default ``taskora``) and
+  ``taskora_context`` (``TASKORA_CHAOS_CONTEXT``, default: the cluster's usual context) for
+  the clusters;
+- ``writers`` (default 4): how many ledger writers write while the faults are injected.
+
+The writers' users are new for every run, so a run judges only its own writes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from harness.chaos.session import ChaosSession
+from harness.chaos.writers import Writers
+from harness.errors import UsageError
+from harness.targets import Deployment, Target
+from harness.targets.clusters import CLUSTERS
+from harness.targets.running import STATE, RunningLocalTarget, StackState
+
+__all__ = ["attach", "attachment_key"]
+
+DEFAULT_WRITERS = 4
+
+
+def _names(configuration: Mapping[str, Any]) -> tuple[str, str, str]:
+    target = str(configuration.get("taskora_target") or "local")
+    namespace = str(configuration.get("taskora_namespace") or "taskora")
+    return target, namespace, str(configuration.get("taskora_context") or "")
+
+
+def attachment_key(configuration: Mapping[str, Any]) -> str:
+    """One session per deployment within one ``chaos run`` process."""
+    return "attached:" + ":".join(_names(configuration))
+
+
+def _target(configuration: Mapping[str, Any]) -> tuple[Target, Deployment]:
+    name, namespace, context = _names(configuration)
+    if name == "local":
+        local = RunningLocalTarget(StackState.load(STATE))
+        return local, local.up()
+    if name in CLUSTERS:
+        from harness.targets.kubernetes import KubernetesTarget
+
+        cluster = KubernetesTarget(CLUSTERS[name], namespace=namespace, context=context or None)
+        return cluster, cluster.attach()
+    raise UsageError(
+        f"configuration taskora_target={name!r}: use local (a stack started by python -m "
+        f"harness up) or one of {', '.join(CLUSTERS)} (TASKORA_CHAOS_TARGET)"
+    )
+
+
+def attach(configuration: Mapping[str, Any]) -> ChaosSession:
+    target, deployment = _target(configuration)
+    run = uuid.uuid4().hex[:8]
+    count = int(configuration.get("writers") or DEFAULT_WRITERS)
+    users = [f"chaos-{run}-{i}" for i in range(count)]
+    return ChaosSession(target, deployment, Writers(deployment, users))
