@@ -12,7 +12,8 @@ from typing import Any
 
 import httpx
 
-from harness.chaos.session import ChaosSession, session_for
+from harness.chaos.attach import session_for
+from harness.chaos.session import ChaosSession
 from harness.errors import HarnessError
 from harness.targets import Deployment, Target
 

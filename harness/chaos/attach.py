@@ -1,4 +1,5 @@
-"""What ``chaos run chaos/<name>.json`` acts on: the running deployment its configuration names.
+"""What an experiment's activities act on: the harness's session, or under ``chaos run
+chaos/<name>.json`` the running deployment the configuration names.
 
 Every experiment in ``chaos/`` reads these keys from the environment (Chaos Toolkit's ``env``
 configuration), or from ``chaos run --var key=value``:
@@ -20,14 +21,14 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from harness.chaos.session import ChaosSession
+from harness.chaos.session import SESSION_KEY, ChaosSession, lookup
 from harness.chaos.writers import Writers
 from harness.errors import UsageError
 from harness.targets import Deployment, Target
 from harness.targets.clusters import CLUSTERS
 from harness.targets.running import STATE, RunningLocalTarget, StackState
 
-__all__ = ["attach", "attachment_key"]
+__all__ = ["attach", "session_for"]
 
 DEFAULT_WRITERS = 4
 
@@ -65,3 +66,12 @@ def attach(configuration: Mapping[str, Any]) -> ChaosSession:
     count = int(configuration.get("writers") or DEFAULT_WRITERS)
     users = [f"chaos-{run}-{i}" for i in range(count)]
     return ChaosSession(target, deployment, Writers(deployment, users))
+
+
+def session_for(configuration: Mapping[str, Any] | None) -> ChaosSession:
+    """The session the configuration names (a harness run), or the one attached, once per
+    ``chaos run`` process, to the deployment it names."""
+    configuration = configuration or {}
+    if key := configuration.get(SESSION_KEY):
+        return lookup(str(key))
+    return lookup(attachment_key(configuration), lambda: attach(configuration))

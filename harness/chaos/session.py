@@ -4,26 +4,25 @@
 - Run by the harness (``python -m harness chaos``, ``validate``): the harness registers the
   session it built around its target and names it in the configuration (``taskora_session``).
 - Run by the Chaos Toolkit CLI (``chaos run chaos/<name>.json``): the configuration names a
-  running deployment (``taskora_target``, see ``harness.chaos.attach``); the first activity
-  attaches to it, and the later activities of that run share the session (the ledger writers
-  started by one are stopped and judged by another).
+  running deployment (``taskora_target``); ``harness.chaos.attach.session_for`` attaches to it
+  at the first activity, and the later activities of that run share the session (the ledger
+  writers started by one are stopped and judged by another).
 """
 
 from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
 from harness.chaos.check import DataLossCheck, check_writes
 from harness.chaos.writers import Writers
 from harness.errors import HarnessError
 from harness.targets import Deployment, Target
 
-__all__ = ["SESSION_KEY", "ChaosSession", "registered", "session_for"]
+__all__ = ["SESSION_KEY", "ChaosSession", "lookup", "registered"]
 
 SESSION_KEY = "taskora_session"
 
@@ -63,17 +62,11 @@ def registered(session: ChaosSession) -> Iterator[dict[str, str]]:
             _SESSIONS.pop(key, None)
 
 
-def session_for(configuration: Mapping[str, Any] | None) -> ChaosSession:
-    """The session the configuration names, or the one attached to the deployment it names."""
-    from harness.chaos.attach import attach, attachment_key
-
-    configuration = configuration or {}
+def lookup(key: str, make: Callable[[], ChaosSession] | None = None) -> ChaosSession:
+    """The session registered under ``key``; with ``make``, the one made (once) for it."""
     with _LOCK:
-        if key := configuration.get(SESSION_KEY):
-            if key not in _SESSIONS:
-                raise HarnessError(f"chaos session {key} is over (its harness run ended)")
-            return _SESSIONS[key]
-        key = attachment_key(configuration)
         if key not in _SESSIONS:
-            _SESSIONS[key] = attach(configuration)
+            if make is None:
+                raise HarnessError(f"chaos session {key} is over (its harness run ended)")
+            _SESSIONS[key] = make()
         return _SESSIONS[key]

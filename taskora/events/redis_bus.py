@@ -162,7 +162,7 @@ class RedisBus:
         rest of a batch cut short by a broker outage (Redis kept it pending for us), or our
         messages from before a restart. Redis's documented recovery: read the history (ids
         after 0) until it is empty. A message that fails again stays pending for reclaim."""
-        after = dict.fromkeys(streams, "0-0")
+        after: dict[Any, Any] = dict.fromkeys(streams, "0-0")  # stream -> last id handled
         while after and not stop.is_set():
             reply: Any = self.reader.xreadgroup(consumer.name, self.holder, after, count=self.count)
             for stream, messages in _entries(reply):
