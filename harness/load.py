@@ -12,6 +12,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +30,7 @@ LOCUSTFILE = Path("loadtests") / "taskora_load.py"
 SEED_CONCURRENCY = 16
 SEED_ATTEMPTS = 5
 GRACE_S = 120.0  # on top of the planned duration before the Locust run is stopped
+PEAK_PROBE_S = 60.0  # how long a probe run at the peak may go on after Locust ended
 
 
 @dataclass(frozen=True)
@@ -148,8 +151,17 @@ def seed_users(deployment: Deployment, plan: LoadPlan, directory: Path, prefix: 
     return path
 
 
-def run_load(deployment: Deployment, plan: LoadPlan, directory: Path, prefix: str) -> LoadRun:
-    """Seed, run Locust headless for the plan's shape, read its files; raise if it could not."""
+def run_load(
+    deployment: Deployment,
+    plan: LoadPlan,
+    directory: Path,
+    prefix: str,
+    *,
+    at_peak: Callable[[], object] | None = None,
+) -> LoadRun:
+    """Seed, run Locust headless for the plan's shape, read its files; raise if it could not.
+    ``at_peak`` runs on a thread of its own once the ramp is over (a probe under load); it is
+    waited for before this returns."""
     directory.mkdir(parents=True, exist_ok=True)
     users_file = seed_users(deployment, plan, directory, prefix)
     csv_prefix, log = directory / "locust", directory / "locust.log"
@@ -164,25 +176,34 @@ def run_load(deployment: Deployment, plan: LoadPlan, directory: Path, prefix: st
     if processes > 1:
         command += ["--processes", str(processes)]
     env = {**os.environ, **plan.environment(users_file), "PYTHONUNBUFFERED": "1"}
+    peak = threading.Timer(plan.ramp_s, at_peak or (lambda: None))
+    peak.daemon = True
     try:
-        completed = subprocess.run(
-            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            timeout=plan.duration_s + GRACE_S, check=False,
-        )  # fmt: skip
+        with subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE) as locust:  # fmt: skip
+            peak.start()
+            try:
+                _, stderr = locust.communicate(timeout=plan.duration_s + GRACE_S)
+            except subprocess.TimeoutExpired:
+                locust.kill()
+                locust.communicate()
+                limit = plan.duration_s + GRACE_S
+                raise HarnessError(f"Locust did not finish within {limit:.0f} s") from None
     except FileNotFoundError:
         raise UsageError("Locust is not installed: pip install -e '.[load]'") from None
-    except subprocess.TimeoutExpired:
-        limit = plan.duration_s + GRACE_S
-        raise HarnessError(f"Locust did not finish within {limit:.0f} s") from None
-    if completed.returncode not in (0, 1) or not json_file.is_file():
-        tail = completed.stderr.decode(errors="replace").strip().splitlines()[-1:]
-        raise HarnessError(f"Locust failed (exit {completed.returncode}): {' '.join(tail)}")
+    finally:
+        peak.cancel()  # Locust ended before its peak: nothing to probe
+        if peak.is_alive():
+            peak.join(timeout=PEAK_PROBE_S)
+    if locust.returncode not in (0, 1) or not json_file.is_file():
+        tail = stderr.decode(errors="replace").strip().splitlines()[-1:]
+        raise HarnessError(f"Locust failed (exit {locust.returncode}): {' '.join(tail)}")
     text = log.read_text(errors="replace") if log.is_file() else ""
     return LoadRun(
         plan=plan,
         stats=read_load_stats(json_file, csv_prefix),
         directory=directory,
         html=html,
-        exit_code=completed.returncode,
+        exit_code=locust.returncode,
         cpu_warnings=text.count("CPU usage above"),
     )

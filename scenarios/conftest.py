@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from harness.load import LoadPlan, LoadRun, run_load
+from harness.probes.sync import SyncInBackground
 from harness.run import Run
 from harness.targets import Deployment
 from scenarios.helpers import fresh_user
@@ -17,10 +18,27 @@ pytest_plugins = ["harness.pytest_plugin"]
 
 
 @pytest.fixture(scope="session")
-def load_run(harness_run: Run, deployment: Deployment) -> LoadRun:
-    """One Locust run of the profile's shape, judged by SC-008 and SC-009 alike."""
-    plan = LoadPlan.from_profile(harness_run.profile)
-    run = run_load(deployment, plan, harness_run.report_dir / "load", fresh_user("load"))
+def _load_stage(harness_run: Run, deployment: Deployment) -> tuple[LoadRun, SyncInBackground]:
+    """One Locust run of the profile's shape, judged by SC-008 and SC-009 alike; at its peak,
+    SC-002's sync probe runs once more (sync under load)."""
+    profile = harness_run.profile
+    plan = LoadPlan.from_profile(profile)
+    sync = SyncInBackground(
+        deployment, fresh_user("sc002-load"), tabs=int(profile.get("sc002", "subscribers")),
+        writes=int(profile.get("sc002", "writes")), wait_s=float(profile.get("sc002", "max_s")) + 5,
+    )  # fmt: skip
+    run = run_load(deployment, plan, harness_run.report_dir / "load", fresh_user("load"),
+                   at_peak=sync)  # fmt: skip
     harness_run.artifacts["Locust report (HTML)"] = "load/locust.html"
     harness_run.artifacts["Locust statistics (CSV)"] = "load/locust_stats.csv"
-    return run
+    return run, sync
+
+
+@pytest.fixture(scope="session")
+def load_run(_load_stage: tuple[LoadRun, SyncInBackground]) -> LoadRun:
+    return _load_stage[0]
+
+
+@pytest.fixture(scope="session")
+def sync_under_load(_load_stage: tuple[LoadRun, SyncInBackground]) -> SyncInBackground:
+    return _load_stage[1]
