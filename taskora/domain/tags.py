@@ -27,23 +27,30 @@ __all__ = [
 ]
 
 
-def ensure_tags(
-    *, session: Session, user_id: str, names: Sequence[str], now: datetime
-) -> list[int]:
-    """Ids of the user's tags with these names, creating the missing ones (race-free)."""
-    if not names:
-        return []
-    rows = [
-        {"user_id": user_id, "name": n, "color": DEFAULT_TAG_COLOR, "created_at": now}
-        for n in names
-    ]
-    insert_ignoring_conflicts(session, Tag, rows)
-    found = session.execute(
+def _ids_by_name(session: Session, user_id: str, names: Sequence[str]) -> dict[str, int]:
+    found = session.connection().execute(
         select(col(Tag.name), col(Tag.id)).where(
             col(Tag.user_id) == user_id, col(Tag.name).in_(names)
         )
-    ).all()
-    ids = dict(found)
+    )
+    return {name: tag_id for name, tag_id in found if tag_id is not None}
+
+
+def ensure_tags(
+    *, session: Session, user_id: str, names: Sequence[str], now: datetime
+) -> list[int]:
+    """Ids of the user's tags with these names, creating the missing ones (race-free).
+    Tags are mostly reused: one SELECT when they all exist."""
+    if not names:
+        return []
+    ids = _ids_by_name(session, user_id, names)
+    if missing := [n for n in names if n not in ids]:
+        rows = [
+            {"user_id": user_id, "name": n, "color": DEFAULT_TAG_COLOR, "created_at": now}
+            for n in missing
+        ]
+        insert_ignoring_conflicts(session, Tag, rows)
+        ids = _ids_by_name(session, user_id, names)
     return [ids[n] for n in names]
 
 
@@ -52,7 +59,7 @@ def set_task_tags(*, session: Session, task_id: int, tag_ids: Iterable[int], rep
         session.execute(delete(TaskTag).where(col(TaskTag.task_id) == task_id))
     rows = [{"task_id": task_id, "tag_id": tag_id} for tag_id in tag_ids]
     if rows:
-        session.execute(insert(TaskTag), rows)
+        session.connection().execute(insert(TaskTag), rows)
 
 
 def tags_of(*, session: Session, task_ids: Sequence[int]) -> dict[int, list[str]]:

@@ -8,6 +8,7 @@ together or not at all.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import delete
@@ -36,6 +37,10 @@ __all__ = [
 ]
 
 
+_TASKS = Task.__table__  # type: ignore[attr-defined]
+_INSERT_TASK = _TASKS.insert().returning(_TASKS.c.id)
+
+
 def to_public(row: Any, tags: list[str]) -> TaskPublic:
     """The public shape of a Task, or of a row selected with PUBLIC_COLUMNS."""
     return TaskPublic(
@@ -60,15 +65,15 @@ def _utc(moment: datetime | None) -> datetime | None:
     return None if moment is None else moment.astimezone(UTC)
 
 
-def _check_recurrence(task: Task) -> None:
-    if task.recurrence is None:
+def _check_recurrence(recurrence: str | None, due_at: datetime | None, zone: str | None) -> None:
+    if recurrence is None:
         return
-    if task.due_at is None:
+    if due_at is None:
         raise Invalid(
             "a recurring task needs due_at: the series starts there", loc=("body", "due_at")
         )
     try:
-        check_series(task.recurrence, start=task.due_at, zone_name=task.timezone)
+        check_series(recurrence, start=due_at, zone_name=zone)
     except RuleTooCostly as exc:
         raise Invalid(
             f"{exc}: the rule matches too rarely from this due_at; simplify it",
@@ -117,27 +122,26 @@ def _emit(
 
 
 def create_task(*, session: Session, user_id: str, data: TaskCreate, now: datetime) -> TaskPublic:
+    """One INSERT ... RETURNING (no unit-of-work flush: this runs inside the single writer)."""
+    due_at = _utc(data.due_at)
     zone = data.timezone or (zone_label(data.due_at) if data.due_at else None)
-    task = Task(
-        user_id=user_id,
-        title=data.title,
-        description=data.description,
-        priority=RANK[data.priority],
-        due_at=_utc(data.due_at),
-        remind_at=_utc(data.remind_at),
-        recurrence=data.recurrence,
-        timezone=zone,
-        created_at=now,
-        updated_at=now,
-    )
-    _check_recurrence(task)
-    session.add(task)
-    session.flush()
-    assert task.id is not None
-    _start_series(task)
+    _check_recurrence(data.recurrence, due_at, zone)
+    row = {
+        "user_id": user_id, "title": data.title, "description": data.description,
+        "priority": RANK[data.priority], "status": "open", "due_at": due_at,
+        "remind_at": _utc(data.remind_at), "recurrence": data.recurrence, "timezone": zone,
+        "created_at": now, "updated_at": now, "completed_at": None, "reminded_at": None,
+        "series_id": None, "series_start": None, "occurrence_at": None,
+    }  # fmt: skip
+    connection = session.connection()
+    task_id = connection.execute(_INSERT_TASK, row).scalar_one()
+    if data.recurrence is not None:  # the first occurrence of its own series
+        row.update(series_id=task_id, series_start=due_at, occurrence_at=due_at)
+        series = {k: row[k] for k in ("series_id", "series_start", "occurrence_at")}
+        connection.execute(_TASKS.update().where(_TASKS.c.id == task_id).values(series))
     tag_ids = ensure_tags(session=session, user_id=user_id, names=data.tags, now=now)
-    set_task_tags(session=session, task_id=task.id, tag_ids=tag_ids, replace=False)
-    public = to_public(task, sorted(data.tags))
+    set_task_tags(session=session, task_id=task_id, tag_ids=tag_ids, replace=False)
+    public = to_public(SimpleNamespace(id=task_id, **row), sorted(data.tags))
     _emit(session, "task.created", public, user_id, now)
     return public
 
@@ -162,7 +166,7 @@ def update_task(
         values["timezone"] = task.timezone or zone_label(changes.due_at)
     for field, value in values.items():
         setattr(task, field, value)
-    _check_recurrence(task)
+    _check_recurrence(task.recurrence, task.due_at, task.timezone)
     if tags is not None:
         assert task.id is not None
         tag_ids = ensure_tags(session=session, user_id=user_id, names=tags, now=now)

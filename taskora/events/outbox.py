@@ -58,9 +58,10 @@ def emit(
         "data": json.dumps(data, default=str, separators=(",", ":")),
         "attempts": 0,
     }
-    session.execute(_INSERT, row)
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(_NOTIFY)
+    connection = session.connection()  # Core, not the ORM's execute: this runs in the writer
+    connection.execute(_INSERT, row)
+    if connection.dialect.name == "postgresql":
+        connection.execute(_NOTIFY)
 
 
 def undispatched(*, session: Session, limit: int) -> Sequence[OutboxEvent]:
