@@ -4,10 +4,11 @@
 Each consumer reads its streams in a group named after it, as this process's ``holder``, and
 ``XACK``s a message only once ``deliver`` applied it or recorded it as a dead letter. A
 ``RETRY`` stays pending; after ``reclaim_idle_ms`` ``XAUTOCLAIM`` hands it (or a dead process's
-pending messages) to a live consumer; at start and after a broker outage a consumer first handles
-what it was given and did not acknowledge. After ``max_deliveries`` failed deliveries, or at once if
-malformed or poison (``DROP``), a message is recorded as a dead letter, copied to
-``taskora:{topic}-dlq`` and acked.
+pending messages) to a live consumer. A consumer that has not read for ``dead_after_ms`` (a
+killed worker) has its pending messages taken over at once; at start and after a broker outage a
+consumer first handles what it was given and did not acknowledge. After ``max_deliveries``
+failed deliveries, or at once if malformed or poison (``DROP``), a message is recorded as a
+dead letter, copied to ``taskora:{topic}-dlq`` and acked.
 
 Guarantees: at-least-once (a relay crash after ``XADD``, or a reclaim from a slow consumer,
 delivers twice); ``deliver``'s processed-event record makes it exactly-once in effect. Order
@@ -62,6 +63,7 @@ class RedisBus:
         block_ms: int = 1000,
         reclaim_idle_ms: int = 30_000,
         reclaim_every: float = 5.0,
+        dead_after_ms: int = 5_000,
         max_deliveries: int = 5,
         timeout: float = 2.0,
     ) -> None:
@@ -74,6 +76,7 @@ class RedisBus:
         self.block_ms = block_ms
         self.reclaim_idle_ms = reclaim_idle_ms
         self.reclaim_every = reclaim_every
+        self.dead_after_ms = dead_after_ms
         self.max_deliveries = max_deliveries
         options: dict[str, Any] = {
             "decode_responses": True,
@@ -127,6 +130,7 @@ class RedisBus:
                     self._own_backlog(consumer, streams, stop)
                     ready = True
                 if time.monotonic() >= next_reclaim:
+                    self._take_over_the_dead(consumer, streams)
                     self._reclaim(consumer, streams, stop)
                     next_reclaim = time.monotonic() + self.reclaim_every
                 reply: Any = self.reader.xreadgroup(
@@ -172,6 +176,26 @@ class RedisBus:
                 for message_id, fields in messages:
                     self._handle(consumer, streams[stream], message_id, fields, 1)
                 after[stream] = messages[-1][0]
+
+    def _take_over_the_dead(self, consumer: Consumer, streams: dict[str, str]) -> None:
+        """A consumer of the group that has not read for ``dead_after_ms`` is gone (a live one
+        reads every ``block_ms``; a killed worker's replacement reads under a new name): what
+        it was given and did not acknowledge is taken over now, not after
+        ``reclaim_idle_ms``, and once it holds nothing it is removed from the group."""
+        for stream, topic in streams.items():
+            for other in self.reader.xinfo_consumers(stream, consumer.name):
+                if other["name"] == self.holder or other["idle"] < self.dead_after_ms:
+                    continue
+                if not other["pending"]:
+                    self.reader.xgroup_delconsumer(stream, consumer.name, other["name"])
+                    continue
+                entries: Any = self.reader.xpending_range(
+                    stream, consumer.name, "-", "+", self.count, consumername=other["name"]
+                )
+                times = {e["message_id"]: e["times_delivered"] + 1 for e in entries}
+                claimed: Any = self.reader.xclaim(stream, consumer.name, self.holder, 0, [*times])
+                for message_id, fields in claimed:
+                    self._handle(consumer, topic, message_id, fields, times.get(message_id, 1))
 
     def _reclaim(self, consumer: Consumer, streams: dict[str, str], stop: threading.Event) -> None:
         """Take over what stayed pending too long (a dead process's, or our own retries)."""

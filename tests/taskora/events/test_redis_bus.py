@@ -110,6 +110,10 @@ def settled(server: redis.Redis, stream: str, group: str, last_id: str) -> bool:
     return info is not None and info["last-delivered-id"] == last_id and info["pending"] == 0
 
 
+def consumer_names(server: redis.Redis, stream: str, group: str) -> set[str]:
+    return {c["name"] for c in server.xinfo_consumers(stream, group)}
+
+
 def test_published_events_reach_every_consumer_exactly_once(client, auth, make_bus, server):
     bus = make_bus(**FAST)
     for _ in range(3):
@@ -162,6 +166,29 @@ def test_what_a_consumer_was_given_and_did_not_acknowledge_is_handled_first(
     last_id = taken[0][1][-1][0]
     with consuming(bus):
         wait_for(lambda: settled(server, stream, "audit", last_id))
+    assert sorted(audit_ids(client, auth)) == sorted(row.event_id for row in outbox(client))
+
+
+def test_a_killed_consumers_messages_are_taken_over_long_before_the_idle_reclaim(
+    client, auth, make_bus, server
+):
+    """A killed worker's consumer never reads again (its replacement reads under a new name):
+    its pending messages are handled once it has been silent for dead_after_ms, and it leaves
+    the group."""
+    bus = make_bus([AUDIT], block_ms=100, reclaim_idle_ms=600_000, reclaim_every=0.1,
+                   dead_after_ms=300)  # fmt: skip
+    for _ in range(3):
+        client.post("/api/tasks", json=task_body(), headers=auth())
+    assert relay_all(client, bus) == 3
+    stream = bus.key(TASK_EVENTS)
+    server.xgroup_create(stream, "audit", id="0")
+    taken = server.xreadgroup("audit", "killed-worker", {stream: ">"}, count=10)
+    assert len(taken[0][1]) == 3  # given to a worker that was killed before acknowledging
+    last_id = taken[0][1][-1][0]
+    with consuming(bus):
+        wait_for(lambda: settled(server, stream, "audit", last_id))
+        wait_for(lambda: "killed-worker" not in consumer_names(server, stream, "audit"))
+        assert bus.holder in consumer_names(server, stream, "audit")  # a reader is never idle
     assert sorted(audit_ids(client, auth)) == sorted(row.event_id for row in outbox(client))
 
 
