@@ -9,9 +9,22 @@ from rich.table import Table
 from harness.report import summary_rows
 from harness.verdicts import Report
 
-__all__ = ["LiveView", "print_summary"]
+__all__ = ["LiveView", "failure_reason", "print_summary"]
 
 STYLE = {"pass": "bold green", "fail": "bold red", "error": "bold magenta", "skip": "yellow"}
+
+
+def failure_reason(report: pytest.TestReport) -> str:
+    """One line: a skip's reason, or a failure's message (the assertion's own words, not the
+    ``file:line: AssertionError`` location)."""
+    if report.skipped and isinstance(report.longrepr, tuple):
+        return report.longrepr[2].removeprefix("Skipped: ")
+    if not report.failed:
+        return ""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    message = str(getattr(crash, "message", "")) or report.longreprtext.strip()
+    first = message.strip().splitlines()[0] if message.strip() else ""
+    return first.removeprefix("AssertionError: ")
 
 
 class LiveView:
@@ -21,23 +34,23 @@ class LiveView:
         self.console = console
         self._status = console.status("starting the target ...")
         self._status.start()
+        self._setup_s: dict[str, float] = {}  # a test's fixtures (the load stage) take time too
 
     def pytest_runtest_logstart(self, nodeid: str) -> None:
         self._status.update(f"running {nodeid.split('/')[-1]}")
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "setup":
+            self._setup_s[report.nodeid] = report.duration
         if report.when != "call" and not (report.failed or report.skipped):
             return
         outcome = "skip" if report.skipped else "fail" if report.failed else "pass"
         name = report.nodeid.split("/")[-1].replace(".py::", "  ")
-        detail = ""
-        if report.skipped and isinstance(report.longrepr, tuple):
-            detail = report.longrepr[2].removeprefix("Skipped: ")
-        elif report.failed:
-            detail = report.longreprtext.strip().splitlines()[-1] if report.longreprtext else ""
+        took = report.duration + (self._setup_s.pop(report.nodeid, 0.0) if report.when == "call"
+                                  else 0.0)  # fmt: skip
         self.console.print(
-            f"[{STYLE[outcome]}]{outcome.upper():5}[/] {name}  [dim]{report.duration:.1f} s[/]"
-            + (f"  {detail}" if detail else "")
+            f"[{STYLE[outcome]}]{outcome.upper():5}[/] {name}  [dim]{took:.1f} s[/]"
+            + (f"  {detail}" if (detail := failure_reason(report)) else "")
         )
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
