@@ -46,8 +46,8 @@ class LiveView:
             return
         outcome = "skip" if report.skipped else "fail" if report.failed else "pass"
         name = report.nodeid.split("/")[-1].replace(".py::", "  ")
-        took = report.duration + (self._setup_s.pop(report.nodeid, 0.0) if report.when == "call"
-                                  else 0.0)  # fmt: skip
+        setup = self._setup_s.pop(report.nodeid, 0.0) if report.when == "call" else 0.0
+        took = report.duration + setup
         self.console.print(
             f"[{STYLE[outcome]}]{outcome.upper():5}[/] {name}  [dim]{took:.1f} s[/]"
             + (f"  {detail}" if (detail := failure_reason(report)) else "")

@@ -176,12 +176,13 @@ def run_load(
     if processes > 1:
         command += ["--processes", str(processes)]
     env = {**os.environ, **plan.environment(users_file), "PYTHONUNBUFFERED": "1"}
-    peak = threading.Timer(plan.ramp_s, at_peak or (lambda: None))
-    peak.daemon = True
+    peak = threading.Timer(plan.ramp_s, at_peak) if at_peak else None
     try:
         with subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE) as locust:  # fmt: skip
-            peak.start()
+            if peak is not None:
+                peak.daemon = True
+                peak.start()
             try:
                 _, stderr = locust.communicate(timeout=plan.duration_s + GRACE_S)
             except subprocess.TimeoutExpired:
@@ -192,9 +193,10 @@ def run_load(
     except FileNotFoundError:
         raise UsageError("Locust is not installed: pip install -e '.[load]'") from None
     finally:
-        peak.cancel()  # Locust ended before its peak: nothing to probe
-        if peak.is_alive():
-            peak.join(timeout=PEAK_PROBE_S)
+        if peak is not None:
+            peak.cancel()  # Locust ended before its peak: nothing to probe
+            if peak.is_alive():
+                peak.join(timeout=PEAK_PROBE_S)
     if locust.returncode not in (0, 1) or not json_file.is_file():
         tail = stderr.decode(errors="replace").strip().splitlines()[-1:]
         raise HarnessError(f"Locust failed (exit {locust.returncode}): {' '.join(tail)}")

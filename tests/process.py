@@ -21,6 +21,15 @@ from taskora.settings import Settings
 SECRET = "process-test-secret-that-is-long-enough"
 
 
+def group_gone(pgid: int) -> bool:
+    """No process of the process group is left."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from tests.process import group_gone
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -30,14 +31,6 @@ ENV = {**os.environ, "PYTHONPATH": str(ROOT), "TASKORA_CHAOS_TARGET": "local"}
 def _run(command: list[str], directory: Path, timeout: float) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, cwd=directory, env=ENV, capture_output=True, text=True,
                           timeout=timeout, check=False)  # fmt: skip
-
-
-def _gone(group: int) -> bool:
-    try:
-        os.killpg(group, 0)
-    except ProcessLookupError:
-        return True
-    return False
 
 
 @contextmanager
@@ -54,7 +47,7 @@ def stack(directory: Path, *flags: str) -> Iterator[None]:
         down = _run([sys.executable, "-m", "harness", "down"], directory, 60)
         assert down.returncode == 0, down.stdout + down.stderr
         for group in state["roles"].values():
-            wait_until(lambda g=group: _gone(g), timeout=30, what=f"process group {group} gone")
+            wait_until(lambda g=group: group_gone(g), timeout=30, what=f"group {group} gone")
 
 
 def _chaos_run(directory: Path) -> tuple[int, dict[str, Any]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 
 import httpx
@@ -15,16 +14,9 @@ from harness.targets.clusters import CLUSTERS
 from harness.targets.kubernetes import KubernetesTarget
 from harness.targets.local import LocalTarget
 from harness.targets.remote import UrlTarget
+from tests.process import group_gone
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-def _gone(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return True
-    return False
 
 
 def _replaced(target: LocalTarget, killed: str) -> bool:
@@ -54,7 +46,7 @@ def test_local_target_up_kill_down_leaves_nothing_behind() -> None:
         assert target.process is not None
         pgid = target.process.pid
         target.down()
-    assert _gone(pgid)
+    assert group_gone(pgid)
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{deployment.base_url}/health", timeout=2)
 
@@ -96,4 +88,4 @@ def test_local_target_runs_the_roles_apart_and_crashes_one_role() -> None:
             target.replicas("nope")
     finally:
         target.down()
-    assert all(_gone(pgid) for pgid in groups.values())
+    assert all(group_gone(pgid) for pgid in groups.values())
