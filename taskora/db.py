@@ -12,6 +12,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from typing import Any
 from sqlalchemy import DateTime, Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel
@@ -38,6 +40,8 @@ PG_CONNECT_TIMEOUT_S = 5
 # A request waits at most this long for a connection (its thread waits, never the event loop);
 # past it the request is a 503 with Retry-After.
 POOL_TIMEOUT_S = 10
+# A PostgreSQL connection unused for longer than this is pinged before it is handed out.
+PING_IDLE_S = 1.0
 
 
 def utcnow() -> datetime:
@@ -101,6 +105,32 @@ def _configure_sqlite(engine: Engine, *, synchronous: str) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
+def _ping_idle_connections(engine: Engine) -> None:
+    """Check a pooled connection that sat idle before handing it out (it may predate a database
+    restart); a busy one is handed out as is, sparing every request a round trip.
+
+    SQLAlchemy's pessimistic recipe (a ``checkout`` listener raising ``DisconnectionError``, on
+    which the pool opens a fresh connection), limited to idle connections: under load the first
+    request that meets a dead connection fails, and the pool then renews every connection
+    older than that failure.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get("returned_at")
+        if returned is None or time.monotonic() - returned < PING_IDLE_S:
+            return
+        try:
+            dbapi_connection.execute("SELECT 1")
+            dbapi_connection.rollback()
+        except Exception as exc:  # any failure: the pool replaces this connection
+            raise DisconnectionError(f"idle connection failed its ping: {exc}") from exc
+
+
 class WriteGate:
     """Serialises SQLite write transactions of every thread and process on one database file.
 
@@ -160,16 +190,29 @@ class Database:
             self._write_engine: Engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         else:
             self.engine = create_engine(
-                self.url, **pooled, pool_pre_ping=True,
-                connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S},
-            )  # fmt: skip
+                self.url, **pooled, connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S}
+            )
+            _ping_idle_connections(self.engine)
             self._write_engine = self.engine
             self._gate = None
+        # PostgreSQL in autocommit: a statement is its own snapshot, with no BEGIN and COMMIT
+        # round trips around it.
+        self._statement_engine = (
+            self.engine
+            if self.is_sqlite
+            else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
 
     @contextmanager
-    def read(self) -> Iterator[Session]:
-        """A transaction for reads: one consistent snapshot for the whole block."""
-        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+    def read(self, *, snapshot: bool = True) -> Iterator[Session]:
+        """A transaction for reads: one consistent snapshot for the whole block.
+
+        ``snapshot=False`` is for a block of one statement (the hot reads): on PostgreSQL it
+        runs without a transaction around it; each statement of such a block would see its own
+        snapshot.
+        """
+        engine = self.engine if snapshot else self._statement_engine
+        with Session(engine, expire_on_commit=False) as session, session.begin():
             yield session
 
     @contextmanager

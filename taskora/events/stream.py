@@ -102,7 +102,7 @@ class EventStream:
 
     def poll_once(self) -> int:
         """Hand out what was committed since the last poll; returns how many events."""
-        with self.db.read() as session:
+        with self.db.read(snapshot=False) as session:
             rows = read_after(session=session, position=self.position, limit=500)
         handed = 0
         for row in rows:

@@ -30,7 +30,7 @@ def list_notifications(
 @router.get("/unread-count", response_model=UnreadCount)
 def unread_count(user: CurrentUser, db: DatabaseDep) -> Response:
     """How many notifications are unread."""
-    with db.read() as session:
+    with db.read(snapshot=False) as session:
         unread = notifications.unread_count(session=session, user_id=user)
     return json_response(UnreadCount(unread=unread))
 

@@ -59,7 +59,7 @@ def list_tasks(
     query: Annotated[TaskQuery, Query()], user: CurrentUser, db: DatabaseDep
 ) -> Response:
     """List the user's tasks: filter, search, sort, and page with next_cursor."""
-    with db.read() as session:
+    with db.read(snapshot=False) as session:
         result = tasks.list_tasks(session=session, user_id=user, query=query, now=utcnow())
     return json_response(result)
 
@@ -67,7 +67,7 @@ def list_tasks(
 @router.get("/{task_id}", response_model=TaskPublic, responses=NOT_FOUND)
 def get_task(task_id: TaskId, user: CurrentUser, db: DatabaseDep) -> Response:
     """Read one task."""
-    with db.read() as session:
+    with db.read(snapshot=False) as session:
         result = tasks.get_task(session=session, user_id=user, task_id=task_id)
     return json_response(result)
 
