@@ -40,6 +40,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from taskora.logs import configure_logging
     from taskora.migrate import upgrade
+    from taskora.server import BoundedHttpTools
 
     settings = _settings_from(args)
     configure_logging(settings.log_level)
@@ -60,6 +61,7 @@ def _serve(args: argparse.Namespace) -> int:
             log_config=None,
             access_log=False,
             server_header=False,
+            http=BoundedHttpTools,  # limits on request heads and on slow clients
             timeout_graceful_shutdown=args.drain_seconds,
             # Longer than clients and load balancers keep an idle connection (60 s is common):
             # otherwise the server may close one just as a client sends on it, and lose that.

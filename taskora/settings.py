@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     jwt_algorithm: Literal["HS256"] = "HS256"
     token_ttl_seconds: int = Field(default=3600, gt=0)
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
+    # What the HTTP server refuses before the application (taskora.server): a request head over
+    # these sizes (431), or a head or body that takes longer than these to arrive (408).
+    max_header_bytes: int = Field(default=32 * 1024, ge=1024)
+    max_headers: int = Field(default=100, ge=10)
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    body_timeout_seconds: float = Field(default=30.0, gt=0)
     # Request handlers run on a bounded pool of threads (the event loop never waits on the
     # database); the connection pool holds one connection per thread plus the background loops'.
     threads: int = Field(default=16, ge=1, le=256)
