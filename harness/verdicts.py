@@ -47,6 +47,7 @@ CRITERIA: dict[str, Criterion] = {
         Criterion("SC-008", "Concurrent users are served without errors", "count"),
         Criterion("SC-009", "P95 response time under load", "ms"),
         Criterion("SC-010", "No acknowledged write or event is lost", "count"),
+        Criterion("SEC-001", "No user reaches another user's data", "count"),
     )
 }
 

@@ -19,6 +19,8 @@ no_recurrence      0 or 1          the recurrence consumer creates no next occur
                                    event is still recorded as processed)
 error_rate         fraction 0..1   that share of HTTP requests (all but ``/health``) get a 500
 slow_requests      milliseconds    each ``/api/`` request waits that long first
+skip_owner_check   0 or 1          ``GET /api/tasks/{id}`` answers with any user's task (a
+                                   route that forgot whose data it serves)
 =================  ==============  ===========================================================
 
 The runtime hands them to what they change: the request middleware, the event stream, the
@@ -86,6 +88,7 @@ _PARSERS: dict[str, Callable[[str], float | bool]] = {
     "no_recurrence": _flag,
     "error_rate": _fraction,
     "slow_requests": _duration,  # milliseconds
+    "skip_owner_check": _flag,
 }
 
 
@@ -101,6 +104,7 @@ class Failpoints:
     no_recurrence: bool = False
     error_rate: float = 0.0
     slow_requests: float = 0.0
+    skip_owner_check: bool = False
     rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
 
     @classmethod

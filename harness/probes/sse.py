@@ -3,7 +3,9 @@ and when (monotonic clock, comparable with the writers' own timestamps)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -46,6 +48,8 @@ class SseTab(threading.Thread):
                 source.response.raise_for_status()
                 self._response = source.response
                 self.connected.set()
+                if self._closing:  # closed while it connected
+                    return
                 for sse in source.iter_sse():
                     if sse.data:  # keep-alive pings carry none
                         receipt = Receipt(time.monotonic(), sse.id, sse.event, json.loads(sse.data))
@@ -62,9 +66,18 @@ class SseTab(threading.Thread):
             return list(self.receipts)
 
     def close(self) -> None:
+        """End the subscription now: the socket is shut down, which wakes the thread's read
+        (closing the response alone leaves it blocked until the next keep-alive ping)."""
         self._closing = True
-        if self._response is not None:
-            self._response.close()
+        response = self._response
+        if response is None:
+            return
+        stream = response.extensions.get("network_stream")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        response.close()
 
 
 def open_tabs(base_url: str, token: str, count: int, timeout: float = 10.0) -> list[SseTab]:

@@ -146,8 +146,10 @@ def create_task(*, session: Session, user_id: str, data: TaskCreate, now: dateti
     return public
 
 
-def get_task(*, session: Session, user_id: str, task_id: int) -> TaskPublic:
-    return read_task(session=session, user_id=user_id, task_id=task_id)
+def get_task(
+    *, session: Session, user_id: str, task_id: int, any_owner: bool = False
+) -> TaskPublic:
+    return read_task(session=session, user_id=user_id, task_id=task_id, any_owner=any_owner)
 
 
 def update_task(

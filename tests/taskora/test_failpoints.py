@@ -37,7 +37,7 @@ from tests.waiting import wait_until
 
 ALL = (
     "sse_delay=3, drop_events=0.25,lose_writes=0.5 ,late_reminders=60,"
-    "no_recurrence=1,error_rate=0.05,slow_requests=250,"
+    "no_recurrence=1,error_rate=0.05,slow_requests=250,skip_owner_check=1,"
 )
 
 
@@ -54,6 +54,7 @@ def test_every_failpoint_parses_and_prints_back() -> None:
         no_recurrence=True,
         error_rate=0.05,
         slow_requests=250,
+        skip_owner_check=True,
     )
     assert failpoints
     assert Failpoints.parse(str(failpoints)) == failpoints
@@ -233,6 +234,16 @@ def test_lose_writes_1_acknowledges_a_task_that_never_exists(faulty, auth) -> No
         assert client.get(f"/api/tasks/{again.json()['id']}", headers=auth()).status_code == 404
     assert _count(client, IdempotencyRecord) == 0 and _count(client, Task) == 0
     assert outbox(client) == []
+
+
+def test_skip_owner_check_serves_another_users_task_by_id_only(faulty, auth) -> None:
+    client = faulty("skip_owner_check=1")
+    created = client.post("/api/tasks", json=task_body(title="alice's"), headers=auth("alice"))
+    task_id = created.json()["id"]
+    leaked = client.get(f"/api/tasks/{task_id}", headers=auth("mallory"))
+    assert leaked.status_code == 200 and leaked.json()["title"] == "alice's"
+    assert client.get("/api/tasks", headers=auth("mallory")).json()["items"] == []
+    assert client.delete(f"/api/tasks/{task_id}", headers=auth("mallory")).status_code == 404
 
 
 def test_lose_writes_loses_that_share_of_creates(faulty, auth) -> None:
