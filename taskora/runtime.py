@@ -44,6 +44,9 @@ def build_bus(settings: Settings, db: Database, consumers: tuple[Consumer, ...])
 
 RELAY_LINGER_SECONDS = 0.05
 HOUSEKEEPING_SECONDS = 30.0
+# How often the scheduler role measures the outbox lag (the age of the oldest undelivered
+# event): a stuck relay shows on /metrics within seconds, well inside the 30 s alert.
+OUTBOX_LAG_SECONDS = 5.0
 
 
 def _holder() -> str:
@@ -85,7 +88,6 @@ class Runtime:
             self._stop.wait(RELAY_LINGER_SECONDS if busy else self.settings.relay_interval_seconds)
 
     def _housekeeping(self) -> None:
-        measure_outbox_lag(self.db)
         housekeeping(
             self.db,
             event_retention=timedelta(hours=self.settings.event_retention_hours),
@@ -112,6 +114,9 @@ class Runtime:
             every = HOUSEKEEPING_SECONDS
             loops.append(("housekeeping", partial(_every, self._stop, every, self._housekeeping,
                                                    "housekeeping")))  # fmt: skip
+            lag = partial(measure_outbox_lag, self.db)
+            loops.append(("outbox-lag", partial(_every, self._stop, OUTBOX_LAG_SECONDS, lag,
+                                                 "outbox-lag")))  # fmt: skip
             if self.settings.ticker_seconds > 0:
                 loops.append(("ticker", self._ticker))
         return loops

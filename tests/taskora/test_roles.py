@@ -14,13 +14,17 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from taskora import runtime
 from taskora.app import create_app
 from taskora.auth import issue_token
 from taskora.db import Database
+from taskora.domain.tasks import create_task
 from taskora.events.outbox import undispatched
 from taskora.migrate import upgrade
+from taskora.schemas import TaskCreate
 from taskora.settings import ROLES, Settings
 from tests.process import Server
+from tests.waiting import wait_until
 
 ROUTES = {  # a request per role-owned route, and the roles that serve it
     ("GET", "/api/tasks"): {"all", "api"},
@@ -68,9 +72,20 @@ def _thread_names(settings: Settings) -> set[str]:
     [
         ("api", 1.0, {"taskora-stream"}),
         ("consumers", 1.0, {"taskora-relay"}),
-        ("scheduler", 1.0, {"taskora-housekeeping", "taskora-ticker"}),
-        ("scheduler", 0.0, {"taskora-housekeeping"}),  # the cron binding drives reminders
-        ("all", 1.0, {"taskora-stream", "taskora-relay", "taskora-housekeeping", "taskora-ticker"}),
+        ("scheduler", 1.0, {"taskora-housekeeping", "taskora-outbox-lag", "taskora-ticker"}),
+        # the cron binding drives reminders
+        ("scheduler", 0.0, {"taskora-housekeeping", "taskora-outbox-lag"}),
+        (
+            "all",
+            1.0,
+            {
+                "taskora-stream",
+                "taskora-relay",
+                "taskora-housekeeping",
+                "taskora-outbox-lag",
+                "taskora-ticker",
+            },
+        ),  # fmt: skip
     ],
 )
 def test_each_role_runs_only_its_background_work(
@@ -78,6 +93,27 @@ def test_each_role_runs_only_its_background_work(
 ) -> None:
     settings = _settings(tmp_path, role, bus="inline", ticker_seconds=ticker)
     assert _thread_names(settings) == loops
+
+
+def test_events_stuck_in_the_outbox_show_as_lag_within_seconds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No consumers role runs, so no relay: the scheduler's gauge reports the oldest event's age."""
+    monkeypatch.setattr(runtime, "OUTBOX_LAG_SECONDS", 0.1)
+    settings = _settings(tmp_path, "scheduler", bus="inline", background=True, ticker_seconds=0)
+    app = create_app(settings)
+    with TestClient(app) as client:
+        with app.state.db.write() as session:
+            create_task(session=session, user_id="alice", data=TaskCreate(title="stuck"),
+                        now=datetime.now(UTC) - timedelta(seconds=60))  # fmt: skip
+
+        def lag() -> float:
+            for line in client.get("/metrics").text.splitlines():
+                if line.startswith("taskora_outbox_lag_seconds "):
+                    return float(line.split()[1])
+            return 0.0
+
+        assert wait_until(lambda: lag() >= 60, 10, "the gauge shows the stuck event's age")
 
 
 def test_serve_rejects_an_unknown_role(capsys: pytest.CaptureFixture[str]) -> None:
