@@ -127,7 +127,8 @@ def _up(args: argparse.Namespace, console: Console) -> int:
     target = build_target(options, load_profile(options.profile, list(options.overrides)))
     assert isinstance(target, LocalTarget)
     deployment = target.up()
-    StackState(deployment.base_url, target.secret, target.process_groups()).save()
+    StackState(deployment.base_url, target.secret, target.process_groups(),
+               target.store_url).save()  # fmt: skip
     target.detach()
     console.print(f"taskora is up at {deployment.base_url} (stop it with: python -m harness down)")
     console.print(f"token for user 'demo': {deployment.token('demo')}")

@@ -21,6 +21,8 @@ error_rate         fraction 0..1   that share of HTTP requests (all but ``/healt
 slow_requests      milliseconds    each ``/api/`` request waits that long first
 skip_owner_check   0 or 1          ``GET /api/tasks/{id}`` answers with any user's task (a
                                    route that forgot whose data it serves)
+silent_poison      0 or 1          the consumers swallow an event they cannot apply: it counts
+                                   as processed, with no dead letter and no trace
 =================  ==============  ===========================================================
 
 The runtime hands them to what they change: the request middleware, the event stream, the
@@ -89,6 +91,7 @@ _PARSERS: dict[str, Callable[[str], float | bool]] = {
     "error_rate": _fraction,
     "slow_requests": _duration,  # milliseconds
     "skip_owner_check": _flag,
+    "silent_poison": _flag,
 }
 
 
@@ -105,6 +108,7 @@ class Failpoints:
     error_rate: float = 0.0
     slow_requests: float = 0.0
     skip_owner_check: bool = False
+    silent_poison: bool = False
     rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
 
     @classmethod

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from harness.chaos import poison as poisons
 from harness.chaos.attach import session_for
 from harness.chaos.session import ChaosSession
 from harness.errors import HarnessError
@@ -21,8 +22,8 @@ Configuration = dict[str, Any] | None
 
 __all__ = [
     "crash_service", "ensure_service_up", "error_ratio", "events_wait", "kill_replicas",
-    "p95_ms", "restart_service", "service_ready", "start_broker", "start_writers", "stop_broker",
-    "stop_writers", "writes_intact",
+    "p95_ms", "plant_poison", "poison_contained", "restart_service", "service_ready",
+    "start_broker", "start_writers", "stop_broker", "stop_writers", "writes_intact",
 ]  # fmt: skip
 
 PROBE_USER = "chaos-probe"
@@ -115,7 +116,41 @@ def writes_intact(configuration: Configuration = None) -> bool:
     return session.judged().clean
 
 
+def _store(session: ChaosSession) -> str:
+    url = session.target.store_url
+    if not session.target.capabilities.database or url is None:
+        raise HarnessError(f"the {session.target.name} target cannot reach the service's "
+                           "database, where the poison is planted")  # fmt: skip
+    return url
+
+
+def poison_contained(within_s: float = 30.0, configuration: Configuration = None) -> bool:
+    """Every hostile request was refused (4xx) and every planted poison event ended in the dead
+    letters within ``within_s`` (true before anything was planted)."""
+    session = session_for(configuration)
+    poison = session.poison
+    if poison is None:
+        return True
+    accepted = {what: status for what, status in poison.refused.items()
+                if not 400 <= status < 500}  # fmt: skip
+    missing = poisons.dead_lettered(_store(session), poison, float(within_s))
+    session.events.append(f"poison: accepted {accepted or 'nothing'}, "
+                          f"not dead-lettered {missing or 'nothing'}")  # fmt: skip
+    return not accepted and not missing
+
+
 # Actions
+
+
+def plant_poison(configuration: Configuration = None) -> dict[str, Any]:
+    """A hostile user's refused rules and forged event, then two events no consumer can apply,
+    planted behind the API (see ``harness.chaos.poison``)."""
+    session = session_for(configuration)
+    victim = session.writers.users[0] if session.writers.users else "victim"
+    session.poison = poisons.plant_poison(session.deployment, _store(session), victim)
+    session.events.append(f"planted poison as {session.poison.user}")
+    return {"refused": session.poison.refused, "planted": session.poison.planted,
+            "completed_task": session.poison.completed_task}  # fmt: skip
 
 
 def start_writers(configuration: Configuration = None) -> int:

@@ -20,12 +20,14 @@ __all__ = ["EXPERIMENTS", "ChaosOutcome", "experiment_path", "run_chaos"]
 EXPERIMENTS_DIR = Path("chaos")
 EXPERIMENTS = (
     "kill-replica-under-load", "crash-whole-service", "broker-outage", "kill-consumers-under-load",
+    "poison-event-under-load",
 )  # fmt: skip
 NEEDS = {  # what each experiment needs of the target
     "kill-replica-under-load": "kill",
     "crash-whole-service": "crash",
     "broker-outage": "broker",
     "kill-consumers-under-load": "crash",
+    "poison-event-under-load": "database",
 }
 
 

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from harness.chaos.check import DataLossCheck, check_writes
+from harness.chaos.poison import Poison
 from harness.chaos.writers import Writers
 from harness.errors import HarnessError
 from harness.targets import Deployment, Target
@@ -35,6 +36,7 @@ class ChaosSession:
     kills: int = 0  # replicas or whole services killed
     events: list[str] = field(default_factory=list)  # what the activities did, in order
     check: DataLossCheck | None = None  # judged once, after the writers stopped
+    poison: Poison | None = None  # what plant_poison did, judged by poison_contained
 
     def judged(self) -> DataLossCheck:
         """The writes checked against what the service holds (once: the check waits for the

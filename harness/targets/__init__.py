@@ -21,6 +21,7 @@ class Capabilities:
     start_timing: bool = False  # measures process start -> ready (SC-005)
     crash: bool = False  # can kill the whole service at once and start it again
     broker: bool = False  # can stop and start the message broker it started itself
+    database: bool = False  # reaches the service's database (store_url): plants poison events
     renames_killed: bool = True  # a killed replica comes back under a new name (pid, pod name)
 
 
@@ -40,6 +41,10 @@ class Deployment:
 class Target(Protocol):
     name: str
     capabilities: Capabilities
+
+    @property
+    def store_url(self) -> str | None:
+        """The service's database, where the harness may reach it (local targets), else None."""
 
     def preflight(self) -> None:
         """Raise TargetUnavailable (one line, with the fix) when the target cannot work here."""

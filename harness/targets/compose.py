@@ -53,6 +53,7 @@ class ComposeTarget:
     capabilities = Capabilities(
         kill=True, crash=True, broker=True, start_timing=True, renames_killed=False
     )
+    store_url: str | None = None  # the database is not the harness's to reach
 
     def __init__(
         self,

@@ -74,6 +74,7 @@ def _decode(data: dict[str, str] | None) -> dict[str, str]:
 
 class KubernetesTarget:
     capabilities = Capabilities(kill=True, deploy_timing=True, crash=True, broker=True)
+    store_url: str | None = None  # the database is not the harness's to reach
 
     def __init__(
         self,

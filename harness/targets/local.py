@@ -68,7 +68,7 @@ class RoleProcess:
 
 class LocalTarget:
     name = "local"
-    capabilities = Capabilities(kill=True, start_timing=True, crash=True)
+    capabilities = Capabilities(kill=True, start_timing=True, crash=True, database=True)
 
     def __init__(
         self,
@@ -89,6 +89,7 @@ class LocalTarget:
         self.extra_env = env or {}
         self.ready_timeout = ready_timeout
         self.secret = secrets.token_urlsafe(32)
+        self.app_token = secrets.token_urlsafe(32)
         self.port = free_port()
         self.workdir = Path(tempfile.mkdtemp(prefix="taskora-harness-"))
         self.log_path = self.workdir / "serve.log"
@@ -105,7 +106,8 @@ class LocalTarget:
         if bus == "redis" and not redis_url:
             self.broker = ThrowawayRedis(self.workdir / "redis")
             self.redis_url = self.broker.url
-            self.capabilities = Capabilities(kill=True, start_timing=True, crash=True, broker=True)
+            self.capabilities = Capabilities(kill=True, start_timing=True, crash=True,
+                                             broker=True, database=True)  # fmt: skip
 
     @property
     def base_url(self) -> str:
@@ -135,7 +137,10 @@ class LocalTarget:
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         env.update(
             TASKORA_JWT_SECRET=self.secret,
-            TASKORA_DATABASE_URL=self.database_url or f"sqlite:///{self.workdir / 'taskora.db'}",
+            TASKORA_DATABASE_URL=self.store_url,
+            # The consumers' Dapr and cron routes answer only a caller with this token, as in
+            # production (without one a development stack leaves them open).
+            TASKORA_APP_API_TOKEN=self.app_token,
             TASKORA_BUS=self.bus,
             TASKORA_ACCESS_LOG="false",
         )
@@ -144,6 +149,11 @@ class LocalTarget:
             env["TASKORA_REDIS_PREFIX"] = f"harness-{self.port}"
         env.update(self.extra_env)
         return env
+
+    @property
+    def store_url(self) -> str:
+        """The service's database (chaos plants poison events there)."""
+        return self.database_url or f"sqlite:///{self.workdir / 'taskora.db'}"
 
     def preflight(self) -> None:
         self._command(self.roles[0])

@@ -15,6 +15,7 @@ __all__ = ["UrlTarget"]
 class UrlTarget:
     name = "url"
     capabilities = Capabilities()
+    store_url: str | None = None  # the database is not the harness's to reach
 
     def __init__(
         self, url: str, *, jwt_secret: str | None = None, token: str | None = None

@@ -29,10 +29,12 @@ class StackState:
     url: str
     secret: str
     roles: dict[str, int]  # role (all, api, consumers, scheduler) -> its process group
+    database_url: str | None = None  # the service's database (poison events are planted there)
 
     def save(self, path: Path = STATE) -> None:
         path.parent.mkdir(exist_ok=True)
-        text = json.dumps({"url": self.url, "secret": self.secret, "roles": self.roles})
+        text = json.dumps({"url": self.url, "secret": self.secret, "roles": self.roles,
+                           "database_url": self.database_url})  # fmt: skip
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # holds the secret
         with os.fdopen(fd, "w", encoding="utf-8") as file:
             file.write(text)
@@ -50,7 +52,8 @@ class StackState:
                 "the running stack was started by an older harness: python -m harness down, "
                 "then python -m harness up"
             )
-        return cls(state["url"], state["secret"], {k: int(v) for k, v in state["roles"].items()})
+        roles = {k: int(v) for k, v in state["roles"].items()}
+        return cls(state["url"], state["secret"], roles, state.get("database_url"))
 
     @staticmethod
     def process_groups(path: Path = STATE) -> list[int]:
@@ -62,10 +65,11 @@ class StackState:
 
 class RunningLocalTarget:
     name = "local"
-    capabilities = Capabilities(kill=True)
 
     def __init__(self, state: StackState) -> None:
         self.state = state
+        self.capabilities = Capabilities(kill=True, database=state.database_url is not None)
+        self.store_url = state.database_url
 
     def preflight(self) -> None:
         for role, group in self.state.roles.items():

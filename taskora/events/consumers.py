@@ -3,6 +3,8 @@ in the transaction of its effect) and subscribes to the topics it needs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from sqlmodel import Session
@@ -13,6 +15,8 @@ from taskora.events.envelope import REMINDER_EVENTS, TASK_EVENTS, CloudEvent
 from taskora.failpoints import OFF, Failpoints
 
 __all__ = ["CONSUMERS", "build_consumers", "consumers_of"]
+
+Handler = Callable[[Session, CloudEvent, datetime], None]
 
 
 def _task(event: CloudEvent) -> dict[str, object]:
@@ -47,13 +51,28 @@ def _no_recurrence(session: Session, event: CloudEvent, now: datetime) -> None:
     """Failpoint no_recurrence: the event counts as processed, no occurrence is created."""
 
 
+def _swallowing(handle: Handler) -> Handler:
+    """Failpoint silent_poison: an event the consumer cannot apply counts as processed."""
+
+    def swallow(session: Session, event: CloudEvent, now: datetime) -> None:
+        try:
+            handle(session, event, now)
+        except PoisonEvent:
+            pass
+
+    return swallow
+
+
 def build_consumers(failpoints: Failpoints = OFF) -> tuple[Consumer, ...]:
-    recurrence = _no_recurrence if failpoints.no_recurrence else _recurrence
-    return (
+    recurrence: Handler = _no_recurrence if failpoints.no_recurrence else _recurrence
+    consumers = (
         Consumer("recurrence", frozenset({TASK_EVENTS}), recurrence),
         Consumer("notifications", frozenset({REMINDER_EVENTS}), _notifications),
         Consumer("audit", frozenset({TASK_EVENTS, REMINDER_EVENTS}), _audit),
     )
+    if failpoints.silent_poison:
+        return tuple(replace(c, handle=_swallowing(c.handle)) for c in consumers)
+    return consumers
 
 
 CONSUMERS = build_consumers()

@@ -25,6 +25,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 CHAOS = Path(sys.executable).parent / "chaos"
 EXPERIMENT = ROOT / "chaos" / "kill-replica-under-load.json"
+POISON = ROOT / "chaos" / "poison-event-under-load.json"
+KILL_ONCE = ("cycles:int=1", "every_s:float=1")
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "TASKORA_CHAOS_TARGET": "local"}
 
 
@@ -50,11 +52,15 @@ def stack(directory: Path, *flags: str) -> Iterator[None]:
             wait_until(lambda g=group: group_gone(g), timeout=30, what=f"group {group} gone")
 
 
-def _chaos_run(directory: Path) -> tuple[int, dict[str, Any]]:
+def _chaos_run(
+    directory: Path, experiment: Path = EXPERIMENT, variables: tuple[str, ...] = KILL_ONCE
+) -> tuple[int, dict[str, Any]]:
     journal = directory / "journal.json"
     command = [str(CHAOS), "--log-file", str(directory / "chaostoolkit.log"), "run",
-               "--journal-path", str(journal), "--var", "cycles:int=1",
-               "--var", "every_s:float=1", str(EXPERIMENT)]  # fmt: skip
+               "--journal-path", str(journal)]  # fmt: skip
+    for variable in variables:
+        command += ["--var", variable]
+    command.append(str(experiment))
     result = _run(command, directory, 300)
     assert journal.is_file(), result.stdout + result.stderr
     return result.returncode, json.loads(journal.read_text())
@@ -91,3 +97,24 @@ def test_chaos_run_fails_where_acknowledged_writes_are_lost(tmp_path: Path) -> N
     [written] = _outputs(journal, "writers-stop")
     assert written["lost"] > 0
     assert _outputs(journal, "acknowledged-writes-intact") == [False]
+
+
+def test_poison_events_are_dead_lettered_while_good_ones_flow(tmp_path: Path) -> None:
+    with stack(tmp_path):
+        code, journal = _chaos_run(tmp_path, POISON, ("poison_within_s:float=10",))
+    assert (code, journal["status"], journal["deviated"]) == (0, "completed", False)
+    [planted] = _outputs(journal, "poison-plant")
+    assert set(planted["refused"].values()) <= {401, 422}  # every hostile request refused
+    assert len(planted["planted"]) == 1 and planted["completed_task"]
+    [written] = _outputs(journal, "writers-stop")
+    assert written["acknowledged"] > 0
+    assert (written["lost"], written["undelivered"], written["duplicates"]) == (0, 0, 0)
+    assert _outputs(journal, "poison-contained") == [True]
+
+
+def test_the_poison_experiment_fails_where_poison_is_swallowed(tmp_path: Path) -> None:
+    with stack(tmp_path, "--failpoints", "silent_poison=1"):
+        code, journal = _chaos_run(tmp_path, POISON, ("poison_within_s:float=3",))
+    assert code == 1
+    assert journal["deviated"] is True
+    assert _outputs(journal, "poison-contained") == [False]

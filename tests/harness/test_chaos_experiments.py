@@ -30,8 +30,8 @@ def test_experiment_is_valid_and_calls_only_real_activities(name: str) -> None:
         assert provider["module"] == "harness.chaos.activities"
         assert callable(getattr(activities, provider["func"]))
     probes = {p["name"] for p in experiment["steady-state-hypothesis"]["probes"]}
-    assert probes == {"service-is-ready", "api-error-ratio", "api-p95-ms",
-                      "acknowledged-writes-intact"}  # fmt: skip
+    assert probes - {"poison-contained"} == {"service-is-ready", "api-error-ratio", "api-p95-ms",
+                                             "acknowledged-writes-intact"}  # fmt: skip
     assert experiment["rollbacks"], "every experiment puts the service back"
     for key in ("taskora_target", "taskora_namespace", "taskora_context"):
         assert experiment["configuration"][key]["type"] == "env"  # chaos run reads them there

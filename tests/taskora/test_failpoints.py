@@ -26,9 +26,12 @@ from taskora.app import create_app
 from taskora.cli import main
 from taskora.db import Database
 from taskora.errors import ConfigurationError
+from taskora.events.consumers import build_consumers
+from taskora.events.delivery import Outcome, deliver
+from taskora.events.envelope import TASK_EVENTS, CloudEvent
 from taskora.events.stream import EventStream
 from taskora.failpoints import OFF, Failpoints
-from taskora.models import IdempotencyRecord, ProcessedEvent, Task
+from taskora.models import DeadLetter, IdempotencyRecord, ProcessedEvent, Task
 from taskora.settings import Settings
 from tests.conftest import drain, outbox
 from tests.factories import task_body
@@ -37,7 +40,7 @@ from tests.waiting import wait_until
 
 ALL = (
     "sse_delay=3, drop_events=0.25,lose_writes=0.5 ,late_reminders=60,"
-    "no_recurrence=1,error_rate=0.05,slow_requests=250,skip_owner_check=1,"
+    "no_recurrence=1,error_rate=0.05,slow_requests=250,skip_owner_check=1,silent_poison=1,"
 )
 
 
@@ -55,6 +58,7 @@ def test_every_failpoint_parses_and_prints_back() -> None:
         error_rate=0.05,
         slow_requests=250,
         skip_owner_check=True,
+        silent_poison=True,
     )
     assert failpoints
     assert Failpoints.parse(str(failpoints)) == failpoints
@@ -299,6 +303,25 @@ def test_no_recurrence_creates_no_next_occurrence_but_processes_the_event(faulty
     assert completed in processed
     audit = client.get("/api/audit", headers=auth()).json()["items"]  # other consumers unharmed
     assert {"task.created", "task.completed"} <= {e["type"] for e in audit}
+
+
+@pytest.mark.parametrize(("spec", "dead_letters"), [("", 1), ("silent_poison=1", 0)])
+def test_silent_poison_swallows_what_would_be_dead_lettered(
+    settings: Settings, spec: str, dead_letters: int
+) -> None:
+    db = Database(settings.database_url)
+    try:
+        event = CloudEvent(specversion="1.0", id="poison-1", source="/t", type="task.completed",
+                           subject="tasks/0", time=datetime.now(UTC), sequence="1", userid="u",
+                           actor="u",
+                           data={"task": "none"})  # fmt: skip
+        recurrence = build_consumers(Failpoints.parse(spec))[0]
+        outcome = deliver(db, recurrence, event, TASK_EVENTS, datetime.now(UTC))
+        assert outcome is (Outcome.DROP if dead_letters else Outcome.SUCCESS)
+        with db.read() as session:
+            assert session.scalar(select(func.count()).select_from(DeadLetter)) == dead_letters
+    finally:
+        db.dispose()
 
 
 async def _live_events(app: FastAPI, user: str) -> list[str]:
