@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+from typing import Any
+
 import pytest
 from rich.console import Console
 from rich.table import Table
@@ -35,6 +38,7 @@ class LiveView:
         self._status = console.status("starting the target ...")
         self._status.start()
         self._setup_s: dict[str, float] = {}  # a test's fixtures (the load stage) take time too
+        self._capture: Any = None  # pytest's capture manager, once configured
 
     def pytest_runtest_logstart(self, nodeid: str) -> None:
         self._status.update(f"running {nodeid.split('/')[-1]}")
@@ -52,6 +56,17 @@ class LiveView:
             f"[{STYLE[outcome]}]{outcome.upper():5}[/] {name}  [dim]{took:.1f} s[/]"
             + (f"  {detail}" if (detail := failure_reason(report)) else "")
         )
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        self._capture = config.pluginmanager.getplugin("capturemanager")
+
+    @pytest.hookimpl(optionalhook=True)  # specified by harness.pytest_plugin
+    def pytest_harness_progress(self, line: str) -> None:
+        """A line of its own (a terminal and CI logs alike), printed past pytest's capture of
+        the test's output, as pytest's live logging does."""
+        with self._capture.global_and_fixture_disabled() if self._capture else nullcontext():
+            self.console.print(f"[dim]{line}[/]", highlight=False)
+            self._status.update(line)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from pathlib import Path
 import httpx
 
 from harness.errors import HarnessError, UsageError
-from harness.locust_stats import LoadStats, read_load_stats
+from harness.locust_stats import LoadStats, read_load_stats, read_progress
 from harness.profile import Profile
 from harness.targets import Deployment
 
@@ -31,6 +32,7 @@ SEED_CONCURRENCY = 16
 SEED_ATTEMPTS = 5
 GRACE_S = 120.0  # on top of the planned duration before the Locust run is stopped
 PEAK_PROBE_S = 60.0  # how long a probe run at the peak may go on after Locust ended
+PROGRESS_EVERY_S = 5.0  # how often a running load stage reports where it stands
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,34 @@ def seed_users(deployment: Deployment, plan: LoadPlan, directory: Path, prefix: 
     return path
 
 
+def _progress_line(plan: LoadPlan, csv_prefix: Path, elapsed: float) -> str:
+    left = f"{max(0.0, plan.duration_s - elapsed):.0f} s left"
+    now = read_progress(csv_prefix)
+    if now is None:
+        return f"load: starting Locust ({left})"
+    return (f"load: {now.users}/{plan.users} users, {now.rps:.0f} req/s, {now.requests} "
+            f"requests, {now.failures} failed, {left}")  # fmt: skip
+
+
+def _wait(locust: subprocess.Popen[bytes], plan: LoadPlan, csv_prefix: Path,
+          progress: Callable[[str], object] | None) -> None:  # fmt: skip
+    """Wait for Locust, reporting every PROGRESS_EVERY_S; kill it past its time and raise."""
+    started = time.monotonic()
+    limit = plan.duration_s + GRACE_S
+    while True:
+        try:
+            locust.wait(timeout=PROGRESS_EVERY_S)
+            return
+        except subprocess.TimeoutExpired:
+            elapsed = time.monotonic() - started
+            if elapsed >= limit:
+                locust.kill()
+                locust.wait()
+                raise HarnessError(f"Locust did not finish within {limit:.0f} s") from None
+            if progress is not None:
+                progress(_progress_line(plan, csv_prefix, elapsed))
+
+
 def run_load(
     deployment: Deployment,
     plan: LoadPlan,
@@ -158,11 +188,15 @@ def run_load(
     prefix: str,
     *,
     at_peak: Callable[[], object] | None = None,
+    progress: Callable[[str], object] | None = None,
 ) -> LoadRun:
     """Seed, run Locust headless for the plan's shape, read its files; raise if it could not.
     ``at_peak`` runs on a thread of its own once the ramp is over (a probe under load); it is
-    waited for before this returns."""
+    waited for before this returns. ``progress`` gets a line every few seconds (users, req/s,
+    failures, time left)."""
     directory.mkdir(parents=True, exist_ok=True)
+    if progress is not None:
+        progress(f"load: seeding {plan.users} users")
     users_file = seed_users(deployment, plan, directory, prefix)
     csv_prefix, log = directory / "locust", directory / "locust.log"
     html, json_file = directory / "locust.html", directory / "locust.json"
@@ -177,19 +211,16 @@ def run_load(
         command += ["--processes", str(processes)]
     env = {**os.environ, **plan.environment(users_file), "PYTHONUNBUFFERED": "1"}
     peak = threading.Timer(plan.ramp_s, at_peak) if at_peak else None
+    errors = directory / "locust.stderr"  # a file, not a pipe: nothing to drain while waiting
     try:
-        with subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE) as locust:  # fmt: skip
+        with (
+            errors.open("wb") as stderr,
+            subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=stderr) as locust,
+        ):
             if peak is not None:
                 peak.daemon = True
                 peak.start()
-            try:
-                _, stderr = locust.communicate(timeout=plan.duration_s + GRACE_S)
-            except subprocess.TimeoutExpired:
-                locust.kill()
-                locust.communicate()
-                limit = plan.duration_s + GRACE_S
-                raise HarnessError(f"Locust did not finish within {limit:.0f} s") from None
+            _wait(locust, plan, csv_prefix, progress)
     except FileNotFoundError:
         raise UsageError("Locust is not installed: pip install -e '.[load]'") from None
     finally:
@@ -198,7 +229,7 @@ def run_load(
             if peak.is_alive():
                 peak.join(timeout=PEAK_PROBE_S)
     if locust.returncode not in (0, 1) or not json_file.is_file():
-        tail = stderr.decode(errors="replace").strip().splitlines()[-1:]
+        tail = errors.read_text(errors="replace").strip().splitlines()[-1:]
         raise HarnessError(f"Locust failed (exit {locust.returncode}): {' '.join(tail)}")
     text = log.read_text(errors="replace") if log.is_file() else ""
     return LoadRun(

@@ -17,7 +17,8 @@ from typing import Any
 
 from harness.errors import HarnessError
 
-__all__ = ["RESOLUTION_NOTE", "EndpointStats", "LoadStats", "read_load_stats"]
+__all__ = ["RESOLUTION_NOTE", "EndpointStats", "LoadStats", "Progress", "read_load_stats",
+           "read_progress"]  # fmt: skip
 
 RESOLUTION_NOTE = (
     "Locust rounds response times: exact below 100 ms, to 10 ms from 100 ms to 1 s, "
@@ -138,3 +139,34 @@ def read_load_stats(json_file: Path, csv_prefix: Path) -> LoadStats:
 
 def _key(entry: dict[str, Any]) -> tuple[str, str]:
     return entry["name"], entry["method"]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a running Locust stands, from the latest row of its per-second history."""
+
+    users: int
+    rps: float
+    requests: int
+    failures: int
+
+
+def read_progress(csv_prefix: Path) -> Progress | None:
+    """The latest ``Aggregated`` row of ``_stats_history.csv`` (None before the first)."""
+    try:
+        lines = Path(f"{csv_prefix}_stats_history.csv").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    rows = [r for r in csv.DictReader(lines) if r.get("Name") == "Aggregated"]
+    if not rows:
+        return None
+    last = rows[-1]
+    try:
+        return Progress(
+            users=int(last["User Count"]),
+            rps=float(last["Requests/s"]),
+            requests=int(last["Total Request Count"]),
+            failures=int(last["Total Failure Count"]),
+        )
+    except (KeyError, ValueError):  # a row being written as it was read
+        return None

@@ -37,6 +37,16 @@ RUN_KEY = pytest.StashKey[Run]()
 REPORT_KEY = pytest.StashKey[Path]()
 
 
+class ProgressHook:
+    @pytest.hookspec
+    def pytest_harness_progress(self, line: str) -> None:
+        """A line of progress from a long stage (the load): the live view shows it."""
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(ProgressHook)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("harness", "taskora validation harness")
     add_target_flags(group.addoption)

@@ -18,7 +18,9 @@ pytest_plugins = ["harness.pytest_plugin"]
 
 
 @pytest.fixture(scope="session")
-def _load_stage(harness_run: Run, deployment: Deployment) -> tuple[LoadRun, SyncInBackground]:
+def _load_stage(
+    request: pytest.FixtureRequest, harness_run: Run, deployment: Deployment
+) -> tuple[LoadRun, SyncInBackground]:
     """One Locust run of the profile's shape, judged by SC-008 and SC-009 alike; at its peak,
     SC-002's sync probe runs once more (sync under load)."""
     profile = harness_run.profile
@@ -27,8 +29,12 @@ def _load_stage(harness_run: Run, deployment: Deployment) -> tuple[LoadRun, Sync
         deployment, fresh_user("sc002-load"), tabs=int(profile.get("sc002", "subscribers")),
         writes=int(profile.get("sc002", "writes")), wait_s=float(profile.get("sc002", "max_s")) + 5,
     )  # fmt: skip
+
+    def show(line: str) -> None:  # the live view prints it (harness.live)
+        request.config.hook.pytest_harness_progress(line=line)
+
     run = run_load(deployment, plan, harness_run.report_dir / "load", fresh_user("load"),
-                   at_peak=sync)  # fmt: skip
+                   at_peak=sync, progress=show)  # fmt: skip
     harness_run.artifacts["Locust report (HTML)"] = "load/locust.html"
     harness_run.artifacts["Locust statistics (CSV)"] = "load/locust_stats.csv"
     return run, sync

@@ -51,3 +51,36 @@ def test_failures_read_as_their_reason_and_times_include_fixtures(
     assert took is not None and float(took.group(1)) >= 0.3
     assert "SKIP  test_scenario  test_deploy" in text
     assert "deploy time applies to cluster targets" in text
+
+
+PROGRESS = """
+import pytest
+
+
+@pytest.fixture
+def load(request):
+    for users in (250, 1000):
+        request.config.hook.pytest_harness_progress(line=f"load: {users}/1000 users")
+
+
+def test_p95(load):
+    pass
+"""
+
+
+@pytest.mark.parametrize("terminal", [False, True])
+def test_progress_of_a_long_stage_is_shown(pytester: pytest.Pytester, terminal: bool) -> None:
+    pytester.makeconftest(
+        "from harness.pytest_plugin import ProgressHook\n"
+        "def pytest_addhooks(pluginmanager):\n"
+        "    pluginmanager.add_hookspecs(ProgressHook)\n"
+    )
+    pytester.makepyfile(test_scenario=PROGRESS)
+    out = io.StringIO()
+    view = LiveView(Console(file=out, width=300, no_color=True, force_terminal=terminal))
+    result = pytester.runpytest_inprocess("-p", "no:randomly", "-q", plugins=[view])
+    result.assert_outcomes(passed=1)
+    text = out.getvalue()
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)  # a terminal's escapes
+    lines = [line.rsplit("\r", 1)[-1].strip() for line in plain.split("\n")]  # past the spinner
+    assert lines.index("load: 250/1000 users") < lines.index("load: 1000/1000 users")

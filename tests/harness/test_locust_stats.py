@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import HarnessError
-from harness.locust_stats import percentile, read_load_stats
+from harness.locust_stats import Progress, percentile, read_load_stats, read_progress
 
 
 def test_percentile_of_a_histogram() -> None:
@@ -62,3 +62,16 @@ def test_no_results_is_an_error_not_a_pass(tmp_path: Path) -> None:
         read_load_stats(tmp_path / "missing.json", tmp_path / "locust")
     with pytest.raises(HarnessError, match="no requests"):
         read_load_stats(_write(tmp_path, [], [1]), tmp_path / "locust")
+
+
+def test_progress_is_the_latest_aggregated_row(tmp_path: Path) -> None:
+    prefix = tmp_path / "locust"
+    assert read_progress(prefix) is None  # Locust has not written its history yet
+    head = "Timestamp,User Count,Type,Name,Requests/s,Failures/s,Total Request Count,"
+    rows = [head + "Total Failure Count",
+            "1000,250,,Aggregated,120.5,0.0,900,0",
+            "1001,500,GET,list,80.0,0.0,700,0",
+            "1001,500,,Aggregated,240.2,0.5,1500,2",
+            "1002,750,,Aggreg"]  # fmt: skip
+    (tmp_path / "locust_stats_history.csv").write_text("\n".join(rows))  # mid-write last row
+    assert read_progress(prefix) == Progress(users=500, rps=240.2, requests=1500, failures=2)
