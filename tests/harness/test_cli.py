@@ -54,7 +54,7 @@ def test_validate_passes_on_the_healthy_local_stack_and_writes_the_reports(tmp_p
     report = json.loads((tmp_path / "report.json").read_text())
     verdicts = {c["id"]: c["verdict"] for c in report["criteria"]}
     assert report["verdict"] == "pass" and report["schema"] == "taskora-harness/report/v1"
-    assert set(verdicts) == {f"SC-{n:03d}" for n in range(1, 11)}
+    assert set(verdicts) == {f"SC-{n:03d}" for n in range(1, 11)} | {"SEC-001"}
     assert {verdicts[k] for k in verdicts if k != "SC-001"} == {"pass"}, verdicts
     assert verdicts["SC-001"] == "skip"  # deploy time: a cluster criterion
     assert all(c["reason"] for c in report["criteria"] if c["verdict"] == "skip")
