@@ -23,6 +23,7 @@ from harness.errors import HarnessError, UsageError
 from harness.live import LiveView, print_summary
 from harness.profile import load_profile
 from harness.report import load_report, write_reports
+from harness.report_schema import schema_text
 from harness.run import (
     Options,
     add_target_flags,
@@ -65,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("down", help="stop what 'up' started")
     report = commands.add_parser("report", help="summarise a report directory, re-render it")
     report.add_argument("directory", type=Path)
+    commands.add_parser("schema", help="print the JSON Schema of report.json")
     selftest = commands.add_parser("selftest", help="prove every planted fault is caught")
     selftest.add_argument("--report-dir", type=Path, default=Path("reports") / "selftest")
     return parser
@@ -169,6 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "down": _down,
         "report": _report,
         "selftest": lambda args, console: run_selftest(console, args.report_dir),
+        "schema": lambda args, console: print(schema_text(), end="") or 0,
     }
     try:
         return commands[args.command](args, console)

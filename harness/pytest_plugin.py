@@ -106,9 +106,13 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     criterion = _criterion(item)
-    if criterion is None or (report.when != "call" and not (report.failed or report.skipped)):
+    if criterion is None:
         return report
     recorder = item.config.stash[RUN_KEY].recorder(criterion)
+    # Its time: setup (fixtures such as the load stage), call and teardown of all its tests.
+    recorder.verdict.duration_s += report.duration
+    if report.when != "call" and not (report.failed or report.skipped):
+        return report
     if report.skipped:
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         recorder.outcomes.append(("skip", reason.removeprefix("Skipped: ")))

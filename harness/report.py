@@ -23,7 +23,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from pydantic import ValidationError
+
 from harness.errors import UsageError
+from harness.report_schema import SCHEMA_FILE, ReportDocument
 from harness.verdicts import REPORT_SCHEMA, Report, Verdict
 
 __all__ = ["ReportFiles", "load_report", "render_html", "summary_rows", "write_reports"]
@@ -57,7 +60,9 @@ def write_reports(report: Report, directory: Path) -> ReportFiles:
     """Write report.json, junit.xml, samples/<id>.csv and report.html in ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     report_json = directory / "report.json"
-    report_json.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
+    document = report.to_json()
+    ReportDocument.model_validate(document)  # the published schema's shape, or a harness bug
+    report_json.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     samples = tuple(_write_samples(v, directory / "samples") for v in report.criteria if v.samples)
     junit_xml = directory / "junit.xml"
     _junit(report).write(junit_xml, encoding="utf-8", xml_declaration=True)
@@ -79,9 +84,13 @@ def load_report(directory: Path) -> Report:
         schema = data.get("schema") if isinstance(data, dict) else None
         raise UsageError(f"{path} is not a harness report (schema {schema!r}, not {REPORT_SCHEMA})")
     try:
-        return Report.from_json(data)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise UsageError(f"{path} is not a valid harness report: {exc!r}") from exc
+        ReportDocument.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise UsageError(f"{path} does not follow {SCHEMA_FILE.name}: {where}: {first['msg']} "
+                         f"({exc.error_count()} errors)") from None  # fmt: skip
+    return Report.from_json(data)
 
 
 def summary_rows(report: Report) -> list[tuple[str, ...]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -58,12 +59,17 @@ def test_validate_passes_on_the_healthy_local_stack_and_writes_the_reports(tmp_p
     assert {verdicts[k] for k in verdicts if k != "SC-001"} == {"pass"}, verdicts
     assert verdicts["SC-001"] == "skip"  # deploy time: a cluster criterion
     assert all(c["reason"] for c in report["criteria"] if c["verdict"] == "skip")
+    judged = [c for c in report["criteria"] if c["verdict"] == "pass"]
+    assert all(c["duration_s"] > 0 for c in judged)  # JUnit's time too: its tests' time
+    assert sum(c["duration_s"] for c in judged if c["id"] in ("SC-008", "SC-009")) >= 9  # load
     assert (tmp_path / "junit.xml").is_file() and (tmp_path / "report.html").is_file()
     assert (tmp_path / "samples" / "SC-002.csv").is_file()
     assert (tmp_path / "load" / "locust.html").is_file()
     assert (tmp_path / "chaos" / "kill-replica-under-load.journal.json").is_file()
     assert 'href="load/locust.html"' in (tmp_path / "report.html").read_text()
     assert "PASS" in result.stdout
+    assert "load: seeding 40 users" in result.stdout  # progress lines, without a terminal
+    assert re.search(r"load: \d+/40 users, \d+ req/s", result.stdout), result.stdout[-3000:]
 
 
 @pytest.mark.integration

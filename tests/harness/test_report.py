@@ -11,11 +11,13 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import jsonschema
 import junitparser
 import pytest
 
 from harness.errors import UsageError
 from harness.report import ReportFiles, load_report, summary_rows, write_reports
+from harness.report_schema import SCHEMA_FILE, schema_text
 from harness.verdicts import REPORT_SCHEMA, Report, Sample, Verdict
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -131,7 +133,7 @@ def test_load_report_names_the_problem(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="not a harness report"):
         load_report(tmp_path)
     (tmp_path / "report.json").write_text(json.dumps({"schema": REPORT_SCHEMA}), encoding="utf-8")
-    with pytest.raises(UsageError, match="not a valid harness report"):
+    with pytest.raises(UsageError, match=r"does not follow report-v1.json: target: Field required"):
         load_report(tmp_path)
     (tmp_path / "report.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(UsageError, match="cannot be read as JSON"):
@@ -370,3 +372,19 @@ def test_non_finite_values_and_odd_details_are_written_as_valid_json(tmp_path) -
     assert criterion["measured"] is None and criterion["samples"] == [["a", 1.0]]
     assert criterion["details"]["worst"] is None and criterion["details"]["note"] == "NaN stays"
     assert criterion["details"]["where"] == "/x"
+
+
+def test_the_published_schema_is_what_the_models_generate() -> None:
+    """Regenerate with: python -m harness schema > harness/schemas/report-v1.json"""
+    assert SCHEMA_FILE.read_text(encoding="utf-8") == schema_text()
+    jsonschema.Draft202012Validator.check_schema(json.loads(schema_text()))
+
+
+def test_a_written_report_follows_the_published_schema(tmp_path: Path) -> None:
+    write_reports(make_report(), tmp_path)
+    written = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    jsonschema.validate(written, schema, cls=jsonschema.Draft202012Validator)
+    written["criteria"][0]["verdict"] = "maybe"  # and the schema does say no
+    with pytest.raises(jsonschema.ValidationError, match="'maybe' is not one of"):
+        jsonschema.validate(written, schema, cls=jsonschema.Draft202012Validator)
