@@ -1,14 +1,31 @@
-"""SC-007: the service answered ``/ready`` for the required share of the whole run."""
+"""SC-007: the service was available for the required share of the whole run's time.
+
+``GET /ready`` every ``interval_s`` on a fixed schedule, from the start to the end of the run
+(the load stage and the chaos included); each probe covers the interval after it was due, so
+availability is the time not inside an outage over the time probed. The reason names the
+longest outage: when it began, how long it lasted and what the failed probes got.
+"""
 
 from __future__ import annotations
 
 import pytest
 
+from harness.probes.availability import Judgement
 from harness.verdicts import Sample
 from scenarios.helpers import wait_for
 
 CRITERION = "SC-007"
 WINDOW_S = 1.0
+
+
+def _said(judgement: Judgement) -> str:
+    longest = judgement.longest
+    said = (f"unavailable {judgement.unavailable_s:.1f} s of {judgement.total_s:.1f} s "
+            f"({judgement.ratio:.3%})")  # fmt: skip
+    if longest is None:
+        return said
+    return (f"{said}; longest outage {longest.duration_s:.1f} s from {longest.start_s:.1f} s "
+            f"into the run ({longest.answers})")  # fmt: skip
 
 
 @pytest.mark.harness_final
@@ -19,17 +36,22 @@ def test_available_over_the_whole_run(harness_run, profile, verdict) -> None:
     wanted = int(profile.get("sc007", "min_probes"))
     # Judge over at least min_probes probes: a short run is observed a little longer.
     wait_for(lambda: len(prober.probes) >= wanted, timeout=wanted * prober.interval * 3 + 5)
-    probes = list(prober.probes)
+    probes = sorted(prober.probes, key=lambda p: p.at)
     assert len(probes) >= wanted, f"only {len(probes)} probes were answered or timed out"
     required = float(profile.get("sc007", "min_ratio"))
-    ratio = sum(p.ok for p in probes) / len(probes)
+    judgement = prober.judged()
     windows: dict[int, list[bool]] = {}
     for probe in probes:
         windows.setdefault(int(probe.at // WINDOW_S), []).append(probe.ok)
     samples = [Sample(f"second{w}", sum(oks) / len(oks)) for w, oks in sorted(windows.items())]
-    failures = [p for p in probes if not p.ok]
-    verdict.record(measured=ratio, threshold=required, samples=samples, probes=len(probes),
-                   failed_probes=len(failures),
-                   statuses=sorted({p.status for p in failures}),
-                   retried_probes=sum(p.retried for p in probes))  # fmt: skip
-    assert ratio >= required, f"{ratio:.4%} of {len(probes)} probes succeeded (need {required:.1%})"
+    longest = judgement.longest
+    verdict.record(measured=judgement.ratio, threshold=required, samples=samples,
+                   summary=_said(judgement), probes=len(probes),
+                   failed_probes=sum(not p.ok for p in probes),
+                   retried_probes=sum(p.retried for p in probes),
+                   unavailable_s=judgement.unavailable_s, total_s=judgement.total_s,
+                   outages=len(judgement.outages),
+                   longest_outage_s=longest.duration_s if longest else 0.0,
+                   longest_outage_at_s=longest.start_s if longest else None,
+                   longest_outage_answers=longest.answers if longest else None)  # fmt: skip
+    assert judgement.ratio >= required, f"{_said(judgement)} (need {required:.1%})"

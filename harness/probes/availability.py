@@ -1,28 +1,78 @@
 """Availability: ``GET /ready`` every ``interval`` seconds for the whole run, chaos included.
 
-A probe whose connection breaks before any answer (a replica killed with it in flight) is
-retried once at once, as HTTP clients retry an idempotent request (RFC 9110, 9.2.2); the retry
-is counted. A timeout, a 5xx or a second broken connection is a failed probe.
+Probes go out on a fixed schedule whatever is in flight (each on a thread of a pool, with its
+own timeout), so a slow answer costs the time it covers and no more, and the cadence holds
+under load. A probe whose connection breaks before any answer (a replica killed with it in
+flight) is retried once at once, as HTTP clients retry an idempotent request (RFC 9110,
+9.2.2); the retry is counted. A timeout, a 5xx or a second broken connection is a failed probe.
+
+Availability is judged in time, not probes: each probe stands for the ``interval`` after it was
+due; consecutive failed probes are one outage (``judge``).
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import httpx
 
-__all__ = ["AvailabilityProber", "Probe"]
+__all__ = ["AvailabilityProber", "Judgement", "Outage", "Probe", "judge"]
 
 
 @dataclass(frozen=True)
 class Probe:
-    at: float  # seconds since the prober started
+    at: float  # seconds since the prober started, when it was due
     ok: bool
     status: int  # 0 when no answer came
     latency_s: float
     retried: bool = False  # the first connection broke before an answer
+
+
+@dataclass(frozen=True)
+class Outage:
+    start_s: float  # since the prober started
+    duration_s: float
+    answers: str  # what the failed probes got: "timeout x3, 503 x1"
+
+
+@dataclass(frozen=True)
+class Judgement:
+    total_s: float
+    unavailable_s: float
+    outages: list[Outage]
+
+    @property
+    def ratio(self) -> float:
+        return 1.0 - self.unavailable_s / self.total_s if self.total_s else 0.0
+
+    @property
+    def longest(self) -> Outage | None:
+        return max(self.outages, key=lambda o: o.duration_s, default=None)
+
+
+def _answers(failed: list[Probe]) -> str:
+    counts = Counter("timeout or no answer" if p.status == 0 else str(p.status) for p in failed)
+    return ", ".join(f"{what} x{n}" for what, n in counts.most_common())
+
+
+def judge(probes: list[Probe], interval: float) -> Judgement:
+    """Each probe covers the ``interval`` after it was due; runs of failed ones are outages."""
+    ordered = sorted(probes, key=lambda p: p.at)
+    outages: list[Outage] = []
+    run: list[Probe] = []
+    for probe in [*ordered, None]:
+        if probe is not None and not probe.ok:
+            run.append(probe)
+            continue
+        if run:
+            outages.append(Outage(run[0].at, len(run) * interval, _answers(run)))
+            run = []
+    return Judgement(len(ordered) * interval, sum(o.duration_s for o in outages), outages)
 
 
 class AvailabilityProber(threading.Thread):
@@ -33,18 +83,26 @@ class AvailabilityProber(threading.Thread):
         self.timeout = timeout
         self.probes: list[Probe] = []
         self._halt = threading.Event()
+        # Enough probes in flight that the schedule holds while each waits its full timeout
+        # (twice, with its one retry).
+        self.in_flight = max(2, math.ceil(2 * timeout / interval) + 2)
 
     def run(self) -> None:
         started = time.monotonic()
-        with httpx.Client(timeout=self.timeout) as http:
-            while not self._halt.is_set():
-                sent = time.monotonic()
-                status, retried = self._probe(http)
-                now = time.monotonic()
-                self.probes.append(
-                    Probe(sent - started, status == 200, status, now - sent, retried)
-                )
-                self._halt.wait(max(0.0, self.interval - (now - sent)))
+        limits = httpx.Limits(max_connections=self.in_flight)
+        with (
+            httpx.Client(timeout=self.timeout, limits=limits) as http,
+            ThreadPoolExecutor(self.in_flight, thread_name_prefix="harness-probe") as pool,
+        ):
+            due = started
+            while not self._halt.wait(max(0.0, due - time.monotonic())):
+                pool.submit(self._record, http, due - started)
+                due += self.interval
+
+    def _record(self, http: httpx.Client, at: float) -> None:
+        sent = time.monotonic()
+        status, retried = self._probe(http)
+        self.probes.append(Probe(at, status == 200, status, time.monotonic() - sent, retried))
 
     def _probe(self, http: httpx.Client) -> tuple[int, bool]:
         """The status (0: no answer) and whether a broken connection was retried."""
@@ -60,10 +118,9 @@ class AvailabilityProber(threading.Thread):
         return 0, True
 
     def stop(self) -> None:
+        """No new probe; those in flight finish (within their timeouts)."""
         self._halt.set()
-        self.join(timeout=self.timeout + 1)
+        self.join(timeout=2 * self.timeout + 1)
 
-    @property
-    def ratio(self) -> float | None:
-        probes = list(self.probes)
-        return sum(p.ok for p in probes) / len(probes) if probes else None
+    def judged(self) -> Judgement:
+        return judge(list(self.probes), self.interval)

@@ -1,18 +1,23 @@
 """The availability prober: a connection broken mid-request is retried once, as clients do for
-an idempotent GET; an error answer or a second broken connection is a failed probe."""
+an idempotent GET; an error answer or a second broken connection is a failed probe. Probes keep
+their cadence while answers are slow, and availability is judged in time (outages), not probes."""
 
 from __future__ import annotations
 
 import socket
 import struct
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
+import pytest
 
-from harness.probes.availability import AvailabilityProber
+from harness.probes.availability import AvailabilityProber, Probe, judge
+from tests.waiting import wait_until
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 ERROR = b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n"
@@ -95,3 +100,54 @@ def test_an_answer_is_not_retried() -> None:
 
 def test_broken_twice_is_a_failed_probe() -> None:
     assert _probe([None, None]) == (0, True, 2)
+
+
+def _at(at: float, ok: bool = True, status: int = 200) -> Probe:
+    return Probe(at, ok, status, 0.01)
+
+
+def test_availability_is_time_and_outages_are_runs_of_failed_probes() -> None:
+    probes = [_at(n / 10) for n in range(100)]
+    probes[40:43] = [_at(4.0, False, 0), _at(4.1, False, 0), _at(4.2, False, 503)]
+    probes[70] = _at(7.0, False, 500)
+    judgement = judge(probes, 0.1)
+    assert judgement.total_s == pytest.approx(10.0)
+    assert judgement.unavailable_s == pytest.approx(0.4)
+    assert judgement.ratio == pytest.approx(0.96)
+    assert [(o.start_s, round(o.duration_s, 3)) for o in judgement.outages] == [
+        (4.0, 0.3),
+        (7.0, 0.1),
+    ]
+    assert judgement.longest == judgement.outages[0]
+    assert judgement.longest.answers == "timeout or no answer x2, 503 x1"
+    assert judge([], 0.1).ratio == 0.0
+
+
+class _Slow(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+        time.sleep(0.5)  # every answer takes five probe intervals
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_the_cadence_holds_while_answers_are_slow() -> None:
+    slow = ThreadingHTTPServer(("127.0.0.1", 0), _Slow)
+    serving = threading.Thread(target=slow.serve_forever, name="slow-ready")
+    serving.start()
+    prober = AvailabilityProber(f"http://127.0.0.1:{slow.server_address[1]}", interval=0.1)
+    try:
+        prober.start()
+        wait_until(lambda: len(prober.probes) >= 10, 20, "ten probes answered")
+    finally:
+        prober.stop()
+        slow.shutdown()
+        slow.server_close()
+        serving.join(10)
+    first = sorted(prober.probes, key=lambda p: p.at)[:10]
+    assert all(p.ok for p in first)
+    assert first[-1].at - first[0].at == pytest.approx(0.9, abs=0.05)  # one due every 0.1 s
+    assert min(p.latency_s for p in first) >= 0.5  # while each took 0.5 s to answer
