@@ -14,8 +14,10 @@ dateutil would search up to the year 9999) is refused, never left spinning.
 
 from __future__ import annotations
 
+import gc
 import re
 import sys
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
@@ -269,17 +271,33 @@ def within_budget(work: Callable[[], T], seconds: float = RULE_BUDGET) -> T:
     is passed. dateutil's own failures (an IndexError on some ordinal weekdays) become
     ValueError. A trace function on this thread only (chained to any tracer already set: a
     debugger, coverage) reads the thread's CPU clock at each Python call of that search: CPU
-    time, so a busy machine does not refuse what a quiet one accepts."""
+    time, so a busy machine does not refuse what a quiet one accepts. A garbage collection the
+    search happens to trigger is not the search's cost: its CPU time is left out (a full pass
+    over a large heap alone can take more than the budget)."""
     previous = sys.gettrace()
     deadline = time.thread_time() + seconds
+    me = threading.get_ident()
+    collecting = {"since": 0.0, "spent": 0.0}  # this thread's garbage collections meanwhile
+
+    def on_gc(phase: str, _info: dict[str, Any]) -> None:
+        if threading.get_ident() != me:
+            return
+        if phase == "start":
+            collecting["since"] = time.thread_time()
+        else:
+            collecting["spent"] += time.thread_time() - collecting["since"]
 
     def check(frame: FrameType, event: Any, arg: Any) -> Any:
         # Only in dateutil's own frames: never inside whatever else runs meanwhile on this
         # thread (a garbage-collector callback, a signal handler).
-        if frame.f_globals.get("__name__") == _SEARCH and time.thread_time() > deadline:
+        if (
+            frame.f_globals.get("__name__") == _SEARCH
+            and time.thread_time() - collecting["spent"] > deadline
+        ):
             raise RuleTooCostly(f"no next occurrence found within {seconds * 1000:.0f} ms")
         return previous(frame, event, arg) if previous is not None else None
 
+    gc.callbacks.append(on_gc)
     sys.settrace(check)
     try:
         return work()
@@ -289,6 +307,7 @@ def within_budget(work: Callable[[], T], seconds: float = RULE_BUDGET) -> T:
         raise ValueError(f"its occurrences cannot be computed: {exc!r}") from exc
     finally:
         sys.settrace(previous)
+        gc.callbacks.remove(on_gc)
 
 
 def next_occurrence(
