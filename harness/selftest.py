@@ -43,6 +43,7 @@ CASES = (
     Case("slow SSE under load", "sse_delay=3", "SC-002", SMALL, "sc002 and under_load"),
     Case("late reminders", "late_reminders=20", "SC-004", ("sc004.max_s=8",), "sc004"),
     Case("recurrence never created", "no_recurrence=1", "SC-003", ("sc003.max_s=5",), "sc003"),
+    Case("next occurrence on the wrong day", "skew_recurrence=1", "SC-003", (), "sc003"),
     Case("5xx on some requests", "error_rate=0.2", "SC-007", (), "sc005 or sc007"),
     Case("5xx under load", "error_rate=0.02", "SC-008", SMALL, "sc008"),
     Case("slow endpoint", "slow_requests=600", "SC-009", SMALL, "sc009"),

@@ -23,6 +23,7 @@ skip_owner_check   0 or 1          ``GET /api/tasks/{id}`` answers with any user
                                    route that forgot whose data it serves)
 silent_poison      0 or 1          the consumers swallow an event they cannot apply: it counts
                                    as processed, with no dead letter and no trace
+skew_recurrence    0 or 1          a next occurrence is due a day after the day its rule gives
 =================  ==============  ===========================================================
 
 The runtime hands them to what they change: the request middleware, the event stream, the
@@ -92,6 +93,7 @@ _PARSERS: dict[str, Callable[[str], float | bool]] = {
     "slow_requests": _duration,  # milliseconds
     "skip_owner_check": _flag,
     "silent_poison": _flag,
+    "skew_recurrence": _flag,
 }
 
 
@@ -109,6 +111,7 @@ class Failpoints:
     slow_requests: float = 0.0
     skip_owner_check: bool = False
     silent_poison: bool = False
+    skew_recurrence: bool = False
     rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
 
     @classmethod

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from taskora.domain import audit, notifications, series
 from taskora.events.delivery import Consumer, PoisonEvent
 from taskora.events.envelope import REMINDER_EVENTS, TASK_EVENTS, CloudEvent
 from taskora.failpoints import OFF, Failpoints
+from taskora.models import Task
 
 __all__ = ["CONSUMERS", "build_consumers", "consumers_of"]
 
@@ -63,8 +64,29 @@ def _swallowing(handle: Handler) -> Handler:
     return swallow
 
 
+def _a_day_late(handle: Handler) -> Handler:
+    """Failpoint skew_recurrence: the next occurrence it creates is due a day after its rule's."""
+
+    def late(session: Session, event: CloudEvent, now: datetime) -> None:
+        handle(session, event, now)
+        if event.type != "task.completed":
+            return
+        done = session.get(Task, _task(event)["id"])
+        if done is None or done.series_id is None:
+            return
+        following = select(Task).where(col(Task.series_id) == done.series_id,
+                                       col(Task.created_at) == now)  # fmt: skip
+        for task in session.scalars(following):
+            if task.due_at is not None:
+                task.due_at += timedelta(days=1)
+
+    return late
+
+
 def build_consumers(failpoints: Failpoints = OFF) -> tuple[Consumer, ...]:
     recurrence: Handler = _no_recurrence if failpoints.no_recurrence else _recurrence
+    if failpoints.skew_recurrence:
+        recurrence = _a_day_late(recurrence)
     consumers = (
         Consumer("recurrence", frozenset({TASK_EVENTS}), recurrence),
         Consumer("notifications", frozenset({REMINDER_EVENTS}), _notifications),

@@ -41,6 +41,7 @@ from tests.waiting import wait_until
 ALL = (
     "sse_delay=3, drop_events=0.25,lose_writes=0.5 ,late_reminders=60,"
     "no_recurrence=1,error_rate=0.05,slow_requests=250,skip_owner_check=1,silent_poison=1,"
+    "skew_recurrence=1,"
 )
 
 
@@ -59,6 +60,7 @@ def test_every_failpoint_parses_and_prints_back() -> None:
         slow_requests=250,
         skip_owner_check=True,
         silent_poison=True,
+        skew_recurrence=True,
     )
     assert failpoints
     assert Failpoints.parse(str(failpoints)) == failpoints
@@ -303,6 +305,16 @@ def test_no_recurrence_creates_no_next_occurrence_but_processes_the_event(faulty
     assert completed in processed
     audit = client.get("/api/audit", headers=auth()).json()["items"]  # other consumers unharmed
     assert {"task.created", "task.completed"} <= {e["type"] for e in audit}
+
+
+def test_skew_recurrence_puts_the_next_occurrence_a_day_late(faulty, auth) -> None:
+    client = faulty("skew_recurrence=1")
+    body = task_body(recurrence="FREQ=DAILY", due_at="2028-01-01T09:00:00Z")
+    first = client.post("/api/tasks", json=body, headers=auth()).json()
+    assert client.post(f"/api/tasks/{first['id']}/complete", headers=auth()).status_code == 200
+    drain(client)
+    items = client.get("/api/tasks", params={"status": "open"}, headers=auth()).json()["items"]
+    assert [t["due_at"] for t in items] == ["2028-01-03T09:00:00Z"]  # the rule says the 2nd
 
 
 @pytest.mark.parametrize(("spec", "dead_letters"), [("", 1), ("silent_poison=1", 0)])
