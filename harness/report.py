@@ -11,13 +11,12 @@ from __future__ import annotations
 import base64
 import csv
 import html
-import io
 import json
 import math
 import re
 import statistics
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,8 @@ from urllib.parse import quote, urlsplit
 from pydantic import ValidationError
 
 from harness.errors import UsageError
+from harness.formatting import format_pair
+from harness.plots import plotter
 from harness.report_schema import SCHEMA_FILE, ReportDocument
 from harness.verdicts import REPORT_SCHEMA, Report, Verdict
 
@@ -36,12 +37,9 @@ MATPLOTLIB_NOTE = (
     "Plots are left out: matplotlib is not installed here. "
     "`pip install matplotlib` (or the project's `harness` extra) adds them."
 )
-HISTOGRAM_MIN_SAMPLES = 20  # fewer samples are drawn as an ECDF, one marker per sample
-_DECIMALS = {"s": 3, "ms": 1, "count": 2}  # other units (ratio, ...) get significant digits
-_UNIT_NAMES = {"s": "seconds", "ms": "milliseconds", "ratio": "ratio", "count": "count"}
-_UNITLESS = {"", "ratio", "count"}  # shown without a suffix in the terminal table
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _FILE_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+_ORDER = ("fail", "error", "pass", "skip")  # the page lists what went wrong first
 _COLOURS = {"pass": "#1a7f37", "fail": "#cf222e", "error": "#bc4c00", "skip": "#6e7781"}
 
 
@@ -100,41 +98,10 @@ def summary_rows(report: Report) -> list[tuple[str, ...]]:
     """
     rows: list[tuple[str, ...]] = []
     for v in report.criteria:
-        measured, threshold = _format_pair(v.measured, v.threshold, v.unit)
+        measured, threshold = format_pair(v.measured, v.threshold, v.unit)
         reason = " ".join(v.reason.split()) or "-"
         rows.append((v.id, v.title, v.verdict, measured, threshold, reason))
     return rows
-
-
-# --- number formatting -------------------------------------------------------------------------
-
-
-def _format_number(value: float, unit: str, digits: int = 6) -> str:
-    if not math.isfinite(value):
-        return str(value)
-    if value == int(value) and abs(value) < 1e15:
-        return str(int(value))
-    decimals = _DECIMALS.get(unit)
-    if decimals is None or digits > 6:
-        return f"{value:.{digits}g}"
-    text = f"{value:.{decimals}f}".rstrip("0").rstrip(".")
-    return f"{value:.3g}" if text in ("0", "-0") else text  # too small for the fixed decimals
-
-
-def _format_pair(
-    measured: float | None, threshold: float | None, unit: str, with_unit: bool = True
-) -> tuple[str, str]:
-    """Measured and threshold as text, precise enough that different values never look equal."""
-    m = "-" if measured is None else _format_number(measured, unit)
-    t = "-" if threshold is None else _format_number(threshold, unit)
-    digits = 6
-    while measured is not None and measured != threshold and m == t and digits < 17:
-        digits += 2
-        m = _format_number(measured, unit, digits)
-        t = _format_number(threshold, unit, digits) if threshold is not None else "-"
-    if with_unit and unit not in _UNITLESS:
-        m, t = (x if x == "-" else f"{x} {unit}" for x in (m, t))
-    return m, t
 
 
 # --- samples/<id>.csv ---------------------------------------------------------------------------
@@ -204,7 +171,7 @@ def _junit(report: Report) -> ET.ElementTree:
         )
         reason = _xml_text(v.reason)
         if v.verdict == "fail":
-            m, t = _format_pair(v.measured, v.threshold, v.unit)
+            m, t = format_pair(v.measured, v.threshold, v.unit)
             failure = ET.SubElement(case, "failure", message=reason or "threshold not met")
             failure.text = f"measured {m}, threshold {t}" + (f"\n{reason}" if reason else "")
         elif v.verdict == "error":
@@ -217,93 +184,6 @@ def _junit(report: Report) -> ET.ElementTree:
 
 
 # --- plots --------------------------------------------------------------------------------------
-
-PlotFunction = Callable[[Verdict, list[float]], bytes]
-
-
-def _plotter() -> PlotFunction | None:
-    """The PNG plotting function, or None where matplotlib is not installed."""
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-        from matplotlib.ticker import MaxNLocator
-    except ImportError:
-        return None
-
-    def plot(verdict: Verdict, values: list[float]) -> bytes:
-        fig = Figure(figsize=(8, 3.2), dpi=100, layout="constrained")
-        FigureCanvasAgg(fig)
-        ax = fig.add_subplot()
-        if len(values) >= HISTOGRAM_MIN_SAMPLES:
-            bins = min(50, max(5, math.ceil(2 * len(values) ** (1 / 3))))  # Rice rule, capped
-            ax.hist(values, bins=bins, color="#54aeff", edgecolor="#0969da", linewidth=0.6)
-            ax.set_ylabel("samples", parse_math=False)
-            ax.set_ylim(0, ax.get_ylim()[1] * 1.3)  # room for the line labels
-            kind = "histogram"
-        else:
-            xs = sorted(values)
-            ys = [(i + 1) / len(xs) for i in range(len(xs))]
-            ax.step(xs, ys, where="post", color="#0969da", linewidth=1.2)
-            ax.plot(xs, ys, "o", color="#0969da", markersize=5)
-            ax.set_ylim(0, 1.3)
-            ax.set_yticks([0, 0.25, 0.5, 0.75, 1])
-            ax.set_ylabel("fraction of samples ≤ x", parse_math=False)
-            kind = "ECDF"
-        unit = verdict.unit
-        name = _UNIT_NAMES.get(unit, unit)
-        ax.set_xlabel(name if name == unit or not unit else f"{name} ({unit})", parse_math=False)
-        count = f"{len(values)} sample" + ("" if len(values) == 1 else "s")
-        ax.set_title(f"{verdict.id}: {kind} of {count}", loc="left", parse_math=False)
-        ax.ticklabel_format(axis="x", useOffset=False)
-        ax.grid(alpha=0.3)
-        lines = [
-            (verdict.threshold, "threshold", "red", "--", 0.97),
-            (verdict.measured, "measured", "#24292f", ":", 0.9),
-        ]
-        drawn = []
-        for value, label, colour, style, y in lines:
-            if value is not None and math.isfinite(value):
-                ax.axvline(value, color=colour, linestyle=style, linewidth=1.8)
-                drawn.append((value, label, colour, y))
-        if unit == "count":
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-            low, high = ax.get_xlim()
-            if high - low < 2:  # all the same count: a readable range around it
-                ax.set_xlim((low + high) / 2 - 1, (low + high) / 2 + 1)
-        low, high = ax.get_xlim()
-        texts = []
-        for value, label, colour, y in drawn:
-            # left of its line when the other line is to the right, or where there is more room
-            others = [other for other, *_ in drawn if other != value]
-            left = value < others[0] if others else value > (low + high) / 2
-            text = f"{label} {_format_pair(value, None, unit)[0]}"
-            texts.append(
-                ax.text(
-                    value,
-                    y,
-                    f"{text} " if left else f" {text}",
-                    transform=ax.get_xaxis_transform(),
-                    color=colour,
-                    ha="right" if left else "left",
-                    va="top",
-                    fontsize=9,
-                    fontweight="bold" if label == "threshold" else "normal",
-                    parse_math=False,
-                )
-            )
-        fig.canvas.draw()  # lay out, then move labels that stick out of the axes to the other side
-        box = ax.get_window_extent()
-        for t in texts:
-            extent = t.get_window_extent()
-            if extent.x0 < box.x0 or extent.x1 > box.x1:
-                left = t.get_horizontalalignment() == "left"  # flip to the other side
-                t.set_horizontalalignment("right" if left else "left")
-                t.set_text(f"{t.get_text().strip()} " if left else f" {t.get_text().strip()}")
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png")
-        return buffer.getvalue()
-
-    return plot
 
 
 # --- report.html --------------------------------------------------------------------------------
@@ -358,7 +238,7 @@ def _finite(values: Iterable[float]) -> list[float]:
 
 def _stats(values: list[float], unit: str) -> str:
     def fmt(x: float) -> str:
-        return _format_pair(x, None, unit)[0]
+        return format_pair(x, None, unit)[0]
 
     parts = [
         f"n = {len(values)}",
@@ -373,7 +253,7 @@ def _stats(values: list[float], unit: str) -> str:
 
 def render_html(report: Report) -> str:
     """The self-contained HTML page of ``report``."""
-    plot = _plotter()
+    plot = plotter()
     elapsed = (report.finished_at - report.started_at).total_seconds()
     counts = {k: sum(v.verdict == k for v in report.criteria) for k in _COLOURS}
     out = [
@@ -395,8 +275,9 @@ def render_html(report: Report) -> str:
         "<table><thead><tr><th>ID</th><th>Title</th><th>Verdict</th><th>Measured</th>"
         "<th>Threshold</th><th>Unit</th><th>Reason</th></tr></thead><tbody>",
     ]
-    for v in report.criteria:
-        measured, threshold = _format_pair(v.measured, v.threshold, v.unit, with_unit=False)
+    failed_first = sorted(report.criteria, key=lambda v: _ORDER.index(v.verdict))
+    for v in failed_first:
+        measured, threshold = format_pair(v.measured, v.threshold, v.unit, with_unit=False)
         out.append(
             f'<tr><td class=id><a href="#{_e(v.id)}">{_e(v.id)}</a></td><td>{_e(v.title)}</td>'
             f"<td>{_verdict_html(v.verdict)}</td><td class=num>{_e(measured)}</td>"
@@ -407,7 +288,7 @@ def render_html(report: Report) -> str:
     if plot is None and any(_finite(s.value for s in v.samples) for v in report.criteria):
         out.append(f'<p class="note">{_e(MATPLOTLIB_NOTE)}</p>')
     out.append("<h2>Criteria</h2>")
-    for v in report.criteria:
+    for v in failed_first:
         out.append(f'<section id="{_e(v.id)}"><h3>{_e(v.id)} {_e(v.title)} ')
         out.append(f"{_verdict_html(v.verdict)}</h3>")
         if v.reason:
@@ -421,7 +302,7 @@ def render_html(report: Report) -> str:
                 except Exception as exc:  # a plot must not cost the report
                     out.append(f'<p class="note">The plot failed: {_e(repr(exc))}</p>')
                 else:
-                    alt = f"{v.id}: distribution of {len(values)} samples against the threshold"
+                    alt = f"{v.id}: its {len(values)} samples plotted against the threshold"
                     out.append(f'<img src="data:image/png;base64,{png}" alt="{_e(alt)}">')
         if v.details:
             details = json.dumps(v.details, indent=2, default=str, sort_keys=True)

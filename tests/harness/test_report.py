@@ -16,6 +16,7 @@ import junitparser
 import pytest
 
 from harness.errors import UsageError
+from harness.plots import _per_second, plotter
 from harness.report import ReportFiles, load_report, summary_rows, write_reports
 from harness.report_schema import SCHEMA_FILE, schema_text
 from harness.verdicts import REPORT_SCHEMA, Report, Sample, Verdict
@@ -226,7 +227,8 @@ def test_html_page(files: ReportFiles) -> None:
     # one plot per criterion with samples, in the sections of those criteria
     assert page.count(IMG_PREFIX) == 2
     sections = re.findall(r'<section id="(SC-\d+)">(.*?)</section>', page, re.S)
-    assert [cid for cid, body in sections if IMG_PREFIX in body] == ["SC-009", "SC-002"]
+    # failed criteria first (SC-002 failed), then the others in the report's order
+    assert [cid for cid, body in sections if IMG_PREFIX in body] == ["SC-002", "SC-009"]
     images = _images(page)
     assert all(png.startswith(PNG_SIGNATURE) for png in images)
     width, height = struct.unpack(">II", images[0][16:24])  # the IHDR chunk
@@ -388,3 +390,15 @@ def test_a_written_report_follows_the_published_schema(tmp_path: Path) -> None:
     written["criteria"][0]["verdict"] = "maybe"  # and the schema does say no
     with pytest.raises(jsonschema.ValidationError, match="'maybe' is not one of"):
         jsonschema.validate(written, schema, cls=jsonschema.Draft202012Validator)
+
+
+def test_per_second_samples_are_drawn_as_a_timeline() -> None:
+    pytest.importorskip("matplotlib", reason="plots need matplotlib (the harness extra)")
+    samples = [Sample(f"second{n}", 1.0) for n in range(30)]
+    samples[12] = Sample("second12", 0.4)
+    verdict = Verdict("SC-007", "Availability", "fail", 0.999, 0.98, "ratio", samples=samples)
+    assert _per_second(verdict) == [(n, 0.4 if n == 12 else 1.0) for n in range(30)]
+    png = plotter()(verdict, [s.value for s in samples])  # type: ignore[misc]
+    assert png.startswith(b"\x89PNG")
+    latencies = Verdict("SC-009", "P95", "pass", 500, 120, "ms", samples=[Sample("list", 120)])
+    assert _per_second(latencies) is None  # drawn as a distribution
