@@ -21,17 +21,11 @@ from harness.chaos.runner import EXPERIMENTS
 from harness.chaos.suite import run_suite
 from harness.errors import HarnessError, UsageError
 from harness.live import LiveView, print_summary
+from harness.options import Options, add_target_flags, flags_of, options_from
 from harness.profile import load_profile
 from harness.report import load_report, write_reports
 from harness.report_schema import schema_text
-from harness.run import (
-    Options,
-    add_target_flags,
-    build_target,
-    default_report_dir,
-    flags_of,
-    options_from,
-)
+from harness.run import build_target, default_report_dir
 from harness.selftest import run_selftest
 from harness.targets.local import LocalTarget
 from harness.targets.running import STATE, StackState

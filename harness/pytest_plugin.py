@@ -20,17 +20,10 @@ from pathlib import Path
 import pytest
 
 from harness.errors import HarnessError
+from harness.options import Options, add_target_flags, options_from
 from harness.profile import Profile, load_profile
 from harness.report import write_reports
-from harness.run import (
-    Options,
-    Recorder,
-    Run,
-    add_target_flags,
-    build_target,
-    default_report_dir,
-    options_from,
-)
+from harness.run import Recorder, Run, build_target, default_report_dir
 from harness.targets import Deployment
 
 RUN_KEY = pytest.StashKey[Run]()

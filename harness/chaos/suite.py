@@ -15,8 +15,9 @@ from pathlib import Path
 from rich.console import Console
 
 from harness.chaos.runner import ChaosOutcome, run_chaos, unsupported
+from harness.options import Options
 from harness.profile import Profile
-from harness.run import Options, build_target
+from harness.run import build_target
 from harness.verdicts import CRITERIA, Report, Verdict
 
 __all__ = ["run_suite"]

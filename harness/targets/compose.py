@@ -30,7 +30,7 @@ from harness.targets.throwaway import free_port
 from harness.targets.tokens import token_factory
 
 if TYPE_CHECKING:
-    from harness.run import Options
+    from harness.options import Options
 
 __all__ = ["COMPOSE_DIR", "ROLES", "ComposeTarget", "Runner", "docker_runner"]
 

@@ -41,8 +41,8 @@ from harness.targets.throwaway import free_port
 from harness.targets.tokens import token_factory
 
 if TYPE_CHECKING:
+    from harness.options import Options
     from harness.profile import Profile
-    from harness.run import Options
 
 __all__ = ["KubernetesTarget", "cluster_target"]
 

@@ -15,7 +15,7 @@ import jwt
 import pytest
 
 from harness.errors import TargetUnavailable
-from harness.run import Options
+from harness.options import Options
 from harness.targets import compose
 from harness.targets.commands import CommandFailed, describe
 from harness.targets.compose import COMPOSE_DIR, ComposeTarget

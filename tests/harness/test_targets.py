@@ -8,8 +8,9 @@ import httpx
 import pytest
 
 from harness.errors import TargetUnavailable, UsageError
+from harness.options import Options
 from harness.profile import load_profile
-from harness.run import Options, build_target
+from harness.run import build_target
 from harness.targets.clusters import CLUSTERS
 from harness.targets.kubernetes import KubernetesTarget
 from harness.targets.local import LocalTarget
