@@ -1,4 +1,7 @@
-"""SC-004: a reminder's notification appears within the limit after its remind_at."""
+"""SC-004: a reminder's notification appears within the limit after its remind_at.
+
+Reminders later than the limit are waited for as long again, so that the report says how late
+they were (not only that they were late); one that never comes is missing."""
 
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ def test_reminders_arrive_on_time(deployment, profile, verdict) -> None:
             remind_at = datetime.now(UTC) + timedelta(seconds=lead + i * 0.2)
             body = {"title": f"remind me {i}", "remind_at": remind_at.isoformat()}
             due[api.post("/api/tasks", json=body).raise_for_status().json()["id"]] = remind_at
-        deadline = time.monotonic() + lead + count * 0.2 + limit + 5
+        deadline = time.monotonic() + lead + count * 0.2 + 2 * limit + 5
         while len(lateness) < count and time.monotonic() < deadline:
             items = api.get("/api/notifications", params={"limit": 200}).json()["items"]
             seen_at = datetime.now(UTC)
