@@ -12,6 +12,8 @@ import nox
 
 nox.options.sessions = ["tests", "lint"]
 nox.options.error_on_missing_interpreters = True
+# uv creates and fills each session's environment in seconds; virtualenv and pip where uv is missing
+nox.options.default_venv_backend = "uv|virtualenv"
 PYTHON = "3.11"
 
 
