@@ -73,10 +73,12 @@ def _options(args: argparse.Namespace) -> Options:
 def _pytest_arguments(options: Options, args: argparse.Namespace, report_dir: Path) -> list[str]:
     # The scenarios' own configuration, named: pytest would otherwise look for one from the
     # arguments' common directory (a --report-dir outside the repository makes that "/") and
-    # fall back to the project's pyproject.toml, whose filterwarnings=error fails the run.
+    # fall back to the project's pyproject.toml, whose filterwarnings=error fails the run. The
+    # scenarios run in their own order (a release gate is repeatable), whatever plugins are here.
     scenarios = args.scenarios
     argv = [str(scenarios), "-c", str(scenarios / "pytest.ini"), "--rootdir", str(scenarios),
-            "-p", "no:terminal", "-p", "no:cacheprovider", "--report-dir", str(report_dir),
+            "-p", "no:terminal", "-p", "no:cacheprovider", "-p", "no:randomly",
+            "--report-dir", str(report_dir),
             *flags_of(options)]  # fmt: skip
     if args.select is not None:
         argv += ["-k", args.select]

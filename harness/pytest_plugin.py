@@ -62,6 +62,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[RUN_KEY] = Run(options, profile, target, report_dir)
 
 
+@pytest.hookimpl(trylast=True)  # after any plugin that reorders (pytest-randomly)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("harness_final") is not None)
 
