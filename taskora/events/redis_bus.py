@@ -32,7 +32,13 @@ from redis.retry import Retry
 
 from taskora.db import Database, utcnow
 from taskora.events.bus import BrokerUnavailable
-from taskora.events.delivery import Consumer, Outcome, deliver, record_dead_letter
+from taskora.events.delivery import (
+    Consumer,
+    Outcome,
+    StoreUnavailable,
+    deliver,
+    record_dead_letter,
+)
 from taskora.events.envelope import CloudEvent, dead_letter_topic
 
 __all__ = ["RedisBus"]
@@ -145,6 +151,10 @@ class RedisBus:
                         self._handle(consumer, streams[stream], message_id, fields, 1)
             except redis.RedisError as exc:
                 log.warning("Redis consumer %s waits for the broker: %s", consumer.name, exc)
+                ready = False
+                stop.wait(1.0)
+            except StoreUnavailable as exc:  # the message stays pending for us: read it again
+                log.warning("Redis consumer %s waits for the database: %s", consumer.name, exc)
                 ready = False
                 stop.wait(1.0)
             except Exception:

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import redis
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from taskora.events.bus import BrokerUnavailable
 from taskora.events.consumers import CONSUMERS
@@ -190,6 +191,30 @@ def test_a_killed_consumers_messages_are_taken_over_long_before_the_idle_reclaim
         wait_for(lambda: "killed-worker" not in consumer_names(server, stream, "audit"))
         assert bus.holder in consumer_names(server, stream, "audit")  # a reader is never idle
     assert sorted(audit_ids(client, auth)) == sorted(row.event_id for row in outbox(client))
+
+
+def test_a_message_the_database_could_not_take_is_retried_at_once(client, auth, make_bus, server):
+    """The database failing under a delivery (unreachable, out of connections) is not the
+    event's fault: the message, still pending for this consumer, is read again a second later,
+    not half a minute later by the reclaim of idle messages."""
+    down = {"left": 2}
+
+    def store_blips(session, event, now) -> None:
+        if down["left"]:
+            down["left"] -= 1
+            raise OperationalError("INSERT", {}, Exception("too many clients already"))
+        AUDIT.handle(session, event, now)
+
+    audit = Consumer("audit", AUDIT.topics, store_blips)
+    bus = make_bus([audit], block_ms=100, reclaim_idle_ms=600_000, reclaim_every=0.1)
+    client.post("/api/tasks", json=task_body(), headers=auth())
+    assert relay_all(client, bus) == 1
+    stream = bus.key(TASK_EVENTS)
+    last_id = server.xrevrange(stream, count=1)[0][0]
+    with consuming(bus):
+        wait_for(lambda: settled(server, stream, "audit", last_id), timeout=10)
+    assert down["left"] == 0
+    assert audit_ids(client, auth) == [outbox(client)[0].event_id]
 
 
 def test_a_failing_consumer_is_retried_then_dead_lettered(client, auth, make_bus, server):
