@@ -35,6 +35,7 @@ log = logging.getLogger("taskora.server")
 
 
 HEAD_LATE = "Request head not received in time"
+BODY_LATE = "Request body not received in time"
 TOO_LARGE = "Request header fields too large"
 
 
@@ -69,6 +70,7 @@ class BoundedHttpTools(HttpToolsProtocol):
         self._pending_bytes = 0  # received while the head is incomplete (the parser holds them)
         self._header_count = 0
         self._in_head = True
+        self._in_body = False
         self._refusal: tuple[int, str] | None = None
         self._deadline: asyncio.TimerHandle | None = None
 
@@ -121,12 +123,20 @@ class BoundedHttpTools(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
-        if self._in_head and not self.transport.is_closing():
+        if self.transport.is_closing():
+            return
+        # A deadline is set only for a head or body this chunk left incomplete: a request that
+        # arrives whole (nearly all) costs no timer.
+        if self._in_head:
             # The head is still incomplete, so this chunk belongs to it (after, at most, the end
             # of a pipelined request before it): a trickled or endless header the parser keeps.
             self._pending_bytes += len(data)
             if self._pending_bytes > self.limits.max_header_bytes:
                 self._answer(431, TOO_LARGE)
+            elif self._deadline is None:
+                self._arm(self.limits.header_timeout_seconds, HEAD_LATE, head=True)
+        elif self._in_body and self._deadline is None:
+            self._arm(self.limits.body_timeout_seconds, BODY_LATE, head=False)
 
     def send_400_response(self, msg: str) -> None:
         """uvicorn answers a parser error with 400; a limit raised from a callback is ours."""
@@ -139,7 +149,7 @@ class BoundedHttpTools(HttpToolsProtocol):
         super().on_message_begin()
         self._in_head = True
         self._head_bytes = self._pending_bytes = self._header_count = 0
-        self._arm(self.limits.header_timeout_seconds, HEAD_LATE, head=True)
+        self._disarm()  # the connection's first deadline: from here data_received sets one
 
     def on_url(self, url: bytes) -> None:
         self._head_bytes += len(url)
@@ -157,10 +167,11 @@ class BoundedHttpTools(HttpToolsProtocol):
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
-        self._in_head = False
-        self._arm(self.limits.body_timeout_seconds, "Request body not received in time", head=False)
+        self._in_head, self._in_body = False, True
+        self._disarm()
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
+        self._in_body = False
         self._disarm()
         super().on_message_complete()
