@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -69,12 +70,18 @@ def _requests(count: int, send: Callable[[], httpx.Response]) -> Iterator[list[F
 
 
 def _assert_loop_free(latencies: list[float]) -> None:
+    """A loop that waited on the database would hold one probe for the whole wait (the 2 s hold
+    or more); a free loop answers them all at once. The slowest probe is judged against half the
+    hold, so that a machine busy with other work (a scheduler delay of 100 ms or so) is not
+    taken for a blocked loop; the typical probe (p95) is judged against ``HEALTHY_MS``."""
     assert len(latencies) >= 10, f"only {len(latencies)} health probes answered in 2 s"
     slowest = max(range(len(latencies)), key=latencies.__getitem__)
-    assert latencies[slowest] < HEALTHY_MS, (
+    assert latencies[slowest] < HOLD_SECONDS * 1000 / 2, (
         f"/health took {latencies[slowest]:.0f} ms while blocked "
-        f"(probe {slowest + 1} of {len(latencies)})"
+        f"(probe {slowest + 1} of {len(latencies)}): the event loop waited on the database"
     )
+    p95 = statistics.quantiles(latencies, n=20)[-1]
+    assert p95 < HEALTHY_MS, f"/health p95 {p95:.0f} ms while blocked ({len(latencies)} probes)"
 
 
 def test_health_answers_while_another_process_holds_the_sqlite_write_lock(
