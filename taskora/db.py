@@ -3,8 +3,9 @@
 SQLite (the default) is opened in WAL mode with foreign keys on and a busy timeout. Writes
 begin with ``BEGIN IMMEDIATE`` so that two writers queue on the lock instead of failing when
 one upgrades a read snapshot, and writers of a database file queue on a ``WriteGate`` first;
-reads begin a plain deferred transaction and never block writers. PostgreSQL URLs are served
-by psycopg 3.
+reads begin a plain deferred transaction and never block writers. The write blocks of one
+process that queue meanwhile share one transaction and one commit (``taskora.group_commit``).
+PostgreSQL URLs are served by psycopg 3.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel
+
+from taskora.group_commit import GroupCommit
+from taskora.metrics import WRITE_BATCH
 
 __all__ = [
     "Database",
@@ -188,6 +192,11 @@ class Database:
             path = make_url(self.url).database
             self._gate: WriteGate | None = None if in_memory or not path else WriteGate(path)
             self._write_engine: Engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+            self._batches = (
+                None
+                if self._gate is None
+                else GroupCommit(self._write_engine, self._gate.held, WRITE_BATCH.observe)
+            )
         else:
             self.engine = create_engine(
                 self.url, **pooled, connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S}
@@ -195,6 +204,7 @@ class Database:
             _ping_idle_connections(self.engine)
             self._write_engine = self.engine
             self._gate = None
+            self._batches = None
         # PostgreSQL in autocommit: a statement is its own snapshot, with no BEGIN and COMMIT
         # round trips around it.
         self._statement_engine = (
@@ -217,16 +227,17 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A write transaction: committed when the block ends, rolled back on any error."""
-        if self._gate is None:
-            with Session(self._write_engine, expire_on_commit=False) as session, session.begin():
+        """A write transaction: committed when the block ends, rolled back on any error.
+
+        On an SQLite file the block joins the process's current batch of writes (see
+        ``taskora.group_commit``): committed with it when the block ends, its own work rolled
+        back alone on an error.
+        """
+        if self._batches is not None:
+            with self._batches.block() as session:
                 yield session
             return
-        with (
-            self._gate.held(),
-            Session(self._write_engine, expire_on_commit=False) as session,
-            session.begin(),
-        ):
+        with Session(self._write_engine, expire_on_commit=False) as session, session.begin():
             yield session
 
     def dispose(self) -> None:

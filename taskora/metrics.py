@@ -18,7 +18,7 @@ from prometheus_client import (
 )
 
 __all__ = [
-    "CONTENT_TYPE_LATEST", "EVENT_LOOP_LAG", "REQUESTS", "REQUEST_SECONDS", "render",
+    "CONTENT_TYPE_LATEST", "EVENT_LOOP_LAG", "REQUESTS", "REQUEST_SECONDS", "WRITE_BATCH", "render",
     "watch_event_loop",
 ]  # fmt: skip
 
@@ -40,6 +40,12 @@ EVENT_LOOP_LAG = Histogram(
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
 LAG_SAMPLE_SECONDS = 0.25
+
+WRITE_BATCH = Histogram(
+    "taskora_write_batch_size",
+    "SQLite write blocks committed together in one transaction (group commit)",
+    buckets=(1, 2, 4, 8, 16, 32, 64),
+)
 
 
 async def watch_event_loop(interval: float = LAG_SAMPLE_SECONDS) -> None:

@@ -1,0 +1,179 @@
+"""Group commit: the write blocks of many threads in one SQLite transaction.
+
+SQLite admits one writer at a time, so every write of every process queues on the file's
+``WriteGate``. Taken once per write, the gate, ``BEGIN IMMEDIATE`` and the commit cost more
+than most writes themselves, and under load every waiting thread paid them in turn. Here the
+first thread to write becomes a batch's leader: it takes the gate, begins one transaction and
+runs its block; threads that arrive meanwhile queue in the batch, and the leader hands them the
+transaction one at a time before it commits once for all.
+
+Each block keeps its own meaning: it runs in its own ``Session`` inside a SAVEPOINT, so a block
+that raises (or rolls its session back) undoes only its own work and gets its own exception,
+while the others' work commits. A block returns only after the batch committed; when the commit
+fails, every block of the batch raises that error, and none of them was acknowledged.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, Engine
+from sqlmodel import Session
+
+__all__ = ["GroupCommit", "NestedWrite"]
+
+# A batch takes at most this many blocks: the last of them waits for all before it.
+MAX_BATCH = 64
+
+
+class NestedWrite(RuntimeError):
+    """A write block opened inside another of the same thread (it would wait for itself)."""
+
+
+@dataclass(eq=False)
+class _Turn:
+    """A follower's place in a batch: woken when the transaction is its to use."""
+
+    go: threading.Event = field(default_factory=threading.Event)
+    finished: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass(eq=False)
+class _Batch:
+    waiting: deque[_Turn] = field(default_factory=deque)
+    size: int = 1
+    connection: Connection | None = None
+    committed: threading.Event = field(default_factory=threading.Event)
+    error: BaseException | None = None
+
+
+class GroupCommit:
+    """Write blocks of this process's threads, batched into shared transactions."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        gate: Callable[[], AbstractContextManager[None]],
+        on_batch: Callable[[int], None] = lambda size: None,
+    ) -> None:
+        self._engine = engine  # its connections begin with BEGIN IMMEDIATE
+        self._gate = gate  # the file's write lock, shared with the other processes
+        self._on_batch = on_batch
+        self._lock = threading.Lock()
+        self._open: _Batch | None = None  # the batch that still takes followers
+        self._local = threading.local()
+
+    @contextmanager
+    def block(self) -> Iterator[Session]:
+        """A session whose work commits, with the batch's, when the block ends."""
+        if getattr(self._local, "inside", False):
+            raise NestedWrite("a write block cannot open another write block")
+        with self._lock:
+            batch = self._open
+            if batch is not None and batch.size < MAX_BATCH:
+                batch.size += 1
+                turn: _Turn | None = _Turn()
+                batch.waiting.append(turn)
+            else:
+                batch, turn = _Batch(), None
+                self._open = batch
+        self._local.inside = True
+        try:
+            if turn is None:
+                yield from self._lead(batch)
+            else:
+                yield from self._follow(batch, turn)
+        finally:
+            self._local.inside = False
+
+    def _lead(self, batch: _Batch) -> Iterator[Session]:
+        own_error: BaseException | None = None
+        try:
+            with self._gate(), self._engine.connect() as connection:
+                transaction = connection.begin()
+                batch.connection = connection
+                try:
+                    with _savepoint(connection) as session:
+                        yield session
+                except BaseException as exc:  # undone by its savepoint; the others go on
+                    own_error = exc
+                for turn in self._turns(batch):
+                    turn.go.set()
+                    turn.finished.wait()
+                try:
+                    transaction.commit()
+                except BaseException:
+                    # SQLite keeps the transaction open after a failed COMMIT (a deferred key,
+                    # a full disk) while the pool takes it for ended: close the connection.
+                    connection.invalidate()
+                    raise
+        except BaseException as exc:
+            batch.error = exc
+            self._close(batch)
+            for turn in batch.waiting:  # the followers not handed the transaction
+                turn.go.set()
+            raise
+        finally:
+            batch.committed.set()
+        self._on_batch(batch.size)
+        if own_error is not None:
+            raise own_error
+
+    def _follow(self, batch: _Batch, turn: _Turn) -> Iterator[Session]:
+        turn.go.wait()
+        try:
+            if batch.error is not None:
+                raise _copy(batch.error) from batch.error
+            if batch.connection is None:
+                raise RuntimeError("the batch's transaction did not begin")
+            with _savepoint(batch.connection) as session:
+                yield session
+        finally:
+            turn.finished.set()
+        batch.committed.wait()
+        if batch.error is not None:
+            raise _copy(batch.error) from batch.error
+
+    def _turns(self, batch: _Batch) -> Iterator[_Turn]:
+        """The followers in arrival order; the batch closes when none is left."""
+        while True:
+            with self._lock:
+                if not batch.waiting:
+                    self._close_locked(batch)
+                    return
+                turn = batch.waiting.popleft()
+            yield turn
+
+    def _close(self, batch: _Batch) -> None:
+        with self._lock:
+            self._close_locked(batch)
+
+    def _close_locked(self, batch: _Batch) -> None:
+        if self._open is batch:
+            self._open = None
+
+
+@contextmanager
+def _savepoint(connection: Connection) -> Iterator[Session]:
+    """A session of its own inside the batch's transaction: its commit releases a SAVEPOINT,
+    its rollback (or an exception) returns to it."""
+    with (
+        Session(bind=connection, join_transaction_mode="create_savepoint",
+                expire_on_commit=False) as session,
+        session.begin(),
+    ):  # fmt: skip
+        yield session
+
+
+def _copy(error: BaseException) -> BaseException:
+    """The batch's error for one more thread to raise (one exception object, raised in many
+    threads at once, would have its traceback rewritten under the others)."""
+    try:
+        return copy.copy(error)
+    except Exception:  # an exception type that cannot be copied: the original will do
+        return error
