@@ -35,21 +35,43 @@ class NestedWrite(RuntimeError):
     """A write block opened inside another of the same thread (it would wait for itself)."""
 
 
+class _Signal:
+    """A one-shot wake-up for one waiting thread: a lock taken at birth, released by ``set``
+    (a C-level lock: a ``threading.Event`` costs a Python condition per wake-up)."""
+
+    __slots__ = ("_lock",)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lock.acquire()
+
+    def set(self) -> None:
+        self._lock.release()
+
+    def wait(self) -> None:
+        self._lock.acquire()
+
+
 @dataclass(eq=False)
 class _Turn:
-    """A follower's place in a batch: woken when the transaction is its to use."""
+    """A follower's place in a batch: woken when the transaction is its to use (``go``), it
+    says when its block is done (``finished``) and is woken again after the commit."""
 
-    go: threading.Event = field(default_factory=threading.Event)
-    finished: threading.Event = field(default_factory=threading.Event)
+    go: _Signal = field(default_factory=_Signal)
+    finished: _Signal = field(default_factory=_Signal)
+    committed: _Signal = field(default_factory=_Signal)
 
 
 @dataclass(eq=False)
 class _Batch:
-    waiting: deque[_Turn] = field(default_factory=deque)
-    size: int = 1
+    turns: list[_Turn] = field(default_factory=list)  # every follower, in arrival order
+    waiting: deque[_Turn] = field(default_factory=deque)  # those not yet handed the transaction
     connection: Connection | None = None
-    committed: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
+
+    @property
+    def size(self) -> int:
+        return 1 + len(self.turns)
 
 
 class GroupCommit:
@@ -76,8 +98,8 @@ class GroupCommit:
         with self._lock:
             batch = self._open
             if batch is not None and batch.size < MAX_BATCH:
-                batch.size += 1
                 turn: _Turn | None = _Turn()
+                batch.turns.append(turn)
                 batch.waiting.append(turn)
             else:
                 batch, turn = _Batch(), None
@@ -119,7 +141,8 @@ class GroupCommit:
                 turn.go.set()
             raise
         finally:
-            batch.committed.set()
+            for turn in batch.turns:
+                turn.committed.set()
         self._on_batch(batch.size)
         if own_error is not None:
             raise own_error
@@ -135,7 +158,7 @@ class GroupCommit:
                 yield session
         finally:
             turn.finished.set()
-        batch.committed.wait()
+        turn.committed.wait()
         if batch.error is not None:
             raise _copy(batch.error) from batch.error
 
