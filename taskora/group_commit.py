@@ -95,15 +95,15 @@ class GroupCommit:
         """A session whose work commits, with the batch's, when the block ends."""
         if getattr(self._local, "inside", False):
             raise NestedWrite("a write block cannot open another write block")
+        turn: _Turn | None = None
         with self._lock:
             batch = self._open
             if batch is not None and batch.size < MAX_BATCH:
-                turn: _Turn | None = _Turn()
+                turn = _Turn()
                 batch.turns.append(turn)
                 batch.waiting.append(turn)
             else:
-                batch, turn = _Batch(), None
-                self._open = batch
+                batch = self._open = _Batch()
         self._local.inside = True
         try:
             if turn is None:
