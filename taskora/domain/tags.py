@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -27,12 +27,16 @@ __all__ = [
 ]
 
 
+# Built once: a statement built per call cost more than running it (the hot path of a create).
+_IDS_BY_NAME = select(col(Tag.name), col(Tag.id)).where(
+    col(Tag.user_id) == bindparam("user_id"),
+    col(Tag.name).in_(bindparam("names", expanding=True)),
+)
+_INSERT_TASK_TAGS = insert(TaskTag)
+
+
 def _ids_by_name(session: Session, user_id: str, names: Sequence[str]) -> dict[str, int]:
-    found = session.connection().execute(
-        select(col(Tag.name), col(Tag.id)).where(
-            col(Tag.user_id) == user_id, col(Tag.name).in_(names)
-        )
-    )
+    found = session.connection().execute(_IDS_BY_NAME, {"user_id": user_id, "names": list(names)})
     return {name: tag_id for name, tag_id in found if tag_id is not None}
 
 
@@ -59,7 +63,7 @@ def set_task_tags(*, session: Session, task_id: int, tag_ids: Iterable[int], rep
         session.execute(delete(TaskTag).where(col(TaskTag.task_id) == task_id))
     rows = [{"task_id": task_id, "tag_id": tag_id} for tag_id in tag_ids]
     if rows:
-        session.connection().execute(insert(TaskTag), rows)
+        session.connection().execute(_INSERT_TASK_TAGS, rows)
 
 
 def tags_of(*, session: Session, task_ids: Sequence[int]) -> dict[int, list[str]]:
