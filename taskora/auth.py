@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -16,6 +17,8 @@ MAX_USER_ID = 128
 # What a user id may hold: the characters of e-mail addresses and identity-provider subjects
 # (auth0|123, google-oauth2|..., user@example.com); never a control character or NUL.
 USER_ID = re.compile(rf"[A-Za-z0-9._@:+|=-]{{1,{MAX_USER_ID}}}")
+# Valid tokens remembered per process (a token is at most a few hundred bytes).
+VERIFIED_TOKENS = 4096
 
 
 class InvalidToken(Exception):
@@ -37,13 +40,20 @@ def decode_user(settings: Settings, token: str) -> str:
 
 def decode_token(settings: Settings, token: str) -> tuple[str, datetime]:
     """The token's user id and the moment it expires (UTC)."""
+    user_id, expires_at = _verified(settings.jwt_secret, settings.jwt_algorithm, token)
+    if expires_at <= utcnow():  # a token verified while still valid has expired since
+        raise InvalidToken("Signature has expired")
+    return user_id, expires_at
+
+
+@functools.lru_cache(maxsize=VERIFIED_TOKENS)
+def _verified(secret: str, algorithm: str, token: str) -> tuple[str, datetime]:
+    """Verify a token once: a client sends the same token with every request, and checking its
+    signature again cost as much as the rest of a read. Only valid tokens are kept (a refused
+    one raises, and nothing is cached); expiry is checked again at every use."""
     try:
-        claims = jwt.decode(
-            token,
-            settings.jwt_secret,
-            algorithms=[settings.jwt_algorithm],
-            options={"require": ["exp", "sub"]},
-        )
+        claims = jwt.decode(token, secret, algorithms=[algorithm],
+                            options={"require": ["exp", "sub"]})  # fmt: skip
     except jwt.PyJWTError as exc:
         raise InvalidToken(str(exc)) from exc
     user_id = claims["sub"]

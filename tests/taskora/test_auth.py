@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
+from taskora import auth
 from taskora.cli import main
 from taskora.settings import Settings
 
@@ -75,3 +76,16 @@ def test_token_command_prints_a_token_the_service_accepts(
     token = capsys.readouterr().out.strip()
     assert client.get("/api/tasks", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     assert jwt.decode(token, settings.jwt_secret, algorithms=["HS256"])["sub"] == "carol"
+
+
+def test_a_token_accepted_once_is_refused_after_it_expires(client, settings, monkeypatch) -> None:
+    """Verified tokens are remembered; their expiry is checked again at every use."""
+    expires = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=5)
+    headers = {"Authorization": f"Bearer {_token(settings, exp=expires)}"}
+    assert client.get("/api/tasks", headers=headers).status_code == 200
+    monkeypatch.setattr(auth, "utcnow", lambda: expires + timedelta(seconds=1))
+    response = client.get("/api/tasks", headers=headers)
+    assert response.status_code == 401
+    assert response.json()["detail"] == "Invalid or expired token"
+    monkeypatch.setattr(auth, "utcnow", lambda: expires - timedelta(seconds=1))
+    assert client.get("/api/tasks", headers=headers).status_code == 200
