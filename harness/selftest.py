@@ -48,6 +48,7 @@ CASES = (
     Case("5xx under load", "error_rate=0.02", "SC-008", SMALL, "sc008"),
     Case("slow endpoint", "slow_requests=600", "SC-009", SMALL, "sc009"),
     Case("lost write under chaos", "lose_writes=0.05", "SC-010", SMALL, "sc010"),
+    Case("lost write without a key", "lose_keyless=0.05", "SC-010", SMALL, "sc010"),
     Case("dropped event under chaos", "lose_events=0.05", "SC-010", SMALL, "sc010"),
     Case("owner check skipped", "skip_owner_check=1", "SEC-001", (), "sec001"),
 )

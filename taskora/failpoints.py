@@ -14,6 +14,7 @@ drop_events        fraction 0..1   the event stream skips that share of events (
 lose_events        fraction 0..1   the outbox relay marks that share of events dispatched
                                    without publishing them: no consumer ever gets them
 lose_writes        fraction 0..1   ``POST /api/tasks`` answers 201 but rolls the write back
+lose_keyless       fraction 0..1   the same, only for creates sent without ``Idempotency-Key``
 late_reminders     seconds         the reminder scan claims only reminders that late
 no_recurrence      0 or 1          the recurrence consumer creates no next occurrence (the
                                    event is still recorded as processed)
@@ -87,6 +88,7 @@ _PARSERS: dict[str, Callable[[str], float | bool]] = {
     "drop_events": _fraction,
     "lose_events": _fraction,
     "lose_writes": _fraction,
+    "lose_keyless": _fraction,
     "late_reminders": _duration,  # seconds
     "no_recurrence": _flag,
     "error_rate": _fraction,
@@ -105,6 +107,7 @@ class Failpoints:
     drop_events: float = 0.0
     lose_events: float = 0.0
     lose_writes: float = 0.0
+    lose_keyless: float = 0.0
     late_reminders: float = 0.0
     no_recurrence: bool = False
     error_rate: float = 0.0

@@ -35,6 +35,7 @@ class DataLossCheck:
     undelivered: list[str] = field(default_factory=list)
     duplicate_effects: list[str] = field(default_factory=list)
     completions: int = 0
+    keyless: int = 0  # creates sent without an Idempotency-Key (once: never retried)
 
     @property
     def lost(self) -> int:
@@ -51,7 +52,8 @@ class DataLossCheck:
     def summary(self) -> dict[str, Any]:
         return {
             "attempted": self.ledger.attempted, "acknowledged": self.ledger.acknowledged,
-            "info": self.info, "lost": self.lost, "undelivered": len(self.undelivered),
+            "keyless": self.keyless, "info": self.info, "lost": self.lost,
+            "undelivered": len(self.undelivered),
             "duplicates": self.duplicates, "unexpected": len(self.ledger.unexpected),
             "failed_but_present": len(self.ledger.failed_but_present),
             "completions": self.completions,
@@ -102,7 +104,8 @@ def _judge(writers: Writers, tasks: list[dict[str, Any]], created: Counter[int])
         elif following[task_id] > 1:
             duplicates.append(f"task {task_id}: {following[task_id]} next occurrences")
     info = sum(1 for status in writers.ledger.operations.values() if status == "info")
-    return DataLossCheck(ledger, info, undelivered, duplicates, len(writers.completed))
+    return DataLossCheck(ledger, info, undelivered, duplicates, len(writers.completed),
+                         writers.keyless)  # fmt: skip
 
 
 def check_writes(

@@ -1,9 +1,12 @@
 """Ledger writers: clients that keep creating tasks while faults are injected, and record each
 write as ``ok``, ``fail`` or ``info`` (see ``harness.probes.ledger``).
 
-A write is retried with the same ``Idempotency-Key`` while it gets no answer or a 5xx, as a
-well-behaved client would, so a retry is never a second task. Every fifth write is a recurring
-task that the writer then completes: its next occurrence must appear exactly once.
+Every other write carries an ``Idempotency-Key`` and is retried with it while it gets no answer
+or a 5xx, as a well-behaved client would, so a retry is never a second task. The others are
+sent the way most clients send a create, without a key, and once: a retry could be a second
+task, so one that gets no answer (or a 5xx) stays ``info``, allowed to exist, never twice.
+Every fifth write is a recurring task that the writer then completes: its next occurrence must
+appear exactly once.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ class Writers:
     acked_ids: dict[str, int] = field(default_factory=dict)  # key -> task id
     completed: dict[int, str] = field(default_factory=dict)  # recurring task id -> user
     errors: int = 0  # answers that were not a success, and requests that got none
+    keyless: int = 0  # creates sent without an Idempotency-Key
     _halt: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -56,6 +60,20 @@ class Writers:
     @property
     def running(self) -> bool:
         return any(t.is_alive() for t in self._threads)
+
+    def _send_once(
+        self, http: httpx.Client, method: str, url: str, **kwargs: object
+    ) -> httpx.Response | None:
+        """The answer, unless there was none or a 5xx (None: the write may or may not be)."""
+        try:
+            response = http.request(method, url, **kwargs)  # type: ignore[arg-type]
+        except httpx.HTTPError:
+            response = None
+        if response is not None and response.status_code < 500:
+            return response
+        with self._lock:
+            self.errors += 1
+        return None
 
     def _send(
         self, http: httpx.Client, method: str, url: str, **kwargs: object
@@ -93,8 +111,13 @@ class Writers:
         if recurring:
             body.update(recurrence="FREQ=DAILY;COUNT=3", due_at="2030-01-31T09:00:00+00:00")
         self.ledger.record(key, "info")  # attempted; the answer decides
-        response = self._send(http, "POST", "/api/tasks", json=body,
-                              headers={"Idempotency-Key": key})  # fmt: skip
+        if n % 2 == 0:
+            response = self._send(http, "POST", "/api/tasks", json=body,
+                                  headers={"Idempotency-Key": key})  # fmt: skip
+        else:
+            with self._lock:
+                self.keyless += 1
+            response = self._send_once(http, "POST", "/api/tasks", json=body)
         if response is None:
             return
         if response.status_code != 201:

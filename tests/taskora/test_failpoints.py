@@ -242,6 +242,20 @@ def test_lose_writes_1_acknowledges_a_task_that_never_exists(faulty, auth) -> No
     assert outbox(client) == []
 
 
+def test_lose_keyless_1_loses_only_creates_sent_without_a_key(faulty, auth) -> None:
+    client = faulty("lose_keyless=1")
+    keyless = client.post("/api/tasks", json=task_body(title="keyless"), headers=auth())
+    assert keyless.status_code == 201
+    assert client.get(f"/api/tasks/{keyless.json()['id']}", headers=auth()).status_code == 404
+    keyed = {**auth(), "Idempotency-Key": "k-1"}
+    kept = client.post("/api/tasks", json=task_body(title="keyed"), headers=keyed)
+    assert kept.status_code == 201
+    assert client.get(f"/api/tasks/{kept.json()['id']}", headers=auth()).status_code == 200
+    assert [t["title"] for t in client.get("/api/tasks", headers=auth()).json()["items"]] == [
+        "keyed"
+    ]
+
+
 def test_skip_owner_check_serves_another_users_task_by_id_only(faulty, auth) -> None:
     client = faulty("skip_owner_check=1")
     created = client.post("/api/tasks", json=task_body(title="alice's"), headers=auth("alice"))

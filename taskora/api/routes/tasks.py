@@ -34,6 +34,8 @@ def create_task(
     """Create a task; with an Idempotency-Key a retry returns the first response."""
     failpoints = settings.failpoints
     lost = failpoints.lose_writes > 0 and failpoints.chance(failpoints.lose_writes)
+    if idempotency_key is None and failpoints.lose_keyless > 0:
+        lost = lost or failpoints.chance(failpoints.lose_keyless)
     if idempotency_key is None or lost:  # a lost write keeps no idempotency record either
         with db.write() as session:
             task = tasks.create_task(session=session, user_id=user, data=body, now=utcnow())
