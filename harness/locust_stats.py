@@ -25,6 +25,7 @@ RESOLUTION_NOTE = (
     "to 100 ms from 1 s to 10 s."
 )
 SSE_TYPE = "SSE"  # the stream's own rows: delivery latency, not an API response time
+LOST_TYPE = "LOST"  # tasks that answered 404 to the user who created them: data loss
 
 
 def percentile(histogram: Counter[int], q: float) -> float | None:
@@ -65,6 +66,7 @@ class LoadStats:
     peak_users: int
     held_s: float  # seconds the peak user count was held
     failures: list[dict[str, str]] = field(default_factory=list)
+    lost: int = 0  # created tasks (201) that later answered 404 to their creator
 
     @property
     def failure_ratio(self) -> float:
@@ -122,8 +124,9 @@ def read_load_stats(json_file: Path, csv_prefix: Path) -> LoadStats:
     starts = [float(e["start_time"]) for e in entries]
     ends = [float(e["last_request_timestamp"] or e["start_time"]) for e in entries]
     duration = max(ends) - min(starts)
-    api = [e for e in entries if e["method"] != SSE_TYPE]
+    api = [e for e in entries if e["method"] not in (SSE_TYPE, LOST_TYPE)]
     sse = [e for e in entries if e["method"] == SSE_TYPE]
+    lost = sum(int(e["num_requests"]) for e in entries if e["method"] == LOST_TYPE)
     rows = [_row(e["method"], e["name"], [e], duration) for e in sorted(api, key=_key)]
     rows += [_row(e["method"], e["name"], [e], duration) for e in sorted(sse, key=_key)]
     peak, held = _held(Path(f"{csv_prefix}_stats_history.csv"))
@@ -134,6 +137,7 @@ def read_load_stats(json_file: Path, csv_prefix: Path) -> LoadStats:
         peak_users=peak,
         held_s=held,
         failures=_failures(Path(f"{csv_prefix}_failures.csv")),
+        lost=lost,
     )
 
 

@@ -46,6 +46,7 @@ CASES = (
     Case("next occurrence on the wrong day", "skew_recurrence=1", "SC-003", (), "sc003"),
     Case("5xx on some requests", "error_rate=0.2", "SC-007", (), "sc005 or sc007"),
     Case("5xx under load", "error_rate=0.02", "SC-008", SMALL, "sc008"),
+    Case("lost write under load", "lose_writes=0.5", "SC-008", SMALL, "sc008"),
     Case("slow endpoint", "slow_requests=600", "SC-009", SMALL, "sc009"),
     Case("lost write under chaos", "lose_writes=0.05", "SC-010", SMALL, "sc010"),
     Case("lost write without a key", "lose_keyless=0.05", "SC-010", SMALL, "sc010"),

@@ -24,7 +24,9 @@ TASKORA_LOAD_ONLY_LIST         1: every user only lists its tasks (throughput co
 Request names are the rows of the report: ``list``, ``list filtered``, ``search``, ``get``,
 ``create``, ``update``, ``complete``, ``delete``, ``notifications``; the SSE subscribers add
 ``SSE connect`` and ``SSE delivery`` (request type ``SSE``: the time from the event's commit
-to its receipt), which are reported apart from the API's P95.
+to its receipt), which are reported apart from the API's P95. A task the simulated user created
+(201) and did not delete that then answers 404 to it is data loss, not a failed request: the
+request counts as answered, and a ``LOST`` row records the task (zero tolerance in SC-008).
 """
 
 from __future__ import annotations
@@ -46,6 +48,11 @@ TAGS = ("work", "home", "errand", "ops", "review", "later")
 WORDS = ("invoice", "report", "groceries", "deploy", "dentist", "review", "backup", "plan")
 RECURRENCES = ("FREQ=DAILY;COUNT=5", "FREQ=WEEKLY;INTERVAL=1;COUNT=4", "FREQ=MONTHLY;COUNT=6")
 SSE = "SSE"
+LOST = "LOST"  # request type of the rows that record a created task answering 404
+
+
+class LostTask(Exception):
+    """A task its creator was told exists (201) answered 404 to that creator."""
 
 
 def _number(name: str, default: float) -> float:
@@ -111,9 +118,26 @@ class TaskUser(FastHttpUser):
         identity = _identity()
         self.headers = {"Authorization": f"Bearer {identity['token']}"}
         self.tasks_known: list[int] = list(identity.get("tasks", []))
+        self.created: set[int] = set()  # acknowledged by a 201 to this user, not deleted since
 
     def _known(self) -> int | None:
         return random.choice(self.tasks_known) if self.tasks_known else None
+
+    def _on_task(self, method: str, task_id: int, suffix: str, name: str, **kwargs: Any) -> None:
+        """A request on one task; a 404 on a task this user created is recorded as lost."""
+        path = f"/api/tasks/{task_id}{suffix}"
+        with self.client.request(method, path, headers=self.headers, name=name,
+                                 catch_response=True, **kwargs) as response:  # fmt: skip
+            if response.status_code != 404 or task_id not in self.created:
+                return
+            response.success()  # answered; what it says is judged as data loss instead
+            self.created.discard(task_id)
+            self.tasks_known.remove(task_id)  # asked no more
+            events.request.fire(
+                request_type=LOST, name="created task answered 404", response_time=0,
+                response_length=0, context={},
+                exception=LostTask(f"task {task_id}: created (201), then 404 on {method} {path}"),
+            )  # fmt: skip
 
     @task(30)
     def list_tasks(self) -> None:
@@ -142,7 +166,7 @@ class TaskUser(FastHttpUser):
     def get_one(self) -> None:
         task_id = self._known()
         if task_id is not None:
-            self.client.get(f"/api/tasks/{task_id}", headers=self.headers, name="get")
+            self._on_task("GET", task_id, "", "get")
 
     @task(8)
     def create(self) -> None:
@@ -150,29 +174,31 @@ class TaskUser(FastHttpUser):
             "/api/tasks", json=new_task(), headers=self.headers, name="create", catch_response=True
         ) as response:
             if response.status_code == 201:
-                self.tasks_known.append(int(response.json()["id"]))
+                task_id = int(response.json()["id"])
+                self.tasks_known.append(task_id)
+                self.created.add(task_id)
 
     @task(6)
     def update(self) -> None:
         task_id = self._known()
         if task_id is not None:
             body = {"priority": random.choice(PRIORITIES), "tags": random.sample(TAGS, k=2)}
-            self.client.patch(
-                f"/api/tasks/{task_id}", json=body, headers=self.headers, name="update"
-            )
+            self._on_task("PATCH", task_id, "", "update", json=body)
 
     @task(4)
     def complete(self) -> None:
         task_id = self._known()
         if task_id is not None:
-            path = f"/api/tasks/{task_id}/complete"
-            self.client.post(path, headers=self.headers, name="complete")
+            self._on_task("POST", task_id, "/complete", "complete")
 
     @task(2)
     def delete(self) -> None:
         if len(self.tasks_known) > 3:  # keep a few for the reads
-            task_id = self.tasks_known.pop(random.randrange(len(self.tasks_known)))
-            self.client.delete(f"/api/tasks/{task_id}", headers=self.headers, name="delete")
+            task_id = random.choice(self.tasks_known)
+            self._on_task("DELETE", task_id, "", "delete")
+            self.created.discard(task_id)
+            if task_id in self.tasks_known:
+                self.tasks_known.remove(task_id)
 
     @task(6)
     def notifications(self) -> None:

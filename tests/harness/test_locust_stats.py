@@ -57,6 +57,17 @@ def test_the_api_total_leaves_the_stream_out_and_the_peak_is_timed(tmp_path: Pat
     assert stats.total.rps == pytest.approx(110 / 100)
 
 
+def test_lost_tasks_are_counted_apart_from_the_api(tmp_path: Path) -> None:
+    entries = [
+        _entry("GET", "get", {10: 100}),
+        _entry("LOST", "created task answered 404", {0: 2}, failures=2),
+    ]
+    stats = read_load_stats(_write(tmp_path, entries, [10, 10]), tmp_path / "locust")
+    assert stats.lost == 2
+    assert stats.total.requests == 100 and stats.total.failures == 0
+    assert [e.name for e in stats.endpoints] == ["get"]
+
+
 def test_no_results_is_an_error_not_a_pass(tmp_path: Path) -> None:
     with pytest.raises(HarnessError, match="no readable results"):
         read_load_stats(tmp_path / "missing.json", tmp_path / "locust")
