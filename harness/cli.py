@@ -27,6 +27,7 @@ from harness.report import load_report, write_reports
 from harness.report_schema import schema_text
 from harness.run import build_target, default_report_dir
 from harness.selftest import run_selftest
+from harness.step_summary import write_step_summary
 from harness.targets.local import LocalTarget
 from harness.targets.running import STATE, StackState
 
@@ -103,6 +104,7 @@ def _validate(args: argparse.Namespace, console: Console) -> int:
         return 2 if code in (2, 3, 4, 5) else 1
     report = load_report(report_dir)
     print_summary(console, report, str(report_dir))
+    write_step_summary(report, str(report_dir))
     return 0 if report.verdict == "pass" else 1
 
 
@@ -115,6 +117,7 @@ def _chaos(args: argparse.Namespace, console: Console) -> int:
     report = run_suite(options, profile, experiments, report_dir, console)
     write_reports(report, report_dir)
     print_summary(console, report, str(report_dir))
+    write_step_summary(report, str(report_dir))
     return 0 if report.verdict == "pass" else 1
 
 

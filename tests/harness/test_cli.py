@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -13,10 +14,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _harness(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def _harness(
+    *args: str, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "harness", *args], cwd=ROOT, capture_output=True, text=True,
-        timeout=timeout,
+        timeout=timeout, env=None if env is None else {**os.environ, **env},
     )  # fmt: skip
 
 
@@ -76,11 +79,16 @@ def test_validate_passes_on_the_healthy_local_stack_and_writes_the_reports(tmp_p
 @pytest.mark.integration
 @pytest.mark.slow
 def test_a_planted_fault_turns_its_criterion_red(tmp_path) -> None:
+    summary = tmp_path / "step-summary.md"  # as GitHub Actions hands a job's summary file
     result = _harness("validate", "--report-dir", str(tmp_path), "--failpoints", "error_rate=0.2",
-                      "-k", "sc005 or sc007")  # fmt: skip
+                      "-k", "sc005 or sc007",
+                      env={"GITHUB_STEP_SUMMARY": str(summary)})  # fmt: skip
     assert result.returncode == 1, result.stdout[-3000:]
     report = json.loads((tmp_path / "report.json").read_text())
     verdicts = {c["id"]: c for c in report["criteria"]}
     assert verdicts["SC-007"]["verdict"] == "fail"
     assert verdicts["SC-007"]["measured"] < 0.999
     assert report["verdict"] == "fail"
+    rows = [line for line in summary.read_text().splitlines() if line.startswith("| SC-")]
+    assert rows[0].startswith("| SC-007 | ❌ fail |"), rows  # the failed criterion first
+    assert " ".join(verdicts["SC-007"]["reason"].split())[:40] in rows[0]
