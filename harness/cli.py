@@ -64,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("schema", help="print the JSON Schema of report.json")
     selftest = commands.add_parser("selftest", help="prove every planted fault is caught")
     selftest.add_argument("--report-dir", type=Path, default=Path("reports") / "selftest")
+    selftest.add_argument("--jobs", type=int, default=1, help="cases run at a time (default 1)")
     return parser
 
 
@@ -169,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "up": _up,
         "down": _down,
         "report": _report,
-        "selftest": lambda args, console: run_selftest(console, args.report_dir),
+        "selftest": lambda args, console: run_selftest(console, args.report_dir, args.jobs),
         "schema": lambda args, console: print(schema_text(), end="") or 0,
     }
     try:

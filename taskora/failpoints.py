@@ -13,6 +13,7 @@ drop_events        fraction 0..1   the event stream skips that share of events (
                                    of this process gets them live)
 lose_events        fraction 0..1   the outbox relay marks that share of events dispatched
                                    without publishing them: no consumer ever gets them
+lose_deletes       0 or 1          the same for every ``task.deleted`` event, and no other
 lose_writes        fraction 0..1   ``POST /api/tasks`` answers 201 but rolls the write back
 lose_keyless       fraction 0..1   the same, only for creates sent without ``Idempotency-Key``
 late_reminders     seconds         the reminder scan claims only reminders that late
@@ -87,6 +88,7 @@ _PARSERS: dict[str, Callable[[str], float | bool]] = {
     "sse_delay": _duration,  # seconds
     "drop_events": _fraction,
     "lose_events": _fraction,
+    "lose_deletes": _flag,
     "lose_writes": _fraction,
     "lose_keyless": _fraction,
     "late_reminders": _duration,  # seconds
@@ -106,6 +108,7 @@ class Failpoints:
     sse_delay: float = 0.0
     drop_events: float = 0.0
     lose_events: float = 0.0
+    lose_deletes: bool = False
     lose_writes: float = 0.0
     lose_keyless: float = 0.0
     late_reminders: float = 0.0

@@ -1,11 +1,14 @@
 """SC-010's judgement of a chaos run: what the writers were told against what the service holds.
 
 - lost: acknowledged creates missing from the final read (the ledger's ``lost``);
-- undelivered: acknowledged creates without their ``task.created`` in the audit trail, and
-  acknowledged completions of a recurring task without their next occurrence (the event did not
-  reach every consumer);
-- duplicates: a write present twice, an event applied twice (two audit entries for one task's
-  creation), or two next occurrences for one completion.
+- undelivered: an acknowledged change whose event did not reach every consumer: a create,
+  update, completion or delete without its entry in the audit trail, a completion of a
+  recurring task without its next occurrence, a reminder due without its notification; and a
+  task whose deletion was acknowledged still present (the ledger's ``resurrected``);
+- duplicates: a write present twice, an event applied twice (two audit entries for one change),
+  two next occurrences for one completion, or two notifications for one reminder.
+
+Every expectation is matched per user and per the task id its own create was answered with.
 
 Consumers are asynchronous, so the check waits for them to catch up: until nothing is missing,
 or nothing more arrived for ``quiet_s``, or ``settle_s`` passed.
@@ -76,27 +79,59 @@ def _pages(http: httpx.Client, path: str, params: dict[str, Any]) -> list[dict[s
             return items
 
 
-def _read(writers: Writers) -> tuple[list[dict[str, Any]], Counter[int]]:
-    """Every writer's tasks, and how many task.created audit entries each task id has."""
+Effects = Counter[tuple[str, str, int]]  # (user, audit type or "reminder", task id) -> count
+
+
+def _read(writers: Writers) -> tuple[list[dict[str, Any]], Effects]:
+    """Every writer's tasks, and its audit entries and reminder notifications per task."""
     tasks: list[dict[str, Any]] = []
-    created: Counter[int] = Counter()
+    effects: Effects = Counter()
     for user in writers.users:
         base_url, headers = writers.deployment.base_url, writers.deployment.headers(user)
         with httpx.Client(base_url=base_url, headers=headers, timeout=30) as http:
             tasks += _pages(http, "/api/tasks", {"status": "all"})
-            audit = _pages(http, "/api/audit", {"type": "task.created"})
-        created.update(int(e["task_id"]) for e in audit if e.get("task_id") is not None)
-    return tasks, created
+            audit = _pages(http, "/api/audit", {"type": list(_AUDITED)})
+            notes = _pages(http, "/api/notifications", {})
+        effects.update((user, e["type"], int(e["task_id"]))
+                       for e in audit if e.get("task_id") is not None)  # fmt: skip
+        effects.update(
+            (user, "reminder", int(n["task_id"]))
+            for n in notes
+            if n["kind"] == "reminder" and n.get("task_id") is not None
+        )
+    return tasks, effects
 
 
-def _judge(writers: Writers, tasks: list[dict[str, Any]], created: Counter[int]) -> DataLossCheck:
+_AUDITED = ("task.created", "task.updated", "task.completed", "task.deleted")
+
+
+def _expected(writers: Writers) -> list[tuple[str, str, int, str]]:
+    """(user, effect, task id, the write's name) for every acknowledged change."""
+    user_of = {key: key.rsplit("-", 1)[0] for key in writers.acked_ids}
+    expected = [(user_of[key], "task.created", task_id, key)
+                for key, task_id in sorted(writers.acked_ids.items())]  # fmt: skip
+    expected += [(user, "task.completed", task_id, f"task {task_id}")
+                 for task_id, user in sorted(writers.completed.items())]  # fmt: skip
+    expected += [(user, "task.updated", task_id, f"task {task_id}")
+                 for task_id, user in sorted(writers.updated.items())]  # fmt: skip
+    expected += [(user_of[key], "task.deleted", task_id, key)
+                 for key, task_id in sorted(writers.deleted.items())]  # fmt: skip
+    expected += [(user, "reminder", task_id, f"task {task_id}")
+                 for task_id, user in sorted(writers.reminded.items())]  # fmt: skip
+    return expected
+
+
+def _judge(writers: Writers, tasks: list[dict[str, Any]], effects: Effects) -> DataLossCheck:
     originals = [t for t in tasks if t["series_id"] is None or t["series_id"] == t["id"]]
     ledger = writers.ledger.check([t["title"] for t in originals])
-    acked = sorted(writers.acked_ids.items())
-    undelivered = [f"{key}: no task.created in the audit trail"
-                   for key, task_id in acked if created[task_id] == 0]  # fmt: skip
-    duplicates = [f"task {task_id}: task.created applied {n} times"
-                  for task_id, n in sorted(created.items()) if n > 1]  # fmt: skip
+    undelivered = [f"{key}: deleted (204), still present" for key in ledger.resurrected]
+    duplicates = []
+    for user, effect, task_id, name in _expected(writers):
+        count = effects[(user, effect, task_id)]
+        if count == 0:
+            undelivered.append(f"{name}: no {effect} for task {task_id}")
+        elif count > 1:
+            duplicates.append(f"{name}: {effect} applied {count} times")
     following = Counter(t["series_id"] for t in tasks if t["series_id"] not in (None, t["id"]))
     for task_id in sorted(writers.completed):
         if following[task_id] == 0:

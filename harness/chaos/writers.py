@@ -5,8 +5,10 @@ Every other write carries an ``Idempotency-Key`` and is retried with it while it
 or a 5xx, as a well-behaved client would, so a retry is never a second task. The others are
 sent the way most clients send a create, without a key, and once: a retry could be a second
 task, so one that gets no answer (or a 5xx) stays ``info``, allowed to exist, never twice.
-Every fifth write is a recurring task that the writer then completes: its next occurrence must
-appear exactly once.
+After the create, each write of five does one more thing, so that every kind of event a write
+causes is checked (``harness.chaos.check``): the first is a recurring task the writer completes
+(its next occurrence must appear exactly once), the second is updated, the third deleted, the
+fourth has a reminder due a second later, the fifth is left as it is.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
@@ -22,7 +25,8 @@ from harness.targets import Deployment
 
 __all__ = ["Writers"]
 
-RECURRING_EVERY = 5
+RECURRING_EVERY = 5  # n % 5: 0 recurring + completed, 1 updated, 2 deleted, 3 reminded, 4 as is
+REMINDER_AFTER_S = 1.0
 RETRY_FOR_S = 30.0  # a write still unanswered after this long is recorded as info
 REQUEST_TIMEOUT_S = 5.0
 
@@ -38,6 +42,9 @@ class Writers:
     ledger: Ledger = field(default_factory=Ledger)
     acked_ids: dict[str, int] = field(default_factory=dict)  # key -> task id
     completed: dict[int, str] = field(default_factory=dict)  # recurring task id -> user
+    updated: dict[int, str] = field(default_factory=dict)  # task id -> user (PATCH answered 200)
+    deleted: dict[str, int] = field(default_factory=dict)  # key -> task id (DELETE answered 204)
+    reminded: dict[int, str] = field(default_factory=dict)  # task id -> user (remind_at set)
     errors: int = 0  # answers that were not a success, and requests that got none
     keyless: int = 0  # creates sent without an Idempotency-Key
     _halt: threading.Event = field(default_factory=threading.Event)
@@ -107,9 +114,13 @@ class Writers:
     def _create(self, http: httpx.Client, user: str, n: int) -> None:
         key = f"{user}-{n}"
         body: dict[str, object] = {"title": key, "tags": ["chaos"]}
-        recurring = n % RECURRING_EVERY == 0
-        if recurring:
+        step = n % RECURRING_EVERY
+        if step == 0:
             body.update(recurrence="FREQ=DAILY;COUNT=3", due_at="2030-01-31T09:00:00+00:00")
+        elif step == 3:
+            remind_at = datetime.now(UTC) + timedelta(seconds=REMINDER_AFTER_S)
+            body.update(due_at=(remind_at + timedelta(days=1)).isoformat(),
+                        remind_at=remind_at.isoformat())  # fmt: skip
         self.ledger.record(key, "info")  # attempted; the answer decides
         if n % 2 == 0:
             response = self._send(http, "POST", "/api/tasks", json=body,
@@ -127,8 +138,32 @@ class Writers:
         self.ledger.record(key, "ok")
         with self._lock:
             self.acked_ids[key] = task_id
-        if recurring:
+            if step == 3:
+                self.reminded[task_id] = user
+        if step == 0:
             done = self._send(http, "POST", f"/api/tasks/{task_id}/complete")
             if done is not None and done.is_success:
                 with self._lock:
                     self.completed[task_id] = user
+        elif step == 1:
+            changed = self._send(http, "PATCH", f"/api/tasks/{task_id}", json={"priority": "high"})
+            if changed is not None and changed.is_success:
+                with self._lock:
+                    self.updated[task_id] = user
+        elif step == 2:
+            self._delete(http, key, task_id)
+
+    def _delete(self, http: httpx.Client, key: str, task_id: int) -> None:
+        """An acknowledged delete must leave the task absent and its event delivered. Retried
+        after no answer, a 404 may be the first attempt's work: the task may be either way."""
+        path = f"/api/tasks/{task_id}"
+        gone = self._send_once(http, "DELETE", path)
+        retried = gone is None
+        if retried:
+            gone = self._send(http, "DELETE", path)
+        if gone is not None and gone.status_code == 204:
+            self.ledger.record(key, "deleted")
+            with self._lock:
+                self.deleted[key] = task_id
+        elif gone is None or (retried and gone.status_code == 404):
+            self.ledger.record(key, "info")

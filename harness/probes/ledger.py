@@ -1,8 +1,10 @@
 """A Jepsen-style write ledger: every operation is recorded as ``ok`` (acknowledged), ``fail``
-(refused: it did not happen) or ``info`` (no answer: it may or may not have happened).
+(refused: it did not happen) or ``info`` (no answer: it may or may not have happened), and a
+write whose deletion was acknowledged as ``deleted``.
 
-Against the final read: ``lost`` = acknowledged writes missing; ``unexpected`` = present
-writes that were never attempted; an ``info`` write may be present or not, but never twice.
+Against the final read: ``lost`` = acknowledged writes missing; ``resurrected`` = writes whose
+deletion was acknowledged still present; ``unexpected`` = present writes that were never
+attempted; an ``info`` write may be present or not, but never twice.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Literal
 
 __all__ = ["Ledger", "LedgerCheck"]
 
-Status = Literal["ok", "fail", "info"]
+Status = Literal["ok", "fail", "info", "deleted"]
 
 
 @dataclass(frozen=True)
@@ -25,10 +27,12 @@ class LedgerCheck:
     unexpected: list[str]
     duplicated: list[str]
     failed_but_present: list[str]
+    resurrected: list[str] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
-        return not (self.lost or self.unexpected or self.duplicated or self.failed_but_present)
+        return not (self.lost or self.unexpected or self.duplicated or self.failed_but_present
+                    or self.resurrected)  # fmt: skip
 
 
 @dataclass
@@ -54,4 +58,5 @@ class Ledger:
             failed_but_present=sorted(
                 k for k, s in operations.items() if s == "fail" and k in present
             ),
+            resurrected=sorted(k for k, s in operations.items() if s == "deleted" and k in present),
         )

@@ -71,7 +71,7 @@ class Relay:
             return 0
         with self.db.read() as session:
             rows = undispatched(session=session, limit=self.batch)
-        if self.failpoints.lose_events:
+        if self.failpoints.lose_events or self.failpoints.lose_deletes:
             rows = self._lose(rows)
         if rows and self._publish_batch(rows):
             return len(rows)
@@ -99,9 +99,12 @@ class Relay:
         return len(done)
 
     def _lose(self, rows: Sequence[OutboxEvent]) -> Sequence[OutboxEvent]:
-        """Failpoint lose_events: mark a share dispatched without publishing it."""
-        lost = [r.id for r in rows if r.id is not None and self.failpoints.chance(
-            self.failpoints.lose_events)]  # fmt: skip
+        """Failpoints lose_events and lose_deletes: mark a share of the events (or every
+        task.deleted) dispatched without publishing them."""
+        failpoints = self.failpoints
+        lost = [r.id for r in rows if r.id is not None and (
+            (failpoints.lose_deletes and r.type == "task.deleted")
+            or failpoints.chance(failpoints.lose_events))]  # fmt: skip
         if lost:
             with self.db.write() as session:
                 mark_dispatched(session=session, ids=lost, now=utcnow())
