@@ -202,7 +202,8 @@ def run_load(
     html, json_file = directory / "locust.html", directory / "locust.json"
     command = [
         sys.executable, "-m", "locust", "-f", str(locustfile()), "--headless",
-        "--host", deployment.base_url, "--csv", str(csv_prefix), "--html", str(html),
+        "--host", deployment.base_url, "--csv", str(csv_prefix), "--csv-full-history",
+        "--html", str(html),
         "--json-file", str(directory / "locust"), "--logfile", str(log), "--loglevel", "INFO",
         "--stop-timeout", "5", "--exit-code-on-error", "0",
     ]  # fmt: skip

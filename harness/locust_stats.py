@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +68,9 @@ class LoadStats:
     held_s: float  # seconds the peak user count was held
     failures: list[dict[str, str]] = field(default_factory=list)
     lost: int = 0  # created tasks (201) that later answered 404 to their creator
+    # One row a second: [seconds since the start, users, requests/s, failures/s, P95 ms of the
+    # last 10 s (Locust's --csv-full-history; None before any answer)]
+    timeline: list[list[float | None]] = field(default_factory=list)
 
     @property
     def failure_ratio(self) -> float:
@@ -106,6 +110,28 @@ def _held(history: Path) -> tuple[int, float]:
     return peak, float(at_peak[-1] - at_peak[0] + 1)  # each row stands for one second
 
 
+def _number(text: str | None) -> float | None:
+    try:
+        value = float(text or "")
+    except ValueError:  # Locust writes N/A before the first answer
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _timeline(history: Path) -> list[list[float | None]]:
+    """The per-second history's aggregated rows, for the report's plots over time."""
+    if not history.is_file():
+        return []
+    with history.open(newline="") as handle:
+        rows = [r for r in csv.DictReader(handle) if r.get("Name") == "Aggregated"]
+    if not rows:
+        return []
+    start = int(rows[0]["Timestamp"])
+    return [[float(int(r["Timestamp"]) - start), _number(r.get("User Count")),
+             _number(r.get("Requests/s")), _number(r.get("Failures/s")), _number(r.get("95%"))]
+            for r in rows]  # fmt: skip
+
+
 def _failures(path: Path) -> list[dict[str, str]]:
     if not path.is_file():
         return []
@@ -129,7 +155,8 @@ def read_load_stats(json_file: Path, csv_prefix: Path) -> LoadStats:
     lost = sum(int(e["num_requests"]) for e in entries if e["method"] == LOST_TYPE)
     rows = [_row(e["method"], e["name"], [e], duration) for e in sorted(api, key=_key)]
     rows += [_row(e["method"], e["name"], [e], duration) for e in sorted(sse, key=_key)]
-    peak, held = _held(Path(f"{csv_prefix}_stats_history.csv"))
+    history = Path(f"{csv_prefix}_stats_history.csv")
+    peak, held = _held(history)
     return LoadStats(
         endpoints=rows,
         total=_row("", "Total (API)", api, duration),
@@ -138,6 +165,7 @@ def read_load_stats(json_file: Path, csv_prefix: Path) -> LoadStats:
         held_s=held,
         failures=_failures(Path(f"{csv_prefix}_failures.csv")),
         lost=lost,
+        timeline=_timeline(history),
     )
 
 

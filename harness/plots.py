@@ -1,8 +1,10 @@
 """The plots of report.html, as PNG bytes (matplotlib's Agg canvas: no global backend).
 
 A criterion whose samples are per-second ratios (SC-007: availability each second of the run)
-is drawn as a timeline, so when an outage happened shows; others as the distribution of their
-samples against the threshold (a histogram from 20 samples, an ECDF below).
+is drawn as a timeline, so when an outage happened shows; the load stage's criteria as their
+questions need (``harness.load_plots``: percentiles per endpoint, load over time, a
+distribution per phase); others as the distribution of their samples against the threshold (a
+histogram from 20 samples, an ECDF below).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import re
 from collections.abc import Callable
 
 from harness.formatting import format_pair
+from harness.load_plots import DRAWINGS
 from harness.verdicts import Verdict
 
 __all__ = ["PlotFunction", "plotter"]
@@ -69,6 +72,13 @@ def plotter() -> PlotFunction | None:
         points = _per_second(verdict)
         if points:
             return timeline(verdict, points)
+        for drawing in DRAWINGS:  # the load stage's questions, where the verdict has the data
+            fig = Figure(figsize=(9, 3.6), dpi=100, layout="constrained")
+            FigureCanvasAgg(fig)
+            if drawing(fig, verdict):
+                buffer = io.BytesIO()
+                fig.savefig(buffer, format="png")
+                return buffer.getvalue()
         fig = Figure(figsize=(8, 3.2), dpi=100, layout="constrained")
         FigureCanvasAgg(fig)
         ax = fig.add_subplot()

@@ -30,6 +30,7 @@ def test_concurrent_users_are_served(load_run: LoadRun, profile, verdict) -> Non
         failure_kinds=[f"{f['Method']} {f['Name']}: {f['Error']} x{f['Occurrences']}"
                        for f in stats.failures[:10]],
         locust_cpu_warnings=load_run.cpu_warnings, load=plan.offered_load,
+        timeline=stats.timeline,
         summary=f"{plan.offered_load}: {stats.total.requests} requests, "
                 f"{stats.total.rps:.0f}/s, {stats.failure_ratio:.3%} failed",
     )  # fmt: skip

@@ -23,6 +23,7 @@ def test_p95_under_load(load_run: LoadRun, profile, verdict) -> None:
         p50_ms=stats.total.p50_ms, p99_ms=stats.total.p99_ms, max_ms=stats.total.max_ms,
         users=stats.peak_users, requests_per_s=round(stats.total.rps, 1),
         endpoints=[e.to_json() for e in stats.endpoints], resolution=RESOLUTION_NOTE,
+        timeline=stats.timeline,
         load=load_run.plan.offered_load,
         summary=f"P95 {p95:.0f} ms, max {stats.total.max_ms:.0f} ms at "
                 f"{load_run.plan.offered_load}" if p95 is not None else "",

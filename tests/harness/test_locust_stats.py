@@ -32,9 +32,10 @@ def _entry(method: str, name: str, times: dict[int, int], failures: int = 0) -> 
 
 def _write(tmp_path: Path, entries: list[dict[str, object]], users: list[int]) -> Path:
     (tmp_path / "locust.json").write_text(json.dumps(entries))
-    rows = ["Timestamp,User Count,Type,Name,Requests/s"]
-    rows += [f"{1000 + i},{n},,Aggregated,1.0" for i, n in enumerate(users)]
-    rows += [f"{1000 + i},{n},GET,list,1.0" for i, n in enumerate(users)]  # only Aggregated counts
+    rows = ["Timestamp,User Count,Type,Name,Requests/s,Failures/s,95%"]
+    rows += [f"{1000 + i},{n},,Aggregated,{n / 10},0.0,{'N/A' if i == 0 else 20 + i}"
+             for i, n in enumerate(users)]  # fmt: skip
+    rows += [f"{1000 + i},{n},GET,list,1.0,0,9" for i, n in enumerate(users)]  # only Aggregated
     (tmp_path / "locust_stats_history.csv").write_text("\n".join(rows) + "\n")
     return tmp_path / "locust.json"
 
@@ -55,6 +56,8 @@ def test_the_api_total_leaves_the_stream_out_and_the_peak_is_timed(tmp_path: Pat
     assert stats.peak_users == 100 and stats.held_s == 3.0
     assert [e.name for e in stats.endpoints] == ["create", "list", "SSE delivery"]
     assert stats.total.rps == pytest.approx(110 / 100)
+    assert stats.timeline[:2] == [[0.0, 10.0, 1.0, 0.0, None], [1.0, 50.0, 5.0, 0.0, 21.0]]
+    assert len(stats.timeline) == 6  # one row a second, the aggregated rows only
 
 
 def test_lost_tasks_are_counted_apart_from_the_api(tmp_path: Path) -> None:
