@@ -89,7 +89,7 @@ def _pytest_arguments(options: Options, args: argparse.Namespace, report_dir: Pa
 
 def _validate(args: argparse.Namespace, console: Console) -> int:
     options = _options(args)
-    profile = load_profile(options.profile, list(options.overrides))
+    profile = load_profile(options.profile, options.profile_overrides)
     build_target(options, profile).preflight()
     if not (args.scenarios / "conftest.py").is_file():
         raise UsageError(
@@ -111,7 +111,7 @@ def _validate(args: argparse.Namespace, console: Console) -> int:
 
 def _chaos(args: argparse.Namespace, console: Console) -> int:
     options = _options(args)
-    profile = load_profile(options.profile, list(options.overrides))
+    profile = load_profile(options.profile, options.profile_overrides)
     build_target(options, profile).preflight()
     report_dir = options.report_dir or default_report_dir()
     experiments = args.experiment or list(EXPERIMENTS)
@@ -126,7 +126,7 @@ def _up(args: argparse.Namespace, console: Console) -> int:
     options = _options(args)
     if options.target != "local":
         raise UsageError("'up' starts the local target only; other targets are already up")
-    target = build_target(options, load_profile(options.profile, list(options.overrides)))
+    target = build_target(options, load_profile(options.profile, options.profile_overrides))
     assert isinstance(target, LocalTarget)
     deployment = target.up()
     StackState(deployment.base_url, target.secret, target.process_groups(),

@@ -65,6 +65,8 @@ class LoadPlan:
             raise UsageError("sc008: users and hold_s must be positive, ramp_s and seeds >= 0")
         if not 0 <= plan.wait_min_s <= plan.wait_max_s:
             raise UsageError("sc008: need 0 <= wait_min_s <= wait_max_s")
+        if plan.processes < 0:
+            raise UsageError("sc008.processes (--load-workers) must be 1 or more (0: automatic)")
         return plan
 
     @property

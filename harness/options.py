@@ -34,6 +34,13 @@ class Options:
     image: str | None = None  # cluster targets: the image to deploy
     kube_context: str | None = None  # cluster targets: the kubeconfig context
     namespace: str = "taskora"  # cluster targets: the namespace to deploy to
+    load_workers: int | None = None  # Locust worker processes under one master (sc008.processes)
+
+    @property
+    def profile_overrides(self) -> list[str]:
+        """``--set`` values, and ``--load-workers`` as the profile's value it stands for."""
+        workers = [] if self.load_workers is None else [f"sc008.processes={self.load_workers}"]
+        return [*self.overrides, *workers]
 
 
 # The flags that choose and shape the target, shared by the CLI and the pytest plugin (both take
@@ -59,6 +66,8 @@ TARGET_FLAGS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("--image", {"help": "cluster targets: the image to deploy (default: build taskora:dev)"}),
     ("--kube-context", {"help": "cluster targets: the kubeconfig context (default: current)"}),
     ("--namespace", {"default": "taskora", "help": "cluster targets: the namespace"}),
+    ("--load-workers", {"type": int, "help": "Locust worker processes under one master "
+                        "(default: one per two spare cores; 1: a single process)"}),
 )  # fmt: skip
 
 

@@ -54,7 +54,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "harness_final: a whole-run criterion; runs last")
     options = options_from_config(config)
     try:
-        profile = load_profile(options.profile, list(options.overrides))
+        profile = load_profile(options.profile, options.profile_overrides)
         target = build_target(options, profile)
     except HarnessError as exc:
         raise pytest.UsageError(str(exc)) from None

@@ -52,7 +52,8 @@ def test_validate_passes_on_the_healthy_local_stack_and_writes_the_reports(tmp_p
     # Every criterion for real, at sizes that share the machine with the other tests.
     small = ["sc008.users=40", "sc008.ramp_s=2", "sc008.hold_s=6", "sc008.ramp_down_s=1",
              "sc008.seed_per_user=1", "sc008.sse_every=20", "sc010.cycles=1"]  # fmt: skip
-    result = _harness("validate", "--report-dir", str(tmp_path),
+    # Locust as a master and two workers (the url-target tests run it as one process)
+    result = _harness("validate", "--report-dir", str(tmp_path), "--load-workers", "2",
                       *(arg for s in small for arg in ("--set", s)))  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     report = json.loads((tmp_path / "report.json").read_text())
@@ -69,6 +70,7 @@ def test_validate_passes_on_the_healthy_local_stack_and_writes_the_reports(tmp_p
     assert (tmp_path / "junit.xml").is_file() and (tmp_path / "report.html").is_file()
     assert (tmp_path / "samples" / "SC-002.csv").is_file()
     assert (tmp_path / "load" / "locust.html").is_file()
+    assert "2 workers connected" in (tmp_path / "load" / "locust.log").read_text()
     assert (tmp_path / "chaos" / "kill-replica-under-load.journal.json").is_file()
     assert 'href="load/locust.html"' in (tmp_path / "report.html").read_text()
     assert "PASS" in result.stdout
