@@ -84,8 +84,8 @@ def _connections(server: Server) -> float:
 
 
 def _subscribed(server: Server, *tabs: Subscriber) -> None:
-    """Start the tabs and wait until the server has subscribed each to the live events (the
-    response headers come before the subscription)."""
+    """Start the tabs, wait until each has its response headers (it is subscribed then), and
+    until the server's metrics count them all."""
     for tab in tabs:
         tab.start()
         assert tab.connected.wait(10)
@@ -206,3 +206,18 @@ def test_a_stream_ends_when_its_token_expires(tmp_path) -> None:
         finally:
             tab.stopped.set()
             tab.join(timeout=10)
+
+
+def test_a_tab_is_subscribed_once_it_has_the_response_headers(tmp_path) -> None:
+    """The contract SC-002's probe relies on: no wait between connecting and writing."""
+    with _serving(tmp_path, workers=2) as (server, started):
+        tasks_url, headers = f"{server.base_url}/api/tasks", server.headers("carol")
+        for i in range(10):
+            tab = Subscriber(server.base_url, server.token("carol"))
+            started.append(tab)
+            tab.start()
+            assert tab.connected.wait(10)
+            httpx.post(tasks_url, json={"title": f"right away {i}"}, headers=headers)
+            got = tab.take(1, timeout=10)
+            assert got and json.loads(got[0].data)["data"]["task"]["title"] == f"right away {i}"
+            tab.stopped.set()
