@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Response
 
 from taskora.api.deps import CurrentUser, DatabaseDep, IdempotencyKey, SettingsDep
 from taskora.api.idempotent import run_idempotent
+from taskora.api.query_model import query_model
 from taskora.api.responses import json_response
 from taskora.api.strict_json import StrictJSONRoute
 from taskora.db import utcnow
@@ -56,9 +57,12 @@ def create_task(
     )
 
 
-@router.get("", response_model=TasksPublic)
+_task_query, _TASK_QUERY_DOCS = query_model(TaskQuery)
+
+
+@router.get("", response_model=TasksPublic, openapi_extra=_TASK_QUERY_DOCS)
 def list_tasks(
-    query: Annotated[TaskQuery, Query()], user: CurrentUser, db: DatabaseDep
+    query: Annotated[TaskQuery, Depends(_task_query)], user: CurrentUser, db: DatabaseDep
 ) -> Response:
     """List the user's tasks: filter, search, sort, and page with next_cursor."""
     with db.read(snapshot=False) as session:
