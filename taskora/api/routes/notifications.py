@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Response
 
 from taskora.api.deps import CurrentUser, DatabaseDep
+from taskora.api.query_model import query_model
 from taskora.api.responses import json_response
 from taskora.api.strict_json import StrictJSONRoute
 from taskora.db import utcnow
@@ -17,9 +18,14 @@ router = APIRouter(prefix="/api/notifications", tags=["notifications"], route_cl
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such notification"}}
 
 
-@router.get("", response_model=NotificationsPage)
+_notification_query, _NOTIFICATION_QUERY_DOCS = query_model(NotificationQuery)
+
+
+@router.get("", openapi_extra=_NOTIFICATION_QUERY_DOCS, response_model=NotificationsPage)
 def list_notifications(
-    query: Annotated[NotificationQuery, Query()], user: CurrentUser, db: DatabaseDep
+    query: Annotated[NotificationQuery, Depends(_notification_query)],
+    user: CurrentUser,
+    db: DatabaseDep,
 ) -> Response:
     """List notifications, newest first (``unread=true`` for unread ones only)."""
     with db.read() as session:
