@@ -32,7 +32,8 @@ def _record(verdict: Recorder, result: SyncResult, limit: float, where: str) -> 
     latencies = [s.value for s in result.samples]
     before = verdict.verdict.measured
     shown = f"slowest {result.slowest:.2f} s" if latencies else "nothing arrived"
-    said = f"{where.replace('_', ' ')}: {shown} of {result.deliveries} deliveries"
+    covered = f", {result.tabs} tabs on {result.covered} workers" if result.covered else ""
+    said = f"{where.replace('_', ' ')}: {shown} of {result.deliveries} deliveries{covered}"
     verdict.record(
         summary=f"{verdict.summary}; {said}" if verdict.summary else said,
         measured=max(result.slowest, before if before is not None else 0.0),
@@ -40,7 +41,8 @@ def _record(verdict: Recorder, result: SyncResult, limit: float, where: str) -> 
         samples=[Sample(f"{where}: {s.label}", s.value) for s in result.samples],
         **{f"{where}_p50_s": percentile(latencies, 50), f"{where}_p95_s": percentile(latencies, 95),
            f"{where}_slowest_s": result.slowest if latencies else None,
-           f"{where}_missed": result.missed, f"{where}_deliveries": result.deliveries},
+           f"{where}_missed": result.missed, f"{where}_deliveries": result.deliveries,
+           f"{where}_tabs": result.per_tab()},
     )  # fmt: skip
 
 

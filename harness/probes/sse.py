@@ -33,6 +33,7 @@ class SseTab(threading.Thread):
         if last_event_id is not None:
             self.headers["Last-Event-ID"] = last_event_id
         self.receipts: list[Receipt] = []
+        self.served_by: str | None = None  # the worker named by the stream's X-Served-By
         self.connected = threading.Event()
         self.error: str | None = None
         self._lock = threading.Lock()
@@ -47,6 +48,7 @@ class SseTab(threading.Thread):
             ):
                 source.response.raise_for_status()
                 self._response = source.response
+                self.served_by = source.response.headers.get("X-Served-By")
                 self.connected.set()
                 if self._closing:  # closed while it connected
                     return

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -27,6 +27,24 @@ class SyncResult:
     missed: int  # deliveries that never arrived
     writes: int
     tabs: int
+    workers: list[str | None] = field(default_factory=list)  # each tab's X-Served-By
+
+    def per_tab(self) -> list[dict[str, object]]:
+        """Each tab: the worker that served it, its slowest delivery and what it missed."""
+        slowest: dict[str, float] = {}
+        arrived: dict[str, int] = {}
+        for sample in self.samples:
+            tab = sample.label.split("/")[0]
+            slowest[tab] = max(slowest.get(tab, 0.0), sample.value)
+            arrived[tab] = arrived.get(tab, 0) + 1
+        return [{"tab": f"tab{n}", "worker": worker, "slowest_s": slowest.get(f"tab{n}"),
+                 "missed": self.writes - arrived.get(f"tab{n}", 0)}
+                for n, worker in enumerate(self.workers)]  # fmt: skip
+
+    @property
+    def covered(self) -> int:
+        """How many workers served the tabs (0 where the service does not name them)."""
+        return len({w for w in self.workers if w})
 
     @property
     def deliveries(self) -> int:
@@ -74,7 +92,7 @@ def measure_sync(
                 samples.append(Sample(f"tab{n}/write{i}", max(0.0, seen[title] - ack)))
             else:
                 missed += 1
-    return SyncResult(samples, missed, writes, tabs)
+    return SyncResult(samples, missed, writes, tabs, [tab.served_by for tab in opened])
 
 
 class SyncInBackground:

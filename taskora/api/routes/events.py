@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -21,6 +23,9 @@ from taskora.failpoints import OFF, Failpoints
 router = APIRouter(prefix="/api/events", tags=["events"])
 
 KEEP_ALIVE_SECONDS = 15
+# Names the worker (host/pid) whose tail feeds this stream: a probe of live sync can tell which
+# workers its tabs covered.
+SERVED_BY = "X-Served-By"
 RETRY = {"Retry-After": "10"}
 RETENTION_NOTE = (
     "Events are kept for TASKORA_EVENT_RETENTION_HOURS (default 7 days) after delivery; a client "
@@ -111,6 +116,7 @@ async def event_stream(
     return EventSourceResponse(
         _events(request, db, stream, subscriber, user, last_event_id, settings.failpoints),
         ping=KEEP_ALIVE_SECONDS,
+        headers={SERVED_BY: f"{socket.gethostname()}/{os.getpid()}"},
         # Also when the stream never starts (a client gone before the first event is read)
         background=BackgroundTask(stream.unsubscribe, subscriber),
     )

@@ -221,3 +221,11 @@ def test_a_tab_is_subscribed_once_it_has_the_response_headers(tmp_path) -> None:
             got = tab.take(1, timeout=10)
             assert got and json.loads(got[0].data)["data"]["task"]["title"] == f"right away {i}"
             tab.stopped.set()
+
+
+def test_a_stream_names_the_worker_that_serves_it(tmp_path) -> None:
+    with _serving(tmp_path, workers=2) as (server, _started):
+        url, headers = f"{server.base_url}/api/events/stream", server.headers("dave")
+        with httpx.Client(timeout=10) as http, http.stream("GET", url, headers=headers) as stream:
+            host, _, pid = stream.headers["X-Served-By"].rpartition("/")
+        assert host and pid.isdigit() and int(pid) != server.process.pid  # a worker, not the parent
