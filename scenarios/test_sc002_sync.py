@@ -12,19 +12,12 @@ missed. The measured value is the slowest delivery of both runs.
 from __future__ import annotations
 
 from harness.probes.sse import SseTab, open_tabs
-from harness.probes.sync import SyncInBackground, SyncResult, measure_sync
+from harness.probes.sync import SyncInBackground, SyncResult, created_titles, measure_sync
 from harness.run import Recorder
 from harness.verdicts import Sample
 from scenarios.helpers import client, fresh_user, percentile, wait_for
 
 CRITERION = "SC-002"
-
-
-def _created(tab: SseTab) -> dict[str, float]:
-    """Receipt time of each task.created, by title."""
-    return {
-        r.event["data"]["task"]["title"]: r.at for r in tab.snapshot() if r.type == "task.created"
-    }
 
 
 def _record(verdict: Recorder, result: SyncResult, limit: float, where: str) -> None:
@@ -92,7 +85,7 @@ def test_a_reconnecting_tab_receives_what_it_missed(deployment, verdict) -> None
             api.post("/api/tasks", json={"title": title}).raise_for_status()
     back = SseTab(deployment.base_url, deployment.token(user), last_event_id=seen[0].id)
     back.start()
-    got = wait_for(lambda: len(_created(back)) >= len(away) and _created(back), timeout=10)
+    got = wait_for(lambda: len(titles := created_titles(back)) >= len(away) and titles, timeout=10)
     back.close()
     replayed = list((got or {}).keys())
     verdict.note(resume_missed=len(away), resume_replayed=len(replayed))

@@ -18,7 +18,7 @@ from harness.probes.sse import SseTab, open_tabs
 from harness.targets import Deployment
 from harness.verdicts import Sample
 
-__all__ = ["SyncInBackground", "SyncResult", "measure_sync"]
+__all__ = ["SyncInBackground", "SyncResult", "created_titles", "measure_sync"]
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class SyncResult:
         return max((s.value for s in self.samples), default=float("inf"))
 
 
-def _created(tab: SseTab) -> dict[str, float]:
+def created_titles(tab: SseTab) -> dict[str, float]:
     """Receipt time of each task.created, by title."""
     return {
         r.event["data"]["task"]["title"]: r.at for r in tab.snapshot() if r.type == "task.created"
@@ -77,7 +77,7 @@ def measure_sync(
                 api.post("/api/tasks", json={"title": title}).raise_for_status()
                 acked[title] = time.monotonic()
         deadline = time.monotonic() + wait_s
-        while not all(acked.keys() <= _created(t).keys() for t in opened):
+        while not all(acked.keys() <= created_titles(t).keys() for t in opened):
             if time.monotonic() >= deadline:
                 break
             time.sleep(0.05)
@@ -86,7 +86,7 @@ def measure_sync(
             tab.close()
     samples, missed = [], 0
     for n, tab in enumerate(opened):
-        seen = _created(tab)
+        seen = created_titles(tab)
         for i, (title, ack) in enumerate(acked.items()):
             if title in seen:
                 samples.append(Sample(f"tab{n}/write{i}", max(0.0, seen[title] - ack)))
