@@ -25,7 +25,8 @@ def _record(verdict: Recorder, result: SyncResult, limit: float, where: str) -> 
     latencies = [s.value for s in result.samples]
     before = verdict.verdict.measured
     shown = f"slowest {result.slowest:.2f} s" if latencies else "nothing arrived"
-    covered = f", {result.tabs} tabs on {result.covered} workers" if result.covered else ""
+    workers = f"{result.covered} worker" + ("s" if result.covered > 1 else "")
+    covered = f", {result.tabs} tabs on {workers}" if result.covered else ""
     said = f"{where.replace('_', ' ')}: {shown} of {result.deliveries} deliveries{covered}"
     verdict.record(
         summary=f"{verdict.summary}; {said}" if verdict.summary else said,
