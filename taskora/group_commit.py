@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
@@ -65,7 +64,7 @@ class _Turn:
 @dataclass(eq=False)
 class _Batch:
     turns: list[_Turn] = field(default_factory=list)  # every follower, in arrival order
-    waiting: deque[_Turn] = field(default_factory=deque)  # those not yet handed the transaction
+    served: int = 0  # how many of them were handed the transaction
     connection: Connection | None = None
     error: BaseException | None = None
 
@@ -101,7 +100,6 @@ class GroupCommit:
             if batch is not None and batch.size < MAX_BATCH:
                 turn = _Turn()
                 batch.turns.append(turn)
-                batch.waiting.append(turn)
             else:
                 batch = self._open = _Batch()
         self._local.inside = True
@@ -137,7 +135,7 @@ class GroupCommit:
         except BaseException as exc:
             batch.error = exc
             self._close(batch)
-            for turn in batch.waiting:  # the followers not handed the transaction
+            for turn in batch.turns[batch.served :]:  # the followers not handed the transaction
                 turn.go.set()
             raise
         finally:
@@ -166,10 +164,11 @@ class GroupCommit:
         """The followers in arrival order; the batch closes when none is left."""
         while True:
             with self._lock:
-                if not batch.waiting:
+                if batch.served == len(batch.turns):
                     self._close_locked(batch)
                     return
-                turn = batch.waiting.popleft()
+                turn = batch.turns[batch.served]
+                batch.served += 1
             yield turn
 
     def _close(self, batch: _Batch) -> None:
