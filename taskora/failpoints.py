@@ -9,6 +9,13 @@ name               value           effect
 =================  ==============  ===========================================================
 sse_delay          seconds         the SSE stream holds each live event that long after its
                                    time (replay is not held)
+slow_worker        seconds         the same in one worker process only: the first of a
+                                   supervisor's workers to claim it (Linux; the others are
+                                   healthy, like one slow replica behind a balancer)
+busy_above         connections     ``sse_delay`` and ``slow_worker`` hold events only while more
+                                   than that many connections made an ``/api/`` request (event
+                                   streams aside) to the worker in the last 2 s: SSE slow only
+                                   under load
 drop_events        fraction 0..1   the event stream skips that share of events (no subscriber
                                    of this process gets them live)
 lose_events        fraction 0..1   the outbox relay marks that share of events dispatched
@@ -36,7 +43,10 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import random
+import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
@@ -52,6 +62,7 @@ from taskora.errors import ConfigurationError
 __all__ = ["OFF", "Failpoints"]
 
 VARIABLE = "TASKORA_FAILPOINTS"
+STREAM_PATH = "/api/events/stream"  # a subscription, not traffic (busy_above)
 
 
 def _number(text: str) -> float:
@@ -78,6 +89,13 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _count(text: str) -> int:
+    value = _number(text)
+    if value < 0 or value != int(value):
+        raise ValueError("must be a whole number, 0 or more")
+    return int(value)
+
+
 def _flag(text: str) -> bool:
     if text not in ("0", "1"):
         raise ValueError("must be 0 or 1")
@@ -86,6 +104,8 @@ def _flag(text: str) -> bool:
 
 _PARSERS: dict[str, Callable[[str], float | bool]] = {
     "sse_delay": _duration,  # seconds
+    "slow_worker": _duration,  # seconds
+    "busy_above": _count,  # connections
     "drop_events": _fraction,
     "lose_events": _fraction,
     "lose_deletes": _flag,
@@ -106,6 +126,8 @@ class Failpoints:
     """The planted faults; all off by default. Falsy when none is active."""
 
     sse_delay: float = 0.0
+    slow_worker: float = 0.0
+    busy_above: int = 0
     drop_events: float = 0.0
     lose_events: float = 0.0
     lose_deletes: bool = False
@@ -119,6 +141,8 @@ class Failpoints:
     silent_poison: bool = False
     skew_recurrence: bool = False
     rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
+    traffic: Traffic = field(default_factory=lambda: Traffic(time.monotonic), compare=False,
+                             repr=False)  # fmt: skip
 
     @classmethod
     def parse(cls, spec: str, *, seed: int | None = None) -> Failpoints:
@@ -162,16 +186,31 @@ class Failpoints:
         """True for ``fraction`` of the calls (1 always, 0 never)."""
         return self.rng.random() < fraction
 
+    @property
+    def holds_streams(self) -> bool:
+        return bool(self.sse_delay or self.slow_worker)
+
+    def stream_delay(self) -> float:
+        """How long the SSE stream holds a live event now: ``sse_delay``, or ``slow_worker`` in the
+        slow worker, and nothing while the worker is not busy (``busy_above``)."""
+        if self.busy_above and self.traffic.clients() <= self.busy_above:
+            return 0.0
+        slow = self.slow_worker if self.slow_worker and _claimed_slow_worker() else 0.0
+        return max(self.sse_delay, slow)
+
     async def hold(self, event_time: datetime) -> None:
-        """sse_delay: wait until the event is ``sse_delay`` seconds old by the wall clock its
-        time was taken from (the loop sleeps by the monotonic clock, and the two drift apart by
-        up to 0.05 % while NTP slews the wall clock: sleep again for what is left)."""
-        while (age := (datetime.now(UTC) - event_time).total_seconds()) < self.sse_delay:
-            await asyncio.sleep(self.sse_delay - age)
+        """Wait until the event is ``stream_delay()`` seconds old by the wall clock its time was
+        taken from (the loop sleeps by the monotonic clock, and the two drift apart by up to
+        0.05 % while NTP slews the wall clock: sleep again for what is left)."""
+        delay = self.stream_delay()
+        while (age := (datetime.now(UTC) - event_time).total_seconds()) < delay:
+            await asyncio.sleep(delay - age)
 
     async def serve(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
         """One HTTP request through error_rate and slow_requests."""
         path = scope["path"]
+        if self.busy_above and path.startswith("/api/") and path != STREAM_PATH:
+            self.traffic.saw(scope.get("client"))
         if self.error_rate and path != "/health" and self.chance(self.error_rate):
             failed = JSONResponse({"detail": "failpoint: error_rate"}, status_code=500)
             await failed(scope, receive, send)
@@ -196,6 +235,47 @@ class Failpoints:
         if isinstance(value, str):
             return cls.parse(value, seed=info.data.get("failpoints_seed"))
         return value
+
+
+class Traffic:
+    """The connections that made an ``/api/`` request to this process lately, event streams
+    aside (``busy_above``)."""
+
+    WINDOW_S = 2.0
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._seen: dict[object, float] = {}  # client (host, port) -> when it last asked
+
+    def saw(self, client: object) -> None:
+        self._seen[client] = self._clock()
+        if len(self._seen) > 10_000:  # bounded however many clients come and go
+            self.clients()
+
+    def clients(self) -> int:
+        """How many connections asked within the window."""
+        cutoff = self._clock() - self.WINDOW_S
+        self._seen = {client: at for client, at in self._seen.items() if at >= cutoff}
+        return len(self._seen)
+
+
+_CLAIM: list[socket.socket] = []  # the slow worker's claim, held open for the process's life
+
+
+def _claimed_slow_worker() -> bool:
+    """True in exactly one of a supervisor's worker processes: the first to bind an abstract
+    Unix socket named after the supervisor (released by the kernel when that process exits, so a
+    replacement worker can claim it)."""
+    if _CLAIM:
+        return True
+    claim = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        claim.bind(f"\0taskora-slow-worker-{os.getppid()}")
+    except OSError:
+        claim.close()
+        return False
+    _CLAIM.append(claim)
+    return True
 
 
 OFF = Failpoints()

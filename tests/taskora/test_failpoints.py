@@ -41,7 +41,7 @@ from tests.waiting import wait_until
 ALL = (
     "sse_delay=3, drop_events=0.25,lose_writes=0.5 ,late_reminders=60,"
     "no_recurrence=1,error_rate=0.05,slow_requests=250,skip_owner_check=1,silent_poison=1,"
-    "skew_recurrence=1,"
+    "skew_recurrence=1,slow_worker=2,busy_above=20,"
 )
 
 
@@ -61,6 +61,8 @@ def test_every_failpoint_parses_and_prints_back() -> None:
         skip_owner_check=True,
         silent_poison=True,
         skew_recurrence=True,
+        slow_worker=2,
+        busy_above=20,
     )
     assert failpoints
     assert Failpoints.parse(str(failpoints)) == failpoints
@@ -98,6 +100,9 @@ def test_without_failpoints_nothing_changes(monkeypatch, settings, caplog) -> No
         ("late_reminders=-5", "'late_reminders=-5'"),
         ("no_recurrence=2", "'no_recurrence=2'"),
         ("no_recurrence=", "'no_recurrence='"),
+        ("busy_above=2.5", "'busy_above=2.5'"),
+        ("busy_above=-1", "'busy_above=-1'"),
+        ("slow_worker=-1", "'slow_worker=-1'"),
         ("sse_delay", "'sse_delay' is not name=value"),
         ("sse_delay=1,sse_delay=2", "'sse_delay' is set twice"),
         ("sse_delay=1\nerror_rate=1", "'sse_delay=1\\nerror_rate=1'"),

@@ -85,7 +85,7 @@ async def _events(
                 return  # too slow to keep up: the client reconnects with Last-Event-ID
             if position is not None and live.position <= position:
                 continue  # already replayed
-            if failpoints.sse_delay:
+            if failpoints.holds_streams:
                 await failpoints.hold(live.time)
             yield _sse(live)
     finally:
