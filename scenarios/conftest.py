@@ -12,7 +12,7 @@ from harness.load import LoadPlan, LoadRun, run_load
 from harness.probes.sync import SyncInBackground
 from harness.run import Run
 from harness.targets import Deployment
-from scenarios.helpers import fresh_user
+from scenarios.helpers import fresh_user, streamed_replicas
 
 pytest_plugins = ["harness.pytest_plugin"]
 
@@ -28,13 +28,24 @@ def _load_stage(
     sync = SyncInBackground(
         deployment, fresh_user("sc002-load"), tabs=int(profile.get("sc002", "subscribers")),
         writes=int(profile.get("sc002", "writes")), wait_s=float(profile.get("sc002", "max_s")) + 5,
+        replicas=streamed_replicas(harness_run, deployment),
     )  # fmt: skip
 
     def show(line: str) -> None:  # the live view prints it (harness.live)
         request.config.hook.pytest_harness_progress(line=line)
 
-    run = run_load(deployment, plan, harness_run.report_dir / "load", fresh_user("load"),
-                   at_peak=sync, progress=show)  # fmt: skip
+    directory = harness_run.report_dir / "load"
+    if harness_run.options.load_in_cluster:
+        from harness.load_cluster import run_load_in_cluster
+        from harness.targets.kubernetes import KubernetesTarget
+
+        assert isinstance(harness_run.target, KubernetesTarget)
+        run = run_load_in_cluster(harness_run.target, deployment, plan, directory,
+                                  fresh_user("load"), workers=plan.processes or 2, at_peak=sync,
+                                  progress=show)  # fmt: skip
+    else:
+        run = run_load(deployment, plan, directory, fresh_user("load"), at_peak=sync,
+                       progress=show)  # fmt: skip
     harness_run.artifacts["Locust report (HTML)"] = "load/locust.html"
     harness_run.artifacts["Locust statistics (CSV)"] = "load/locust_stats.csv"
     return run, sync

@@ -10,6 +10,7 @@ from typing import TypeVar
 
 import httpx
 
+from harness.run import Run
 from harness.targets import Deployment
 
 T = TypeVar("T")
@@ -42,3 +43,9 @@ def wait_for(check: Callable[[], T], *, timeout: float, every: float = 0.2) -> T
         if result or time.monotonic() >= deadline:
             return result or None
         time.sleep(every)
+
+
+def streamed_replicas(run: Run, deployment: Deployment) -> Callable[[], list[str]]:
+    """What SC-002's tabs must cover: every API replica, unless the harness reaches the service
+    through one of them (a port-forward)."""
+    return run.target.replicas if deployment.reaches_every_replica else list

@@ -1,21 +1,28 @@
 """SC-002: a change made in one client reaches every other open client (SSE) within the limit,
 at idle and under load.
 
-Several tabs of one user subscribe; M writes are made; for every tab and write the latency is
-receipt minus the write's acknowledgement (0 when the event arrived before the answer; see
-``harness.probes.sync``). Measured once at idle and once more while the SC-008 load holds its
-peak: real-time sync is a promise about a busy service. Missed events fail the criterion
-whatever the latency. A tab that reconnects with Last-Event-ID must receive exactly what it
-missed. The measured value is the slowest delivery of both runs.
+Several tabs of one user subscribe, spread so that every replica the target names (each worker
+locally, each pod on a cluster) serves at least one; M writes are made; for every tab and write
+the latency is receipt minus the write's acknowledgement (0 when the event arrived before the
+answer; see ``harness.probes.sync``). Measured once at idle and once more while the SC-008 load
+holds its peak: real-time sync is a promise about a busy service. Missed events, or a replica no
+tab reached, fail the criterion whatever the latency. A tab that reconnects with Last-Event-ID
+must receive exactly what it missed. The measured value is the slowest delivery of both runs.
 """
 
 from __future__ import annotations
 
 from harness.probes.sse import SseTab, open_tabs
-from harness.probes.sync import SyncInBackground, SyncResult, created_titles, measure_sync
-from harness.run import Recorder
+from harness.probes.sync import (
+    SPREAD_S,
+    SyncInBackground,
+    SyncResult,
+    created_titles,
+    measure_sync,
+)
+from harness.run import Recorder, Run
 from harness.verdicts import Sample
-from scenarios.helpers import client, fresh_user, percentile, wait_for
+from scenarios.helpers import client, fresh_user, percentile, streamed_replicas, wait_for
 
 CRITERION = "SC-002"
 
@@ -36,6 +43,7 @@ def _record(verdict: Recorder, result: SyncResult, limit: float, where: str) -> 
         **{f"{where}_p50_s": percentile(latencies, 50), f"{where}_p95_s": percentile(latencies, 95),
            f"{where}_slowest_s": result.slowest if latencies else None,
            f"{where}_missed": result.missed, f"{where}_deliveries": result.deliveries,
+           f"{where}_uncovered": result.uncovered,
            f"{where}_tabs": result.per_tab()},
     )  # fmt: skip
 
@@ -44,18 +52,34 @@ def _missed(result: SyncResult, where: str) -> str:
     return f"{where}: {result.missed} of {result.deliveries} deliveries never arrived"
 
 
+def _uncovered(result: SyncResult, where: str) -> str:
+    return (f"{where}: no stream reached replica {', '.join(result.uncovered)} in "
+            f"{SPREAD_S:g} s of new connections (tabs on {result.covered} of "
+            f"{result.covered + len(result.uncovered)} replicas)")  # fmt: skip
+
+
 def _late(result: SyncResult, limit: float, where: str) -> str:
-    return f"{where}: slowest delivery took {result.slowest:.2f} s (limit {limit} s)"
+    said = f"{where}: slowest delivery took {result.slowest:.2f} s (limit {limit} s)"
+    tabs = result.per_tab()
+    late = [t for t in tabs if (t["slowest_s"] or 0.0) > limit]  # type: ignore[operator]
+    workers = sorted({str(t["worker"]) for t in late if t["worker"]})
+    if not workers:
+        return said
+    return f"{said}; {len(late)} of {len(tabs)} tabs late, on {', '.join(workers)}"
 
 
-def test_every_change_reaches_every_tab_in_time(deployment, profile, verdict) -> None:
+def test_every_change_reaches_every_tab_in_time(
+    harness_run: Run, deployment, profile, verdict
+) -> None:
     limit = float(profile.get("sc002", "max_s"))
     result = measure_sync(
         deployment, fresh_user("sc002"), tabs=int(profile.get("sc002", "subscribers")),
         writes=int(profile.get("sc002", "writes")), wait_s=limit + 5,
+        replicas=streamed_replicas(harness_run, deployment)(),
     )  # fmt: skip
     _record(verdict, result, limit, "idle")
     assert result.missed == 0, _missed(result, "idle")
+    assert not result.uncovered, _uncovered(result, "idle")
     assert result.slowest <= limit, _late(result, limit, "idle")
 
 
@@ -70,6 +94,7 @@ def test_every_change_reaches_every_tab_under_load(
     result = sync_under_load.result
     _record(verdict, result, limit, "under_load")
     assert result.missed == 0, _missed(result, "under_load")
+    assert not result.uncovered, _uncovered(result, "under_load")
     assert result.slowest <= limit, _late(result, limit, "under_load")
 
 

@@ -33,6 +33,9 @@ class Deployment:
     replicas: list[str] = field(default_factory=list)
     ready_seconds: float | None = None  # start -> ready, where the target started it
     deploy_seconds: float | None = None  # apply -> all ready, on clusters
+    # Whether the harness's connections are spread over every API replica (False through a
+    # port-forward, which reaches one pod): SC-002 asks for a tab on each replica only then.
+    reaches_every_replica: bool = True
 
     def headers(self, user: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(user)}"}
