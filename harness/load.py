@@ -25,7 +25,7 @@ from harness.locust_stats import LoadStats, read_load_stats, read_progress
 from harness.profile import Profile
 from harness.targets import Deployment
 
-__all__ = ["LoadPlan", "LoadRun", "locustfile", "run_load", "seed_users"]
+__all__ = ["LoadPlan", "LoadRun", "finished", "locustfile", "run_load", "seed_users"]
 
 LOCUSTFILE = Path("loadtests") / "taskora_load.py"
 SEED_CONCURRENCY = 16
@@ -234,12 +234,21 @@ def run_load(
     if locust.returncode not in (0, 1) or not json_file.is_file():
         tail = errors.read_text(errors="replace").strip().splitlines()[-1:]
         raise HarnessError(f"Locust failed (exit {locust.returncode}): {' '.join(tail)}")
+    return finished(plan, directory, locust.returncode)
+
+
+def finished(plan: LoadPlan, directory: Path, exit_code: int) -> LoadRun:
+    """The run whose Locust files (``locust.json``, ``locust_*.csv``, ``locust.log``) are in
+    ``directory``."""
+    json_file, log = directory / "locust.json", directory / "locust.log"
+    if not json_file.is_file():
+        raise HarnessError(f"Locust wrote no {json_file.name} (exit {exit_code})")
     text = log.read_text(errors="replace") if log.is_file() else ""
     return LoadRun(
         plan=plan,
-        stats=read_load_stats(json_file, csv_prefix),
+        stats=read_load_stats(json_file, directory / "locust"),
         directory=directory,
-        html=html,
-        exit_code=locust.returncode,
+        html=directory / "locust.html",
+        exit_code=exit_code,
         cpu_warnings=text.count("CPU usage above"),
     )

@@ -35,6 +35,7 @@ class Options:
     kube_context: str | None = None  # cluster targets: the kubeconfig context
     namespace: str = "taskora"  # cluster targets: the namespace to deploy to
     load_workers: int | None = None  # Locust worker processes under one master (sc008.processes)
+    load_in_cluster: bool = False  # cluster targets: Locust runs in the cluster (clusters/locust)
 
     @property
     def profile_overrides(self) -> list[str]:
@@ -67,7 +68,10 @@ TARGET_FLAGS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("--kube-context", {"help": "cluster targets: the kubeconfig context (default: current)"}),
     ("--namespace", {"default": "taskora", "help": "cluster targets: the namespace"}),
     ("--load-workers", {"type": int, "help": "Locust worker processes under one master "
-                        "(default: one per two spare cores; 1: a single process)"}),
+                        "(default: one per two spare cores; 1: a single process; in the "
+                        "cluster: worker pods, default 2)"}),
+    ("--load-in-cluster", {"action": "store_true",
+                           "help": "cluster targets: run Locust in the cluster (clusters/locust)"}),
 )  # fmt: skip
 
 

@@ -40,6 +40,9 @@ def _local_only(options: Options) -> list[str]:
 def build_target(options: Options, profile: Profile) -> Target:
     if options.target != "local" and (flags := _local_only(options)):
         raise UsageError(f"{', '.join(flags)}: for --target local only, not {options.target}")
+    if options.load_in_cluster and options.target not in CLUSTER_TOOLS:
+        raise UsageError(f"--load-in-cluster: for cluster targets ({', '.join(CLUSTER_TOOLS)}) "
+                         f"only, not {options.target}")  # fmt: skip
     if options.target == "local":
         if options.bus == "dapr":
             raise UsageError("--bus dapr needs Dapr sidecars: use --target compose or a cluster")

@@ -138,14 +138,17 @@ class KubernetesTarget:
             self._api = config.new_client_from_config(context=self.context)
         return self._api
 
-    def _core(self) -> Any:
+    def core(self) -> Any:
         return _kubernetes().client.CoreV1Api(self._client())
 
-    def _apps(self) -> Any:
+    def apps(self) -> Any:
         return _kubernetes().client.AppsV1Api(self._client())
 
+    def batch(self) -> Any:
+        return _kubernetes().client.BatchV1Api(self._client())
+
     @contextmanager
-    def _api_errors(self, what: str) -> Iterator[None]:
+    def api_errors(self, what: str) -> Iterator[None]:
         import urllib3
 
         try:
@@ -157,7 +160,7 @@ class KubernetesTarget:
 
     def _read(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """``call(*args, **kwargs)``, or None when the object does not exist."""
-        with self._api_errors(f"{call.__name__.replace('_', ' ')} {args[0]}"):
+        with self.api_errors(f"{call.__name__.replace('_', ' ')} {args[0]}"):
             try:
                 return call(*args, **kwargs)
             except _kubernetes().client.ApiException as exc:
@@ -211,6 +214,7 @@ class KubernetesTarget:
             token=token_factory(jwt_secret),
             replicas=self.replicas(),
             deploy_seconds=deploy_seconds,
+            reaches_every_replica=self.forward is None,
         )
 
     def attach(self) -> Deployment:
@@ -228,15 +232,16 @@ class KubernetesTarget:
         self.base_url = self._reach()
         self._wait_http_ready()
         token = token_factory(secret["jwt-secret"])
-        return Deployment(self.name, self.base_url, token, replicas=self.replicas())
+        return Deployment(self.name, self.base_url, token, replicas=self.replicas(),
+                          reaches_every_replica=self.forward is None)  # fmt: skip
 
     def replicas(self, role: str | None = None) -> list[str]:
         """Running taskora pods of ``role`` (default: the API pods, what serves requests)."""
         return self._pods(f"{TASKORA},app.kubernetes.io/component={role or 'api'}")
 
     def _pods(self, selector: str) -> list[str]:
-        with self._api_errors("list pods"):
-            pods = self._core().list_namespaced_pod(self.namespace, label_selector=selector)
+        with self.api_errors("list pods"):
+            pods = self.core().list_namespaced_pod(self.namespace, label_selector=selector)
         return sorted(
             pod.metadata.name for pod in pods.items
             if pod.status is not None and pod.status.phase == "Running"
@@ -247,7 +252,7 @@ class KubernetesTarget:
         """Delete one taskora pod with grace 0; its ReplicaSet starts another."""
         if replica not in self._pods(TASKORA):
             raise ValueError(f"no taskora pod {replica!r}; pods: {self._pods(TASKORA)}")
-        self._read(self._core().delete_namespaced_pod, replica, self.namespace,
+        self._read(self.core().delete_namespaced_pod, replica, self.namespace,
                    grace_period_seconds=0)  # fmt: skip
 
     def crash(self, role: str | None = None) -> None:
@@ -257,8 +262,8 @@ class KubernetesTarget:
         if role:
             self._scale_to_zero("deployment", f"taskora-{role}")
         selector = f"{TASKORA},app.kubernetes.io/component={role}" if role else TASKORA
-        with self._api_errors("delete the taskora pods"):
-            self._core().delete_collection_namespaced_pod(
+        with self.api_errors("delete the taskora pods"):
+            self.core().delete_collection_namespaced_pod(
                 self.namespace, label_selector=selector, grace_period_seconds=0
             )
 
@@ -279,8 +284,8 @@ class KubernetesTarget:
 
     def _scale_to_zero(self, kind: str, name: str) -> None:
         """Remember the workload's replicas, then scale it to 0."""
-        read = getattr(self._apps(), f"read_namespaced_{SCALE_API[kind]}_scale")
-        with self._api_errors(f"scale {kind} {name}"):
+        read = getattr(self.apps(), f"read_namespaced_{SCALE_API[kind]}_scale")
+        with self.api_errors(f"scale {kind} {name}"):
             replicas = read(name, self.namespace).spec.replicas or 0
         self._stopped.setdefault((kind, name), max(1, replicas))
         self._scale(kind, name, 0)
@@ -289,8 +294,8 @@ class KubernetesTarget:
         self._scale(kind, name, self._stopped.pop((kind, name), 1))
 
     def _scale(self, kind: str, name: str, replicas: int) -> None:
-        patch = getattr(self._apps(), f"patch_namespaced_{SCALE_API[kind]}_scale")
-        with self._api_errors(f"scale {kind} {name}"):
+        patch = getattr(self.apps(), f"patch_namespaced_{SCALE_API[kind]}_scale")
+        with self.api_errors(f"scale {kind} {name}"):
             patch(name, self.namespace, {"spec": {"replicas": replicas}})
 
     def down(self) -> None:
@@ -301,7 +306,7 @@ class KubernetesTarget:
         if not self._touched:
             return
         self._touched = False
-        core = self._core()
+        core = self.core()
         self._read(core.delete_namespace, self.namespace)
         deadline = time.monotonic() + 180
         while self._read(core.read_namespace, self.namespace) is not None:
@@ -330,7 +335,7 @@ class KubernetesTarget:
             )
 
     def _ensure_namespace(self) -> None:
-        core, client = self._core(), _kubernetes().client
+        core, client = self.core(), _kubernetes().client
         deadline = time.monotonic() + 180
         while (namespace := self._read(core.read_namespace, self.namespace)) is not None:
             if namespace.status is None or namespace.status.phase != "Terminating":
@@ -340,12 +345,12 @@ class KubernetesTarget:
             time.sleep(self.poll_interval)
         if namespace is None:
             body = client.V1Namespace(metadata=client.V1ObjectMeta(name=self.namespace))
-            with self._api_errors(f"create namespace {self.namespace}"):
+            with self.api_errors(f"create namespace {self.namespace}"):
                 core.create_namespace(body)
             self._touched = True  # ours to delete; a namespace that was there stays (DOKS)
 
     def _secret(self, name: str) -> dict[str, str] | None:
-        secret = self._read(self._core().read_namespaced_secret, name, self.namespace)
+        secret = self._read(self.core().read_namespaced_secret, name, self.namespace)
         return None if secret is None else _decode(secret.data)
 
     def _create_secret(self, name: str, values: dict[str, str]) -> None:
@@ -356,8 +361,8 @@ class KubernetesTarget:
             ),
             string_data=values,
         )
-        with self._api_errors(f"create Secret {name}"):
-            self._core().create_namespaced_secret(self.namespace, body)
+        with self.api_errors(f"create Secret {name}"):
+            self.core().create_namespaced_secret(self.namespace, body)
 
     def _ensure_secrets(self) -> str:
         """Create the Secrets the manifests need when they are missing; the JWT secret."""
@@ -400,8 +405,8 @@ class KubernetesTarget:
 
     def _unready(self) -> list[str]:
         """The Deployments and StatefulSets of the namespace that are not ready yet."""
-        apps = self._apps()
-        with self._api_errors("read the workloads"):
+        apps = self.apps()
+        with self.api_errors("read the workloads"):
             deployments = apps.list_namespaced_deployment(self.namespace).items
             statefulsets = apps.list_namespaced_stateful_set(self.namespace).items
         pending = []

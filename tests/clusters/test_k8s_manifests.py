@@ -312,10 +312,10 @@ def test_service_taskora_reaches_the_api_pods(objects: list[Object]) -> None:
 
 
 def test_locust_targets_the_taskora_service(objects: list[Object]) -> None:
-    master = render(ROOT / "clusters" / "locust", load_restrictor=False)
-    deployment = named(master, "Deployment", "locust-master")
-    url = urlsplit(arg_after(deployment["spec"]["template"]["spec"]["containers"][0]["args"],
-                             "--host"))  # fmt: skip
+    layout = render(ROOT / "clusters" / "locust", load_restrictor=False)
+    (shape,) = [o for o in of_kind(layout, "ConfigMap") if o["metadata"]["name"].startswith(
+        "load-shape")]  # fmt: skip
+    url = urlsplit(shape["data"]["LOCUST_HOST"])  # the master reads it from its environment
     assert url.hostname is not None and url.port is not None
     name, namespace, *_ = url.hostname.split(".")
     assert namespace == "taskora"

@@ -1,9 +1,10 @@
 """A stand-in for the few Kubernetes API calls the cluster targets make, for tests without a
 cluster: a small threaded HTTP server answering the real REST paths the ``kubernetes`` client
-calls (namespaces, secrets, pods, Deployments and StatefulSets with their scale, one CRD) from
-an in-memory state, recording every call. It is not a Kubernetes API server: no watch, no
-resource versions, no validation beyond what the tests need; a workload becomes ready after
-``ready_after`` lists of its kind, and a deleted namespace is gone after one more read.
+calls (namespaces, secrets, pods and their logs, Deployments and StatefulSets with their scale,
+Jobs, one CRD) from an in-memory state, recording every call. It is not a Kubernetes API
+server: no watch, no resource versions, no validation beyond what the tests need; a workload
+becomes ready after ``ready_after`` lists of its kind (or reads of it), a Job is done after
+``ready_after`` reads of its status, and a deleted namespace is gone after one more read.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ class KubeStandIn:
     pods: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)  # -> labels
     workloads: dict[tuple[str, str, str], Workload] = field(default_factory=dict)  # ns, kind, name
     crds: set[str] = field(default_factory=set)
+    jobs: dict[tuple[str, str], Workload] = field(default_factory=dict)  # ns, name -> polls left
+    logs: dict[tuple[str, str], str] = field(default_factory=dict)  # ns, pod -> its log
     calls: list[Call] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -66,9 +69,10 @@ class KubeStandIn:
                 with standin.lock:
                     standin.calls.append(Call(self.command, url.path, query, body))
                     status, answer = standin.answer(self.command, url.path, query, body)
-                data = json.dumps(answer).encode()
+                text = isinstance(answer, str)  # a pod's log
+                data = answer.encode() if text else json.dumps(answer).encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", "text/plain" if text else "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -113,6 +117,10 @@ class KubeStandIn:
                     replicas = int(doc.get("spec", {}).get("replicas", 1))
                     key = (namespace, kind, doc["metadata"]["name"])
                     self.workloads[key] = Workload(replicas, self.ready_after)
+                elif doc["kind"] == "Job":  # one pod, labelled as the Job controller does
+                    name = doc["metadata"]["name"]
+                    self.jobs[(namespace, name)] = Workload(1, self.ready_after)
+                    self.pods[(namespace, f"{name}-x7k2p")] = {"job-name": name}
 
     def calls_to(self, method: str, pattern: str) -> list[Call]:
         return [c for c in self.calls if c.method == method and re.fullmatch(pattern, c.path)]
@@ -129,7 +137,14 @@ class KubeStandIn:
             ("GET", r"/api/v1/namespaces/([^/]+)/pods", self._list_pods),
             ("DELETE", r"/api/v1/namespaces/([^/]+)/pods", self._delete_pods),
             ("DELETE", r"/api/v1/namespaces/([^/]+)/pods/([^/]+)", self._delete_pod),
+            ("GET", r"/api/v1/namespaces/([^/]+)/pods/([^/]+)/log", self._log),
             ("GET", r"/apis/apps/v1/namespaces/([^/]+)/(deployments|statefulsets)", self._list),
+            (
+                "GET",
+                r"/apis/apps/v1/namespaces/([^/]+)/(deployments|statefulsets)/([^/]+)",
+                self._read_workload,
+            ),
+            ("GET", r"/apis/batch/v1/namespaces/([^/]+)/jobs/([^/]+)/status", self._job),
             ("GET", r"/apis/apps/v1/namespaces/([^/]+)/(\w+)/([^/]+)/scale", self._scale),
             ("PATCH", r"/apis/apps/v1/namespaces/([^/]+)/(\w+)/([^/]+)/scale", self._scale),
             ("GET", r"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/([^/]+)", self._crd),
@@ -220,6 +235,29 @@ class KubeStandIn:
                 items.append(self._workload(ns, k, name, item))
                 item.polls_left -= 1
         return 200, {"items": items}
+
+    def _read_workload(self, namespace: str, kind: str, name: str, **_: Any) -> tuple[int, Any]:
+        item = self.workloads.get((namespace, kind, name))
+        if item is None:
+            return 404, NOT_FOUND
+        answer = self._workload(namespace, kind, name, item)
+        item.polls_left -= 1
+        return 200, answer
+
+    def _job(self, namespace: str, name: str, **_: Any) -> tuple[int, Any]:
+        item = self.jobs.get((namespace, name))
+        if item is None:
+            return 404, NOT_FOUND
+        item.polls_left -= 1
+        status = {"succeeded": 1} if item.polls_left <= 0 else {"active": 1}
+        metadata = {"name": name, "namespace": namespace}
+        job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": metadata, "status": status}
+        return 200, job
+
+    def _log(self, namespace: str, name: str, **_: Any) -> tuple[int, Any]:
+        if (namespace, name) not in self.pods:
+            return 404, NOT_FOUND
+        return 200, self.logs.get((namespace, name), "")
 
     def _scale(
         self, namespace: str, kind: str, name: str, *, body: Any, **_: Any

@@ -36,6 +36,7 @@ def _harness(
         (["validate", "--bus", "dapr"], "--target compose"),
         (["validate", "--target", "compose", "--split-roles"], "--split-roles: for --target local"),
         (["validate", "--profile", "nope"], "no profile"),
+        (["load", "--load-in-cluster"], "--load-in-cluster: for cluster targets"),
         (["report", "/nonexistent"], "no report.json"),
     ],
 )

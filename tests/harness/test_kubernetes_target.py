@@ -176,6 +176,7 @@ def test_up_builds_applies_times_and_down_removes(standin: KubeStandIn, kubectl:
         claims = jwt.decode(deployment.token("u1"), secret["jwt-secret"], algorithms=["HS256"])
         assert claims["sub"] == "u1"
         assert httpx.get(f"{deployment.base_url}/ready").status_code == 200  # the port-forward
+        assert not deployment.reaches_every_replica  # a port-forward reaches one pod (SC-002)
         assert standin.namespaces == {NS: "Active"}
         forward = target.forward
     finally:

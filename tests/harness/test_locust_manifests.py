@@ -26,7 +26,8 @@ def _render() -> dict[tuple[str, str], dict[str, Any]]:
 
 def test_master_and_workers_run_the_repository_locustfile() -> None:
     objects = _render()
-    master = objects[("Deployment", "locust-master")]["spec"]["template"]["spec"]
+    job = objects[("Job", "locust-master")]
+    master = job["spec"]["template"]["spec"]
     worker = objects[("Deployment", "locust-worker")]["spec"]["template"]["spec"]
     service = objects[("Service", "locust-master")]
     (locustfile,) = [o for (kind, name), o in objects.items() if name.startswith("locustfile-")]
@@ -34,10 +35,15 @@ def test_master_and_workers_run_the_repository_locustfile() -> None:
         locustfile["data"]["taskora_load.py"]
         == (ROOT / "loadtests" / "taskora_load.py").read_text()
     )
-    master_args = master["containers"][0]["args"]
+    (script,) = master["containers"][0]["args"]  # sh -c: Locust, then its results to the log
+    master_args = script.split()
     worker_args = worker["containers"][0]["args"]
     assert "--master" in master_args and "--headless" in master_args
     assert worker_args[worker_args.index("--master-host") + 1] == service["metadata"]["name"]
+    # a run that ends is not started again, and the Service finds the Job's pod
+    assert master["restartPolicy"] == "Never" and job["spec"]["backoffLimit"] == 0
+    labels = job["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= labels.items()
     assert service["spec"]["ports"][0]["port"] == 5557
     for spec, args in ((master, master_args), (worker, worker_args)):
         mounts = {m["mountPath"] for m in spec["containers"][0]["volumeMounts"]}
@@ -46,3 +52,5 @@ def test_master_and_workers_run_the_repository_locustfile() -> None:
     (shape,) = [o for (kind, name), o in objects.items() if name.startswith("load-shape-")]
     assert shape["data"]["TASKORA_LOAD_USERS"] == "1000"
     assert shape["data"]["TASKORA_LOAD_USERS_FILE"].startswith("/load/users/")
+    workers = objects[("Deployment", "locust-worker")]["spec"]["replicas"]
+    assert shape["data"]["LOCUST_EXPECT_WORKERS"] == str(workers)
