@@ -43,6 +43,7 @@ CASES = (
     Case("slow SSE delivery", "sse_delay=3", "SC-002", only=AT_IDLE),
     Case("dropped events", "drop_events=0.3", "SC-002", only=AT_IDLE),
     Case("lost acknowledged writes", "lose_writes=0.3", "SC-002", only=AT_IDLE),
+    Case("one slow worker among several", "slow_worker=3", "SC-002", only=AT_IDLE),
     Case("slow SSE under load", "sse_delay=3", "SC-002", SMALL, "sc002 and under_load"),
     Case("late reminders", "late_reminders=20", "SC-004", ("sc004.max_s=8",), "sc004"),
     Case("recurrence never created", "no_recurrence=1", "SC-003", ("sc003.max_s=5",), "sc003"),
