@@ -45,10 +45,12 @@ def test_available_over_the_whole_run(harness_run, profile, verdict) -> None:
         windows.setdefault(int(probe.at // WINDOW_S), []).append(probe.ok)
     samples = [Sample(f"second{w}", sum(oks) / len(oks)) for w, oks in sorted(windows.items())]
     longest = judgement.longest
+    slowest = max(probes, key=lambda p: p.latency_s)
     verdict.record(measured=judgement.ratio, threshold=required, samples=samples,
                    summary=_said(judgement), probes=len(probes),
                    failed_probes=sum(not p.ok for p in probes),
                    retried_probes=sum(p.retried for p in probes),
+                   slowest_probe_s=slowest.latency_s, slowest_probe_at_s=slowest.at,
                    unavailable_s=judgement.unavailable_s, total_s=judgement.total_s,
                    outages=len(judgement.outages),
                    longest_outage_s=longest.duration_s if longest else 0.0,

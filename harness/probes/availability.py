@@ -31,6 +31,7 @@ class Probe:
     status: int  # 0 when no answer came
     latency_s: float
     retried: bool = False  # the first connection broke before an answer
+    error: str = ""  # why no answer came: "timeout after 2 s", "connection broke twice", ...
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class Judgement:
 
 
 def _answers(failed: list[Probe]) -> str:
-    counts = Counter("timeout or no answer" if p.status == 0 else str(p.status) for p in failed)
+    counts = Counter(str(p.status) if p.status else p.error or "no answer" for p in failed)
     return ", ".join(f"{what} x{n}" for what, n in counts.most_common())
 
 
@@ -101,21 +102,24 @@ class AvailabilityProber(threading.Thread):
 
     def _record(self, http: httpx.Client, at: float) -> None:
         sent = time.monotonic()
-        status, retried = self._probe(http)
-        self.probes.append(Probe(at, status == 200, status, time.monotonic() - sent, retried))
+        status, retried, error = self._probe(http)
+        latency = time.monotonic() - sent
+        self.probes.append(Probe(at, status == 200, status, latency, retried, error))
 
-    def _probe(self, http: httpx.Client) -> tuple[int, bool]:
-        """The status (0: no answer) and whether a broken connection was retried."""
+    def _probe(self, http: httpx.Client) -> tuple[int, bool, str]:
+        """The status (0: no answer), whether a broken connection was retried, and why no
+        answer came."""
         for attempt in (0, 1):
             try:
-                return http.get(self.url).status_code, attempt == 1
-            except httpx.TimeoutException:
-                return 0, attempt == 1
-            except httpx.TransportError:
+                return http.get(self.url).status_code, attempt == 1, ""
+            except httpx.TimeoutException as exc:
+                return 0, attempt == 1, f"{type(exc).__name__} after {self.timeout:g} s"
+            except httpx.TransportError as exc:
+                broke = type(exc).__name__
                 continue
-            except httpx.HTTPError:
-                return 0, attempt == 1
-        return 0, True
+            except httpx.HTTPError as exc:
+                return 0, attempt == 1, type(exc).__name__
+        return 0, True, f"connection broke twice ({broke})"
 
     def stop(self) -> None:
         """No new probe; those in flight finish (within their timeouts)."""

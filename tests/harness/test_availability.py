@@ -85,7 +85,7 @@ def _probe(answers: list[bytes | None]) -> tuple[int, bool, int]:
     with server(answers) as stand_in, httpx.Client(timeout=2) as http:
         prober = AvailabilityProber(stand_in.url)
         http.headers["Connection"] = "close"
-        status, retried = prober._probe(http)
+        status, retried, _ = prober._probe(http)
     return status, retried, stand_in.connections
 
 
@@ -98,12 +98,15 @@ def test_an_answer_is_not_retried() -> None:
     assert _probe([ERROR, OK]) == (500, False, 1)  # the OK is never asked for
 
 
-def test_broken_twice_is_a_failed_probe() -> None:
+def test_broken_twice_is_a_failed_probe_that_says_so() -> None:
     assert _probe([None, None]) == (0, True, 2)
+    with server([None, None]) as stand_in, httpx.Client(timeout=2) as http:
+        http.headers["Connection"] = "close"
+        assert AvailabilityProber(stand_in.url)._probe(http)[2].startswith("connection broke twice")
 
 
 def _at(at: float, ok: bool = True, status: int = 200) -> Probe:
-    return Probe(at, ok, status, 0.01)
+    return Probe(at, ok, status, 0.01, error="" if status else "ReadTimeout after 2 s")
 
 
 def test_availability_is_time_and_outages_are_runs_of_failed_probes() -> None:
@@ -119,7 +122,7 @@ def test_availability_is_time_and_outages_are_runs_of_failed_probes() -> None:
         (7.0, 0.1),
     ]
     assert judgement.longest == judgement.outages[0]
-    assert judgement.longest.answers == "timeout or no answer x2, 503 x1"
+    assert judgement.longest.answers == "ReadTimeout after 2 s x2, 503 x1"
     assert judge([], 0.1).ratio == 0.0
 
 
@@ -151,3 +154,17 @@ def test_the_cadence_holds_while_answers_are_slow() -> None:
     assert all(p.ok for p in first)
     assert first[-1].at - first[0].at == pytest.approx(0.9, abs=0.05)  # one due every 0.1 s
     assert min(p.latency_s for p in first) >= 0.5  # while each took 0.5 s to answer
+
+
+def test_a_timeout_is_a_failed_probe_that_says_so() -> None:
+    slow = ThreadingHTTPServer(("127.0.0.1", 0), _Slow)
+    serving = threading.Thread(target=slow.serve_forever, name="slow-ready")
+    serving.start()
+    prober = AvailabilityProber(f"http://127.0.0.1:{slow.server_address[1]}", timeout=0.2)
+    try:
+        with httpx.Client(timeout=prober.timeout) as http:
+            assert prober._probe(http) == (0, False, "ReadTimeout after 0.2 s")
+    finally:
+        slow.shutdown()
+        slow.server_close()
+        serving.join(10)
