@@ -33,6 +33,7 @@ SEED_ATTEMPTS = 5
 GRACE_S = 120.0  # on top of the planned duration before the Locust run is stopped
 PEAK_PROBE_S = 60.0  # how long a probe run at the peak may go on after Locust ended
 PROGRESS_EVERY_S = 5.0  # how often a running load stage reports where it stands
+PEAK_POLL_S = 0.5  # how often Locust's user count is read to start the probe at the peak
 
 
 @dataclass(frozen=True)
@@ -164,23 +165,37 @@ def _progress_line(plan: LoadPlan, csv_prefix: Path, elapsed: float) -> str:
             f"requests, {now.failures} failed, {left}")  # fmt: skip
 
 
+def _at_peak(plan: LoadPlan, csv_prefix: Path) -> bool:
+    """Every user of the plan runs, by Locust's own count (its start takes seconds of its own,
+    so the clock since launch says nothing)."""
+    now = read_progress(csv_prefix)
+    return now is not None and now.users >= plan.users
+
+
 def _wait(locust: subprocess.Popen[bytes], plan: LoadPlan, csv_prefix: Path,
-          progress: Callable[[str], object] | None) -> None:  # fmt: skip
-    """Wait for Locust, reporting every PROGRESS_EVERY_S; kill it past its time and raise."""
+          progress: Callable[[str], object] | None,
+          peak: threading.Thread | None) -> None:  # fmt: skip
+    """Wait for Locust, reporting every PROGRESS_EVERY_S and starting ``peak`` once every user
+    runs; kill Locust past its time and raise."""
     started = time.monotonic()
     limit = plan.duration_s + GRACE_S
+    reported = started
     while True:
         try:
-            locust.wait(timeout=PROGRESS_EVERY_S)
+            locust.wait(timeout=PEAK_POLL_S)
             return
         except subprocess.TimeoutExpired:
-            elapsed = time.monotonic() - started
-            if elapsed >= limit:
-                locust.kill()
-                locust.wait()
-                raise HarnessError(f"Locust did not finish within {limit:.0f} s") from None
-            if progress is not None:
-                progress(_progress_line(plan, csv_prefix, elapsed))
+            pass
+        now = time.monotonic()
+        if now - started >= limit:
+            locust.kill()
+            locust.wait()
+            raise HarnessError(f"Locust did not finish within {limit:.0f} s")
+        if peak is not None and peak.ident is None and _at_peak(plan, csv_prefix):
+            peak.start()
+        if progress is not None and now - reported >= PROGRESS_EVERY_S:
+            reported = now
+            progress(_progress_line(plan, csv_prefix, now - started))
 
 
 def run_load(
@@ -193,9 +208,9 @@ def run_load(
     progress: Callable[[str], object] | None = None,
 ) -> LoadRun:
     """Seed, run Locust headless for the plan's shape, read its files; raise if it could not.
-    ``at_peak`` runs on a thread of its own once the ramp is over (a probe under load); it is
-    waited for before this returns. ``progress`` gets a line every few seconds (users, req/s,
-    failures, time left)."""
+    ``at_peak`` runs on a thread of its own once Locust reports every user running (a probe
+    under load); it is waited for before this returns, and never runs if the peak never came.
+    ``progress`` gets a line every few seconds (users, req/s, failures, time left)."""
     directory.mkdir(parents=True, exist_ok=True)
     if progress is not None:
         progress(f"load: seeding {plan.users} users")
@@ -213,24 +228,19 @@ def run_load(
     if processes > 1:
         command += ["--processes", str(processes)]
     env = {**os.environ, **plan.environment(users_file), "PYTHONUNBUFFERED": "1"}
-    peak = threading.Timer(plan.ramp_s, at_peak) if at_peak else None
+    peak = threading.Thread(target=at_peak, name="load-peak", daemon=True) if at_peak else None
     errors = directory / "locust.stderr"  # a file, not a pipe: nothing to drain while waiting
     try:
         with (
             errors.open("wb") as stderr,
             subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=stderr) as locust,
         ):
-            if peak is not None:
-                peak.daemon = True
-                peak.start()
-            _wait(locust, plan, csv_prefix, progress)
+            _wait(locust, plan, csv_prefix, progress, peak)
     except FileNotFoundError:
         raise UsageError("Locust is not installed: pip install -e '.[load]'") from None
     finally:
-        if peak is not None:
-            peak.cancel()  # Locust ended before its peak: nothing to probe
-            if peak.is_alive():
-                peak.join(timeout=PEAK_PROBE_S)
+        if peak is not None and peak.is_alive():
+            peak.join(timeout=PEAK_PROBE_S)
     if locust.returncode not in (0, 1) or not json_file.is_file():
         tail = errors.read_text(errors="replace").strip().splitlines()[-1:]
         raise HarnessError(f"Locust failed (exit {locust.returncode}): {' '.join(tail)}")
