@@ -95,9 +95,7 @@ class _Cluster:
         self.kubectl = [*target.kubectl, *context]
 
     def render(self) -> str:
-        layout = self.target.root / LAYOUT
-        return self.target.run([*self.target.kubectl, "kustomize", "--load-restrictor",
-                                "LoadRestrictionsNone", str(layout)], timeout=120)  # fmt: skip
+        return self.target.kustomize(self.target.root / LAYOUT, files_outside=True)
 
     def apply(self, objects: list[dict[str, Any]]) -> None:
         self.delete()  # a finished Job of an earlier run cannot be changed: start clean

@@ -101,7 +101,7 @@ class KubernetesTarget:
         self.jwt_secret, self.database_url = jwt_secret, database_url
         self.ready_timeout, self.poll_interval = ready_timeout, poll_interval
         self.root, self.run, self.which = root, run, which
-        self.render = render or self._kustomize
+        self.render = render or self.kustomize
         self.kubectl = list(kubectl)
         self._api = api_client
         self._current_context: str | None = self.context if api_client is not None else None
@@ -116,10 +116,13 @@ class KubernetesTarget:
         context = ["--context", self.context] if self.context else []
         return [*self.kubectl, *context, "-n", self.namespace]
 
-    def _kustomize(self, overlay: Path) -> str:
+    def kustomize(self, overlay: Path, *, files_outside: bool = False) -> str:
+        """The overlay rendered by ``kubectl kustomize``; ``files_outside``: it may read files
+        outside its own directory (the Locust layout takes the locustfile from loadtests/)."""
         if not overlay.is_dir():
             raise TargetUnavailable(f"no Kustomize overlay at {overlay}")
-        return self.run([*self.kubectl, "kustomize", str(overlay)], timeout=120)
+        loosened = ["--load-restrictor", "LoadRestrictionsNone"] if files_outside else []
+        return self.run([*self.kubectl, "kustomize", *loosened, str(overlay)], timeout=120)
 
     def _client(self) -> Any:
         if self._api is None:
