@@ -21,7 +21,15 @@ from dataclasses import dataclass
 
 import httpx
 
-__all__ = ["AvailabilityProber", "Judgement", "Outage", "Probe", "judge"]
+__all__ = [
+    "AvailabilityProber",
+    "Judgement",
+    "Outage",
+    "Probe",
+    "failures_allowed",
+    "judge",
+    "probes_needed",
+]
 
 
 @dataclass(frozen=True)
@@ -51,9 +59,25 @@ class Judgement:
     def ratio(self) -> float:
         return 1.0 - self.unavailable_s / self.total_s if self.total_s else 0.0
 
+    def meets(self, required: float) -> bool:
+        """``ratio >= required``, for ratios of whole probes (1 - 0.1/100 is 0.999 only to the
+        last bit of a float)."""
+        return self.ratio >= required - 1e-9
+
     @property
     def longest(self) -> Outage | None:
         return max(self.outages, key=lambda o: o.duration_s, default=None)
+
+
+def probes_needed(required: float) -> int:
+    """The fewest probes over which the share ``required`` allows one failed probe: 1000 for
+    99.9 %. Over 985 probes, 99.9 % allows none (one is 0.1015 %): stricter than it says."""
+    return round(1 / (1 - required)) if required < 1 else 1
+
+
+def failures_allowed(probes: int, required: float) -> int:
+    """How many of ``probes`` may fail with the share ``required`` still met."""
+    return int(probes * (1 - required) + 1e-9)
 
 
 def _answers(failed: list[Probe]) -> str:

@@ -16,7 +16,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from harness.probes.availability import AvailabilityProber, Probe, judge
+from harness.probes.availability import (
+    AvailabilityProber,
+    Probe,
+    failures_allowed,
+    judge,
+    probes_needed,
+)
 from tests.waiting import wait_until
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
@@ -168,3 +174,15 @@ def test_a_timeout_is_a_failed_probe_that_says_so() -> None:
         slow.shutdown()
         slow.server_close()
         serving.join(10)
+
+
+def test_a_share_is_judged_over_enough_probes_to_allow_one_failure() -> None:
+    assert probes_needed(0.999) == 1000 and probes_needed(0.99) == 100 and probes_needed(1.0) == 1
+    assert failures_allowed(1000, 0.999) == 1 and failures_allowed(985, 0.999) == 0
+    assert failures_allowed(2000, 0.999) == 2
+    one_failed = [_at(n / 10) for n in range(1000)]
+    one_failed[380] = _at(38.0, False, 0)
+    assert judge(one_failed, 0.1).meets(0.999)  # exactly 99.9 %, whatever the float says
+    assert not judge(one_failed[:985], 0.1).meets(0.999)
+    one_failed[381] = _at(38.1, False, 0)
+    assert not judge(one_failed, 0.1).meets(0.999)
