@@ -40,7 +40,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import locust.stats
 from locust import FastHttpUser, LoadTestShape, between, events, task
+
+# Locust adds a row to its history CSV every second but writes the file out only every few
+# seconds (its CSV_STATS_FLUSH_INTERVAL_SEC, a documented setting); the harness reads the file
+# while the run goes on: its progress lines, and the probe it starts once every user runs.
+locust.stats.CSV_STATS_FLUSH_INTERVAL_SEC = 0
 
 USERS_FILE = "TASKORA_LOAD_USERS_FILE"
 PRIORITIES = ("low", "medium", "high", "urgent")
