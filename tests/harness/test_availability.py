@@ -143,19 +143,28 @@ class _Slow(BaseHTTPRequestHandler):
         pass
 
 
-def test_the_cadence_holds_while_answers_are_slow() -> None:
+@contextmanager
+def slow_server() -> Iterator[str]:
+    """A server whose every answer takes 0.5 s; its URL. Stopped and joined on exit."""
     slow = ThreadingHTTPServer(("127.0.0.1", 0), _Slow)
     serving = threading.Thread(target=slow.serve_forever, name="slow-ready")
     serving.start()
-    prober = AvailabilityProber(f"http://127.0.0.1:{slow.server_address[1]}", interval=0.1)
     try:
-        prober.start()
-        wait_until(lambda: len(prober.probes) >= 10, 20, "ten probes answered")
+        yield f"http://127.0.0.1:{slow.server_address[1]}"
     finally:
-        prober.stop()
         slow.shutdown()
         slow.server_close()
         serving.join(10)
+
+
+def test_the_cadence_holds_while_answers_are_slow() -> None:
+    with slow_server() as url:
+        prober = AvailabilityProber(url, interval=0.1)
+        try:
+            prober.start()
+            wait_until(lambda: len(prober.probes) >= 10, 20, "ten probes answered")
+        finally:
+            prober.stop()
     first = sorted(prober.probes, key=lambda p: p.at)[:10]
     assert all(p.ok for p in first)
     assert first[-1].at - first[0].at == pytest.approx(0.9, abs=0.05)  # one due every 0.1 s
@@ -163,17 +172,9 @@ def test_the_cadence_holds_while_answers_are_slow() -> None:
 
 
 def test_a_timeout_is_a_failed_probe_that_says_so() -> None:
-    slow = ThreadingHTTPServer(("127.0.0.1", 0), _Slow)
-    serving = threading.Thread(target=slow.serve_forever, name="slow-ready")
-    serving.start()
-    prober = AvailabilityProber(f"http://127.0.0.1:{slow.server_address[1]}", timeout=0.2)
-    try:
-        with httpx.Client(timeout=prober.timeout) as http:
-            assert prober._probe(http) == (0, False, "ReadTimeout after 0.2 s")
-    finally:
-        slow.shutdown()
-        slow.server_close()
-        serving.join(10)
+    with slow_server() as url, httpx.Client(timeout=0.2) as http:
+        prober = AvailabilityProber(url, timeout=0.2)
+        assert prober._probe(http) == (0, False, "ReadTimeout after 0.2 s")
 
 
 def test_a_share_is_judged_over_enough_probes_to_allow_one_failure() -> None:
