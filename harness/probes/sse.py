@@ -57,7 +57,8 @@ class SseTab(threading.Thread):
                         receipt = Receipt(time.monotonic(), sse.id, sse.event, json.loads(sse.data))
                         with self._lock:
                             self.receipts.append(receipt)
-        except (httpx.HTTPError, json.JSONDecodeError) as exc:
+        # StreamError (StreamClosed): close() closed the response just as this began to read
+        except (httpx.HTTPError, httpx.StreamError, json.JSONDecodeError) as exc:
             if not self._closing:
                 self.error = f"{type(exc).__name__}: {exc}"
         finally:
