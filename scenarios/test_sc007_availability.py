@@ -45,8 +45,8 @@ def test_available_over_the_whole_run(harness_run, profile, verdict) -> None:
              or sum(not p.ok for p in list(prober.probes)) > allowed,
              timeout=wanted * prober.interval * 3 + 5)  # fmt: skip
     probes = sorted(prober.probes, key=lambda p: p.at)
-    decided = sum(not p.ok for p in probes) > allowed
-    assert len(probes) >= wanted or decided, f"only {len(probes)} probes answered or timed out"
+    failed = sum(not p.ok for p in probes)
+    assert len(probes) >= wanted or failed > allowed, f"only {len(probes)} probes answered or timed out"
     judgement = prober.judged()
     windows: dict[int, list[bool]] = {}
     for probe in probes:
@@ -56,7 +56,7 @@ def test_available_over_the_whole_run(harness_run, profile, verdict) -> None:
     slowest = max(probes, key=lambda p: p.latency_s)
     verdict.record(measured=judgement.ratio, threshold=required, samples=samples,
                    summary=_said(judgement), probes=len(probes),
-                   failed_probes=sum(not p.ok for p in probes),
+                   failed_probes=failed,
                    retried_probes=sum(p.retried for p in probes),
                    slowest_probe_s=slowest.latency_s, slowest_probe_at_s=slowest.at,
                    unavailable_s=judgement.unavailable_s, total_s=judgement.total_s,

@@ -23,6 +23,7 @@ from harness.probes.availability import (
     judge,
     probes_needed,
 )
+from tests.servers import serving
 from tests.waiting import wait_until
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
@@ -132,6 +133,10 @@ def test_availability_is_time_and_outages_are_runs_of_failed_probes() -> None:
     assert judge([], 0.1).ratio == 0.0
 
 
+def _url(server: ThreadingHTTPServer) -> str:
+    return f"http://127.0.0.1:{server.server_address[1]}"
+
+
 class _Slow(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
         time.sleep(0.5)  # every answer takes five probe intervals
@@ -143,23 +148,9 @@ class _Slow(BaseHTTPRequestHandler):
         pass
 
 
-@contextmanager
-def slow_server() -> Iterator[str]:
-    """A server whose every answer takes 0.5 s; its URL. Stopped and joined on exit."""
-    slow = ThreadingHTTPServer(("127.0.0.1", 0), _Slow)
-    serving = threading.Thread(target=slow.serve_forever, name="slow-ready")
-    serving.start()
-    try:
-        yield f"http://127.0.0.1:{slow.server_address[1]}"
-    finally:
-        slow.shutdown()
-        slow.server_close()
-        serving.join(10)
-
-
 def test_the_cadence_holds_while_answers_are_slow() -> None:
-    with slow_server() as url:
-        prober = AvailabilityProber(url, interval=0.1)
+    with serving(_Slow) as slow:
+        prober = AvailabilityProber(_url(slow), interval=0.1)
         try:
             prober.start()
             wait_until(lambda: len(prober.probes) >= 10, 20, "ten probes answered")
@@ -172,8 +163,8 @@ def test_the_cadence_holds_while_answers_are_slow() -> None:
 
 
 def test_a_timeout_is_a_failed_probe_that_says_so() -> None:
-    with slow_server() as url, httpx.Client(timeout=0.2) as http:
-        prober = AvailabilityProber(url, timeout=0.2)
+    with serving(_Slow) as slow, httpx.Client(timeout=0.2) as http:
+        prober = AvailabilityProber(_url(slow), timeout=0.2)
         assert prober._probe(http) == (0, False, "ReadTimeout after 0.2 s")
 
 

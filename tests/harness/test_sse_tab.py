@@ -4,15 +4,14 @@ not an ``httpx.HTTPError``), an exception in a thread that failed another test."
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from httpx_sse import EventSource, ServerSentEvent
 
 from harness.probes.sse import SseTab
+from tests.servers import serving
 
 
 class _Stream(BaseHTTPRequestHandler):
@@ -32,20 +31,6 @@ class _Stream(BaseHTTPRequestHandler):
         pass
 
 
-@contextmanager
-def stream_server() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Stream)
-    server.daemon_threads = True
-    serving = threading.Thread(target=server.serve_forever, name="sse-stand-in")
-    serving.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        serving.join(10)
-
-
 def test_a_tab_closed_as_it_begins_to_read_ends_quietly(monkeypatch: pytest.MonkeyPatch) -> None:
     tabs: list[SseTab] = []
     reading = EventSource.iter_sse
@@ -55,8 +40,8 @@ def test_a_tab_closed_as_it_begins_to_read_ends_quietly(monkeypatch: pytest.Monk
         return reading(source)
 
     monkeypatch.setattr(EventSource, "iter_sse", closed_first)
-    with stream_server() as url:
-        tab = SseTab(url, "token")
+    with serving(_Stream) as server:
+        tab = SseTab(f"http://127.0.0.1:{server.server_address[1]}", "token")
         tabs.append(tab)
         tab.start()
         tab.join(10)
@@ -65,8 +50,8 @@ def test_a_tab_closed_as_it_begins_to_read_ends_quietly(monkeypatch: pytest.Monk
 
 
 def test_a_tab_closed_while_it_reads_ends_quietly() -> None:
-    with stream_server() as url:
-        tab = SseTab(url, "token")
+    with serving(_Stream) as server:
+        tab = SseTab(f"http://127.0.0.1:{server.server_address[1]}", "token")
         tab.start()
         assert tab.connected.wait(10)
         tab.close()
