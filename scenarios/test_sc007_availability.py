@@ -46,7 +46,9 @@ def test_available_over_the_whole_run(harness_run, profile, verdict) -> None:
              timeout=wanted * prober.interval * 3 + 5)  # fmt: skip
     probes = sorted(prober.probes, key=lambda p: p.at)
     failed = sum(not p.ok for p in probes)
-    assert len(probes) >= wanted or failed > allowed, f"only {len(probes)} probes answered or timed out"
+    assert len(probes) >= wanted or failed > allowed, (
+        f"only {len(probes)} probes answered or timed out"
+    )
     judgement = prober.judged()
     windows: dict[int, list[bool]] = {}
     for probe in probes:
