@@ -27,6 +27,7 @@ from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel
 
+from taskora.doorbell import Doorbell
 from taskora.group_commit import GroupCommit
 from taskora.metrics import WRITE_BATCH
 
@@ -36,6 +37,7 @@ __all__ = [
     "WriteGate",
     "insert_ignoring_conflicts",
     "normalise_url",
+    "notify_after_commit",
     "utcnow",
 ]
 
@@ -46,6 +48,15 @@ PG_CONNECT_TIMEOUT_S = 5
 POOL_TIMEOUT_S = 10
 # A PostgreSQL connection unused for longer than this is pinged before it is handed out.
 PING_IDLE_S = 1.0
+
+
+_NOTIFY_AFTER_COMMIT = "taskora.notify_after_commit"
+
+
+def notify_after_commit(session: Session, channel: str) -> None:
+    """PostgreSQL: ``NOTIFY channel`` once this write block has committed (``taskora.doorbell``).
+    ``channel`` is one of the code's own names, never input."""
+    session.info.setdefault(_NOTIFY_AFTER_COMMIT, set()).add(channel)
 
 
 def utcnow() -> datetime:
@@ -205,6 +216,7 @@ class Database:
             self._write_engine = self.engine
             self._gate = None
             self._batches = None
+        self._doorbell = None if self.is_sqlite else Doorbell(self.engine)
         # PostgreSQL in autocommit: a statement is its own snapshot, with no BEGIN and COMMIT
         # round trips around it.
         self._statement_engine = (
@@ -237,10 +249,16 @@ class Database:
             with self._batches.block() as session:
                 yield session
             return
-        with Session(self._write_engine, expire_on_commit=False) as session, session.begin():
-            yield session
+        with Session(self._write_engine, expire_on_commit=False) as session:
+            with session.begin():
+                yield session
+            channels = session.info.pop(_NOTIFY_AFTER_COMMIT, None)
+        if channels and self._doorbell is not None:
+            self._doorbell.ring(channels)
 
     def dispose(self) -> None:
+        if self._doorbell is not None:
+            self._doorbell.close()
         self.engine.dispose()
         if self._gate is not None:
             self._gate.close()

@@ -1,8 +1,8 @@
 """The transactional outbox: events are rows written by the transaction that made the change.
 
 ``emit`` never publishes anything: the relay does, after commit, from these rows. On
-PostgreSQL it also sends ``NOTIFY taskora_outbox``, delivered at commit, which wakes the
-stream tails of every replica at once.
+PostgreSQL the commit is followed by ``NOTIFY taskora_outbox`` (sent by ``taskora.doorbell``,
+outside the transaction), which wakes the stream tails of every replica at once.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlmodel import Session, col
 
+from taskora.db import notify_after_commit
 from taskora.events.envelope import EVENT_TYPES
 from taskora.models import OutboxEvent
 
@@ -33,7 +34,6 @@ __all__ = [
 
 NOTIFY_CHANNEL = "taskora_outbox"
 _INSERT = insert(OutboxEvent.__table__)  # type: ignore[attr-defined]
-_NOTIFY = text(f"NOTIFY {NOTIFY_CHANNEL}")
 
 
 def emit(
@@ -61,7 +61,7 @@ def emit(
     connection = session.connection()  # Core, not the ORM's execute: this runs in the writer
     connection.execute(_INSERT, row)
     if connection.dialect.name == "postgresql":
-        connection.execute(_NOTIFY)
+        notify_after_commit(session, NOTIFY_CHANNEL)
 
 
 def undispatched(*, session: Session, limit: int) -> Sequence[OutboxEvent]:

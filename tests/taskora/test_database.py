@@ -1,5 +1,6 @@
-"""The PostgreSQL side of ``Database``: reads of one statement hold no transaction, and a pooled
-connection the server dropped is replaced (idle: before use; busy: after the first failure)."""
+"""The PostgreSQL side of ``Database``: reads of one statement hold no transaction, a pooled
+connection the server dropped is replaced (idle: before use; busy: after the first failure), and
+a write's NOTIFY goes out after its commit, never for a write rolled back."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from taskora import db as db_module
-from taskora.db import Database
+from taskora.db import Database, notify_after_commit
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.postgres
@@ -73,3 +74,31 @@ def test_a_busy_connection_fails_once_then_the_pool_is_renewed(
     with pytest.raises(OperationalError):
         _backend(database)
     assert _backend(database) != first
+
+
+def _received(listener: psycopg.Connection, seen: list[str]) -> bool:
+    seen.extend(n.channel for n in listener.notifies(timeout=0.1, stop_after=1))
+    return "committed_channel" in seen
+
+
+def test_a_write_notifies_after_its_commit_and_a_rolled_back_write_never(
+    postgres_server_url: str,
+) -> None:
+    database = Database(postgres_server_url)
+    try:
+        with psycopg.connect(postgres_server_url, autocommit=True) as listener:
+            listener.execute("LISTEN rolled_back_channel")
+            listener.execute("LISTEN committed_channel")
+            with pytest.raises(RuntimeError), database.write() as session:
+                notify_after_commit(session, "rolled_back_channel")
+                raise RuntimeError("the block fails: its transaction is rolled back")
+            with database.write() as session:
+                for _ in range(3):  # one NOTIFY however often a block asks
+                    notify_after_commit(session, "committed_channel")
+                session.execute(text("SELECT 1"))
+            seen: list[str] = []
+            wait_until(lambda: _received(listener, seen), what="the committed write's NOTIFY")
+            # The doorbell sends what was rung in order: the rolled-back one would be in by now.
+            assert seen == ["committed_channel"]
+    finally:
+        database.dispose()

@@ -1,5 +1,6 @@
 """The SSE stream against a real two-worker server: every subscriber of a user gets every event,
-whichever worker served the write; Last-Event-ID resumes from the log."""
+whichever worker served the write (on SQLite, and on PostgreSQL where NOTIFY wakes the tails);
+Last-Event-ID resumes from the log."""
 
 from __future__ import annotations
 
@@ -93,12 +94,15 @@ def _subscribed(server: Server, *tabs: Subscriber) -> None:
 
 
 @contextmanager
-def _serving(tmp_path: Path, workers: int) -> Iterator[tuple[Server, list[Subscriber]]]:
+def _serving(
+    tmp_path: Path, workers: int, database_url: str | None = None
+) -> Iterator[tuple[Server, list[Subscriber]]]:
     """The server, and a list for the tabs started against it; once the server is gone every
     tab's stream ends, and each tab is joined."""
     tabs: list[Subscriber] = []
     try:
-        with running(_sqlite(tmp_path), tmp_path / "serve.log", workers=workers) as server:
+        url = database_url or _sqlite(tmp_path)
+        with running(url, tmp_path / "serve.log", workers=workers) as server:
             yield server, tabs
     finally:
         for tab in tabs:
@@ -106,8 +110,8 @@ def _serving(tmp_path: Path, workers: int) -> Iterator[tuple[Server, list[Subscr
             tab.join(timeout=10)
 
 
-def test_every_tab_sees_every_write_from_either_worker(tmp_path) -> None:
-    with _serving(tmp_path, workers=2) as (server, started):
+def test_every_tab_sees_every_write_from_either_worker(tmp_path, database_url: str) -> None:
+    with _serving(tmp_path, workers=2, database_url=database_url) as (server, started):
         tabs = [Subscriber(server.base_url, server.token("alice")) for _ in range(3)]
         other = Subscriber(server.base_url, server.token("bob"))
         started += [*tabs, other]
