@@ -16,9 +16,18 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, Executable, bindparam, func, select, true
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Connection,
+    Executable,
+    bindparam,
+    func,
+    select,
+    true,
+)
 from sqlalchemy.dialects.postgresql import aggregate_order_by
-from sqlmodel import Session, col
+from sqlmodel import col
 
 from taskora.domain.pagination import decode_cursor, encode_cursor, keyset_after, sort_columns
 from taskora.errors import NotFound
@@ -87,12 +96,12 @@ def _task_statement(dialect: str, any_owner: bool = False) -> Executable:
 
 
 def read_task(
-    *, session: Session, user_id: str, task_id: int, any_owner: bool = False
+    *, connection: Connection, user_id: str, task_id: int, any_owner: bool = False
 ) -> TaskPublic:
     """One of the user's tasks with its tags; another user's task does not exist (404).
     ``any_owner`` (failpoint skip_owner_check only) drops the owner condition."""
-    statement = _task_statement(session.get_bind().dialect.name, any_owner)
-    row = session.connection().execute(statement, {"task_id": task_id, "user_id": user_id}).first()
+    statement = _task_statement(connection.dialect.name, any_owner)
+    row = connection.execute(statement, {"task_id": task_id, "user_id": user_id}).first()
     if row is None:
         raise NotFound("Task not found")
     return TaskPublic.model_validate(_public(row))
@@ -187,14 +196,16 @@ def _parameters(user_id: str, query: TaskQuery, now: datetime) -> dict[str, Any]
     }  # fmt: skip
 
 
-def read_page(*, session: Session, user_id: str, query: TaskQuery, now: datetime) -> TasksPublic:
+def read_page(
+    *, connection: Connection, user_id: str, query: TaskQuery, now: datetime
+) -> TasksPublic:
     """One keyset page of the user's tasks, filtered and sorted as the query asks."""
-    shape = _Shape.of(session.get_bind().dialect.name, query)
+    shape = _Shape.of(connection.dialect.name, query)
     parameters = _parameters(user_id, query, now)
     if query.cursor:
         after = decode_cursor(query.cursor, query.sort, sort_columns(query.sort))
         parameters.update({f"after_{i}": value for i, value in enumerate(after)})
-    rows: Sequence[Any] = session.connection().execute(_page_statement(shape), parameters).all()
+    rows: Sequence[Any] = connection.execute(_page_statement(shape), parameters).all()
     page, more = rows[: query.limit], len(rows) > query.limit
     next_cursor = None
     if more:

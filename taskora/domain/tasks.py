@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import Connection, delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -147,9 +147,9 @@ def create_task(*, session: Session, user_id: str, data: TaskCreate, now: dateti
 
 
 def get_task(
-    *, session: Session, user_id: str, task_id: int, any_owner: bool = False
+    *, connection: Connection, user_id: str, task_id: int, any_owner: bool = False
 ) -> TaskPublic:
-    return read_task(session=session, user_id=user_id, task_id=task_id, any_owner=any_owner)
+    return read_task(connection=connection, user_id=user_id, task_id=task_id, any_owner=any_owner)
 
 
 def update_task(
@@ -242,5 +242,7 @@ def delete_task(*, session: Session, user_id: str, task_id: int, now: datetime) 
     _emit(session, "task.deleted", public, user_id, now)
 
 
-def list_tasks(*, session: Session, user_id: str, query: TaskQuery, now: datetime) -> TasksPublic:
-    return read_page(session=session, user_id=user_id, query=query, now=now)
+def list_tasks(
+    *, connection: Connection, user_id: str, query: TaskQuery, now: datetime
+) -> TasksPublic:
+    return read_page(connection=connection, user_id=user_id, query=query, now=now)

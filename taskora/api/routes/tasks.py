@@ -65,8 +65,8 @@ def list_tasks(
     query: Annotated[TaskQuery, Depends(_task_query)], user: CurrentUser, db: DatabaseDep
 ) -> Response:
     """List the user's tasks: filter, search, sort, and page with next_cursor."""
-    with db.read(snapshot=False) as session:
-        result = tasks.list_tasks(session=session, user_id=user, query=query, now=utcnow())
+    with db.statement() as connection:
+        result = tasks.list_tasks(connection=connection, user_id=user, query=query, now=utcnow())
     return json_response(result)
 
 
@@ -76,8 +76,10 @@ def get_task(
 ) -> Response:
     """Read one task."""
     any_owner = settings.failpoints.skip_owner_check
-    with db.read(snapshot=False) as session:
-        result = tasks.get_task(session=session, user_id=user, task_id=task_id, any_owner=any_owner)
+    with db.statement() as connection:
+        result = tasks.get_task(
+            connection=connection, user_id=user, task_id=task_id, any_owner=any_owner
+        )
     return json_response(result)
 
 
