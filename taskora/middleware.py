@@ -61,6 +61,16 @@ def _limited(receive: Receive, scope: Scope, limit: int) -> Receive:
     return receive_within_limit
 
 
+def _route_label(scope: Scope) -> str:
+    """The route template a request matched; one label for all that matched none (an unknown
+    path, or an answer before routing such as a failure in a middleware), kept under /api/ for
+    API paths so that the API's error-rate and latency alerts count them."""
+    route = scope.get("route")
+    if route is not None:
+        return str(getattr(route, "path", "<unmatched>"))
+    return "/api/<unmatched>" if scope["path"].startswith("/api/") else "<unmatched>"
+
+
 class RequestContextMiddleware:
     """Gives each request an id (echoing a safe ``X-Request-ID``), limits its body, logs it,
     and counts it."""
@@ -106,8 +116,7 @@ class RequestContextMiddleware:
                 await self.failpoints.serve(self.app, scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
-            route = scope.get("route")
-            template = getattr(route, "path", "<unmatched>")
+            template = _route_label(scope)
             REQUESTS.labels(scope["method"], template, str(status)).inc()
             REQUEST_SECONDS.labels(scope["method"], template).observe(elapsed)
             if self.access_log_enabled:

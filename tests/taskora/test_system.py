@@ -76,6 +76,16 @@ def test_metrics_count_requests_by_route_template(client, auth) -> None:
     )
 
 
+def test_requests_no_route_matched_count_under_one_label_per_family(client, auth) -> None:
+    # An answer before routing (a middleware's 500) or an unknown path: under /api/ it is an
+    # API request, which the error-rate and latency alerts (route=~"/api/.*") must count.
+    client.get("/api/no-such-thing", headers=auth())
+    client.get("/no-such-page")
+    body = client.get("/metrics").text
+    assert 'taskora_http_requests_total{method="GET",route="/api/<unmatched>",status="404"}' in body
+    assert 'taskora_http_requests_total{method="GET",route="<unmatched>",status="404"}' in body
+
+
 def test_request_id_is_echoed_or_generated(client) -> None:
     assert (
         client.get("/health", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"]
