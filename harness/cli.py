@@ -25,7 +25,7 @@ from harness.options import Options, add_target_flags, flags_of, options_from
 from harness.profile import load_profile
 from harness.report import load_report, write_reports
 from harness.report_schema import schema_text
-from harness.run import build_target, default_report_dir
+from harness.run import build_target, default_report_dir, preflight_prometheus
 from harness.selftest import run_selftest
 from harness.step_summary import write_step_summary
 from harness.targets.local import LocalTarget
@@ -91,6 +91,7 @@ def _validate(args: argparse.Namespace, console: Console) -> int:
     options = _options(args)
     profile = load_profile(options.profile, options.profile_overrides)
     build_target(options, profile).preflight()
+    preflight_prometheus(options, profile)
     if not (args.scenarios / "conftest.py").is_file():
         raise UsageError(
             f"no scenarios at {args.scenarios}: run from the repository root or pass --scenarios"

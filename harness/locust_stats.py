@@ -71,6 +71,9 @@ class LoadStats:
     # One row a second: [seconds since the start, users, requests/s, failures/s, P95 ms of the
     # last 10 s (Locust's --csv-full-history; None before any answer)]
     timeline: list[list[float | None]] = field(default_factory=list)
+    started_at: float = (
+        0.0  # Unix time of the first request (the window the server's metrics cover)
+    )
 
     @property
     def failure_ratio(self) -> float:
@@ -166,6 +169,7 @@ def read_load_stats(json_file: Path, csv_prefix: Path) -> LoadStats:
         failures=_failures(Path(f"{csv_prefix}_failures.csv")),
         lost=lost,
         timeline=_timeline(history),
+        started_at=min(starts),
     )
 
 

@@ -36,6 +36,9 @@ class Options:
     namespace: str = "taskora"  # cluster targets: the namespace to deploy to
     load_workers: int | None = None  # Locust worker processes under one master (sc008.processes)
     load_in_cluster: bool = False  # cluster targets: Locust runs in the cluster (clusters/locust)
+    prometheus: str | None = None  # local | off; None: the profile's observability.prometheus
+    prometheus_url: str | None = None  # the deployment's own Prometheus
+    slo_window: str | None = None  # with prometheus_url: SC-007's server view over this window
 
     @property
     def profile_overrides(self) -> list[str]:
@@ -72,6 +75,13 @@ TARGET_FLAGS: tuple[tuple[str, dict[str, Any]], ...] = (
                         "cluster: worker pods, default 2)"}),
     ("--load-in-cluster", {"action": "store_true",
                            "help": "cluster targets: run Locust in the cluster (clusters/locust)"}),
+    ("--prometheus", {"choices": ("local", "off"),
+                      "help": "--target local: a Prometheus server scraping the stack each second "
+                      "(default: the profile's observability.prometheus)"}),
+    ("--prometheus-url", {"help": "the deployment's own Prometheus: SC-007, SC-009 and OBS-001 "
+                          "also read its metrics"}),
+    ("--slo-window", {"help": "with --prometheus-url: judge SC-007 on the deployment's "
+                      "availability over this PromQL duration (e.g. 7d)"}),
 )  # fmt: skip
 
 

@@ -26,7 +26,7 @@ class VerdictDocument(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(pattern=r"^(SC|SEC)-\d{3}$", description="the criterion, e.g. SC-009")
+    id: str = Field(pattern=r"^(SC|SEC|OBS)-\d{3}$", description="the criterion, e.g. SC-009")
     title: str
     verdict: Literal["pass", "fail", "skip", "error"]
     threshold: float | None = Field(description="null where the criterion has none")

@@ -3,23 +3,26 @@ and the verdicts gathered while the scenarios run; the report at the end."""
 
 from __future__ import annotations
 
+import re
+import shutil
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from harness.errors import UsageError
+from harness.errors import TargetUnavailable, UsageError
 from harness.options import TARGETS, Options
 from harness.probes.availability import AvailabilityProber
 from harness.profile import Profile
+from harness.prometheus import INSTALL, LocalPrometheus, PromQL
 from harness.targets import Deployment, Target
 from harness.targets.clusters import CLUSTER_TOOLS
 from harness.targets.local import LocalTarget
 from harness.targets.remote import UrlTarget
 from harness.verdicts import CRITERIA, Report, Sample, Verdict, VerdictValue
 
-__all__ = ["Recorder", "Run", "build_target", "default_report_dir"]
+__all__ = ["Recorder", "Run", "build_target", "default_report_dir", "preflight_prometheus"]
 
 
 def default_report_dir() -> Path:
@@ -37,7 +40,43 @@ def _local_only(options: Options) -> list[str]:
     return [flag for flag, used in given.items() if used]
 
 
+PROMQL_DURATION = re.compile(r"(\d+(ms|[smhdwy]))+")
+
+
+def prometheus_mode(options: Options, profile: Profile) -> str:
+    """``local`` (a Prometheus server beside the local stack) or ``off``: the flag, else the
+    profile's ``observability.prometheus`` for the local target."""
+    if options.prometheus is not None:
+        return options.prometheus
+    if options.target != "local" or options.prometheus_url:
+        return "off"
+    mode = str(profile.section("observability").get("prometheus", "off"))
+    if mode not in ("local", "off"):
+        raise UsageError(f"observability.prometheus = {mode!r}: use local or off")
+    return mode
+
+
+def _check_observability(options: Options, profile: Profile) -> None:
+    local = prometheus_mode(options, profile) == "local"
+    if local and options.target != "local":
+        raise UsageError(f"--prometheus local: for --target local only; for {options.target}, "
+                         "point --prometheus-url at the deployment's own Prometheus")  # fmt: skip
+    if local and options.prometheus_url:
+        raise UsageError("--prometheus local and --prometheus-url: choose one")
+    if options.slo_window and not options.prometheus_url:
+        raise UsageError("--slo-window: needs --prometheus-url (the deployment's Prometheus)")
+    if options.slo_window and not PROMQL_DURATION.fullmatch(options.slo_window):
+        raise UsageError(f"--slo-window {options.slo_window!r}: a PromQL duration, e.g. 7d or 12h")
+
+
+def preflight_prometheus(options: Options, profile: Profile) -> None:
+    """Before a validation: the local Prometheus server it will start is installed."""
+    if prometheus_mode(options, profile) == "local" and shutil.which("prometheus") is None:
+        raise TargetUnavailable(f"--prometheus local needs the prometheus server: {INSTALL}")
+
+
 def build_target(options: Options, profile: Profile) -> Target:
+    _check_observability(options, profile)
     if options.target != "local" and (flags := _local_only(options)):
         raise UsageError(f"{', '.join(flags)}: for --target local only, not {options.target}")
     if options.load_in_cluster and options.target not in CLUSTER_TOOLS:
@@ -121,6 +160,9 @@ class Run:
     prober: AvailabilityProber | None = None
     recorders: dict[str, Recorder] = field(default_factory=dict)
     artifacts: dict[str, str] = field(default_factory=dict)  # label -> path in report_dir
+    prometheus: LocalPrometheus | None = None
+    metrics: PromQL | None = None  # the Prometheus that scraped the run, if any
+    metrics_since: float = field(default_factory=time.time)  # its series cover the run from here
 
     def recorder(self, criterion_id: str) -> Recorder:
         if criterion_id not in self.recorders:
@@ -128,7 +170,20 @@ class Run:
         return self.recorders[criterion_id]
 
     def start(self) -> Deployment:
+        if prometheus_mode(self.options, self.profile) == "local":
+            # started first: its first scrapes (some seconds) overlap the service's start
+            assert isinstance(self.target, LocalTarget)
+            self.prometheus = LocalPrometheus(
+                self.report_dir / "prometheus", self.target.scrape_targets()
+            )
+            self.prometheus.start()
+            self.artifacts["Prometheus data (TSDB) and configuration"] = "prometheus/"
         self.deployment = self.target.up()
+        if self.prometheus is not None:
+            self.metrics_since = self.prometheus.wait_scraping()
+            self.metrics = PromQL(self.prometheus.url)
+        elif self.options.prometheus_url:
+            self.metrics = PromQL(self.options.prometheus_url)
         interval = float(self.profile.get("sc007", "interval_s"))
         self.prober = AvailabilityProber(self.deployment.base_url, interval=interval)
         self.prober.start()
@@ -137,6 +192,8 @@ class Run:
     def stop(self) -> None:
         if self.prober is not None:
             self.prober.stop()
+        if self.prometheus is not None:
+            self.prometheus.stop()
         self.target.down()
 
     def report(self) -> Report:

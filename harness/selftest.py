@@ -32,6 +32,7 @@ class Case:
     only: str | None = None  # pytest -k: the scenarios the case needs
     # SC-002's idle run must pass: the fault shows only under load, and is still caught
     fine_at_idle: bool = False
+    alert: bool = False  # OBS-001 must fail too: the project's alert rules saw the fault
 
 
 # A small load and one kill cycle: enough to tell a fault from health, quick enough to repeat.
@@ -52,9 +53,9 @@ CASES = (
     Case("recurrence never created", "no_recurrence=1", "SC-003", ("sc003.max_s=5",), "sc003"),
     Case("next occurrence on the wrong day", "skew_recurrence=1", "SC-003", (), "sc003"),
     Case("5xx on some requests", "error_rate=0.2", "SC-007", (), "sc005 or sc007"),
-    Case("5xx under load", "error_rate=0.02", "SC-008", SMALL, "sc008"),
+    Case("5xx under load", "error_rate=0.02", "SC-008", SMALL, "sc008 or obs001", alert=True),
     Case("lost write under load", "lose_writes=0.5", "SC-008", SMALL, "sc008"),
-    Case("slow endpoint", "slow_requests=600", "SC-009", SMALL, "sc009"),
+    Case("slow endpoint", "slow_requests=600", "SC-009", SMALL, "sc009 or obs001", alert=True),
     Case("lost write under chaos", "lose_writes=0.05", "SC-010", SMALL, "sc010"),
     Case("lost write without a key", "lose_keyless=0.05", "SC-010", SMALL, "sc010"),
     Case("dropped event under chaos", "lose_events=0.05", "SC-010", SMALL, "sc010"),
@@ -90,7 +91,8 @@ def _caught(case: Case, code: int, criteria: dict[str, dict[str, Any]]) -> bool:
         return code == 0 and verdicts != {} and "fail" not in verdicts.values()
     if case.fine_at_idle and not _fine_at_idle(criteria.get("SC-002", {"threshold": 0})):
         return False
-    return code == 1 and verdicts.get(case.must_fail) == "fail"
+    alerted = not case.alert or verdicts.get("OBS-001") == "fail"
+    return code == 1 and verdicts.get(case.must_fail) == "fail" and alerted
 
 
 def run_selftest(console: Console, report_root: Path, jobs: int = 1) -> int:
@@ -114,6 +116,7 @@ def run_selftest(console: Console, report_root: Path, jobs: int = 1) -> int:
         verdicts = sorted((name, c["verdict"]) for name, c in criteria.items())
         shown = ", ".join(f"{k}={v}" for k, v in verdicts if v != "skip")
         expected = f"{case.must_fail} fails" if case.must_fail else "all pass"
+        expected += " (and OBS-001: an alert)" if case.alert else ""
         result = "[green]ok[/]" if caught else "[bold red]NOT CAUGHT[/]"
         table.add_row(case.name, case.failpoints or "-", expected, str(code), shown, result)
     console.print(table)

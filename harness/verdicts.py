@@ -48,6 +48,7 @@ CRITERIA: dict[str, Criterion] = {
         Criterion("SC-009", "P95 response time under load", "ms"),
         Criterion("SC-010", "No acknowledged write or event is lost", "count"),
         Criterion("SEC-001", "No user reaches another user's data", "count"),
+        Criterion("OBS-001", "The project's alert rules stay silent on a healthy run", "count"),
     )
 }
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import statistics
-import time
 import uuid
 from collections.abc import Callable
 from typing import TypeVar
@@ -12,6 +11,7 @@ import httpx
 
 from harness.run import Run
 from harness.targets import Deployment
+from harness.waiting import poll
 
 T = TypeVar("T")
 
@@ -37,12 +37,7 @@ def percentile(values: list[float], q: int) -> float:
 
 def wait_for(check: Callable[[], T], *, timeout: float, every: float = 0.2) -> T | None:
     """Call ``check`` until it returns something truthy or ``timeout`` passes."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() >= deadline:
-            return result or None
-        time.sleep(every)
+    return poll(check, timeout=timeout, every=every)
 
 
 def streamed_replicas(run: Run, deployment: Deployment) -> Callable[[], list[str]]:

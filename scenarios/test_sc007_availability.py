@@ -9,13 +9,22 @@ The run is judged over at least as many probes as the required share can tell ap
 over 985 probes would allow no failed probe at all (one is 0.1015 %), over 1000 it allows one,
 which is what 99.9 % means. A shorter run is observed longer, unless its failed probes have
 already decided it.
+
+When a Prometheus scraped the run, the server's view is recorded beside the prober's: the share
+of requests answered without a 5xx and of scrapes that found the service up. With
+``--prometheus-url URL --slo-window 7d`` the deployment's own availability over that window is
+judged too (how SREs judge 99.9 %): both views must meet the required share.
 """
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
+from harness import server_metrics
 from harness.probes.availability import Judgement, failures_allowed, probes_needed
+from harness.run import Recorder, Run
 from harness.verdicts import Sample
 from scenarios.helpers import wait_for
 
@@ -31,6 +40,27 @@ def _said(judgement: Judgement) -> str:
         return said
     return (f"{said}; longest outage {longest.duration_s:.1f} s from {longest.start_s:.1f} s "
             f"into the run ({longest.answers})")  # fmt: skip
+
+
+def _server_view(harness_run: Run, verdict: Recorder) -> server_metrics.ServerAvailability | None:
+    """The server's availability over the run (or ``--slo-window``), recorded; None without a
+    Prometheus."""
+    metrics, window = harness_run.metrics, harness_run.options.slo_window
+    if metrics is None:
+        return None
+    now = time.time()
+    view = server_metrics.availability(metrics, window=window or now - harness_run.metrics_since,
+                                       at=now)  # fmt: skip
+    verdict.note(server_ratio=view.ratio, server_requests=round(view.requests),
+                 server_up_ratio=view.up_ratio, server_window=window or "the run")  # fmt: skip
+    return view
+
+
+def _server_said(view: server_metrics.ServerAvailability, window: str | None) -> str:
+    over = f"over {window}" if window else "over the run"
+    ratio = "no request" if view.ratio is None else f"{view.ratio:.3%} of requests without a 5xx"
+    up = "" if view.up_ratio is None else f", up in {view.up_ratio:.3%} of scrapes"
+    return f"server {over}: {ratio}{up}"
 
 
 @pytest.mark.harness_final
@@ -66,4 +96,12 @@ def test_available_over_the_whole_run(harness_run, profile, verdict) -> None:
                    longest_outage_s=longest.duration_s if longest else 0.0,
                    longest_outage_at_s=longest.start_s if longest else None,
                    longest_outage_answers=longest.answers if longest else None)  # fmt: skip
+    server = _server_view(harness_run, verdict)
+    window = harness_run.options.slo_window
+    if server is not None:
+        verdict.summary += f"; {_server_said(server, window)}"
     assert judgement.meets(required), f"{_said(judgement)} (need {required:.1%})"
+    if server is not None and window:  # the deployment's SLO window is judged too
+        assert server.ratio is not None and server.ratio >= required, (
+            f"{_server_said(server, window)} (need {required:.1%})"
+        )

@@ -25,7 +25,7 @@ import httpx
 
 from harness.errors import TargetUnavailable
 from harness.targets import Capabilities, Deployment
-from harness.targets.throwaway import ThrowawayPostgres, ThrowawayRedis, free_port
+from harness.targets.throwaway import ThrowawayPostgres, ThrowawayRedis, free_port, stop_group
 from harness.targets.tokens import token_factory
 
 __all__ = ["LocalTarget", "worker_pids"]
@@ -121,6 +121,10 @@ class LocalTarget:
     def process_groups(self) -> dict[str, int]:
         """Each running role's process group."""
         return {r.role: r.process.pid for r in self.roles if r.process is not None}
+
+    def scrape_targets(self) -> dict[str, str]:
+        """Each role's ``host:port``, where its ``/metrics`` aggregates its workers."""
+        return {role.role: f"{HOST}:{role.port}" for role in self.roles}
 
     def _command(self, role: RoleProcess) -> list[str]:
         beside = Path(sys.executable).parent / "taskora"
@@ -286,22 +290,5 @@ class LocalTarget:
     @staticmethod
     def _stop_role(role: RoleProcess) -> None:
         process, role.process = role.process, None
-        if process is None:
-            return
-        for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
-            try:
-                os.killpg(process.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                process.wait(timeout=wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:  # until every process of the group is gone
-            try:
-                os.killpg(process.pid, signal.SIGKILL)  # whatever the leader left behind
-            except ProcessLookupError:
-                break
-            time.sleep(0.05)
+        if process is not None:
+            stop_group(process)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from harness.errors import TargetUnavailable
 
-__all__ = ["ThrowawayPostgres", "ThrowawayRedis", "free_port"]
+__all__ = ["ThrowawayPostgres", "ThrowawayRedis", "free_port", "stop_group"]
 
 HOST = "127.0.0.1"
 
@@ -29,6 +29,28 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind((HOST, 0))
         return int(sock.getsockname()[1])
+
+
+def stop_group(process: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
+    """End a process started with ``start_new_session``: SIGTERM to its group, SIGKILL after
+    ``grace_s``, then SIGKILL again until no process of the group is left."""
+    for sig, wait in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            process.wait(timeout=wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # until every process of the group is gone
+        try:
+            os.killpg(process.pid, signal.SIGKILL)  # whatever the leader left behind
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
 
 
 class ThrowawayRedis:

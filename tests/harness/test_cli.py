@@ -38,6 +38,25 @@ def _harness(
         (["validate", "--profile", "nope"], "no profile"),
         (["load", "--load-in-cluster"], "--load-in-cluster: for cluster targets"),
         (["report", "/nonexistent"], "no report.json"),
+        (
+            ["validate", "--target", "url", "--url", "http://127.0.0.1:1", "--prometheus", "local"],
+            "--prometheus-url",
+        ),
+        (["validate", "--slo-window", "7d"], "--slo-window: needs --prometheus-url"),
+        (
+            [
+                "validate",
+                "--target",
+                "url",
+                "--url",
+                "http://127.0.0.1:1",
+                "--prometheus-url",
+                "http://127.0.0.1:1",
+                "--slo-window",
+                "7days",
+            ],
+            "a PromQL duration",
+        ),
     ],
 )
 def test_unusable_runs_exit_2_with_one_line(args: list[str], words: str) -> None:
@@ -45,6 +64,16 @@ def test_unusable_runs_exit_2_with_one_line(args: list[str], words: str) -> None
     assert result.returncode == 2, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert words in result.stderr
+
+
+def test_a_missing_prometheus_server_is_a_one_line_exit_2_with_the_install_line() -> None:
+    # PATH holds only the environment's own commands: no prometheus on it
+    result = _harness("validate", env={"PATH": str(Path(sys.executable).parent)})
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "taskora-harness: error: --prometheus local needs the prometheus server: apt-get install "
+        "prometheus (Debian), or --prometheus off"
+    ]
 
 
 @pytest.mark.integration
@@ -60,7 +89,7 @@ def test_validate_passes_on_the_healthy_local_stack_and_writes_the_reports(tmp_p
     report = json.loads((tmp_path / "report.json").read_text())
     verdicts = {c["id"]: c["verdict"] for c in report["criteria"]}
     assert report["verdict"] == "pass" and report["schema"] == "taskora-harness/report/v1"
-    assert set(verdicts) == {f"SC-{n:03d}" for n in range(1, 11)} | {"SEC-001"}
+    assert set(verdicts) == {f"SC-{n:03d}" for n in range(1, 11)} | {"SEC-001", "OBS-001"}
     assert {verdicts[k] for k in verdicts if k != "SC-001"} == {"pass"}, verdicts
     assert verdicts["SC-001"] == "skip"  # deploy time: a cluster criterion
     assert all(c["reason"] for c in report["criteria"] if c["verdict"] == "skip")
