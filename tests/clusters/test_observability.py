@@ -177,7 +177,7 @@ def test_the_checker_catches_a_renamed_metric_and_a_missing_label(
 def test_promtool_accepts_the_rules() -> None:
     result = _run("promtool", "check", "rules", str(RULES))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 7 rules found" in result.stdout
+    assert "SUCCESS: 9 rules found" in result.stdout
 
 
 @needs_promtool
@@ -189,9 +189,10 @@ def test_the_alerts_fire_on_failures_and_stay_silent_when_healthy() -> None:
     silent = {
         t["alertname"] for case in tests for t in case["alert_rule_test"] if not t["exp_alerts"]
     }
-    assert {"TaskoraHighErrorRate", "TaskoraOutboxLag", "TaskoraConsumerRetrying"} <= (
+    assert {"TaskoraHighErrorRate", "TaskoraOutboxLag", "TaskoraConsumerRetrying",
+            "TaskoraErrorBudgetBurnFast", "TaskoraErrorBudgetBurnSlow"} <= (
         exercised & silent
-    )
+    )  # fmt: skip
     result = _run("promtool", "test", "rules", str(RULES_TEST))
     assert result.returncode == 0, result.stdout + result.stderr
 
