@@ -4,7 +4,8 @@ Each scenario module names its criterion (``CRITERION = "SC-002"``) and uses the
 ``deployment``, ``profile`` and ``verdict`` (a ``Recorder``: ``verdict.record(measured=...,
 threshold=..., samples=...)``). A test's outcome becomes the criterion's verdict: passed ->
 pass, an assertion -> fail, any other exception -> error, a skip -> skip with its reason.
-Tests marked ``harness_final`` (whole-run criteria) run last. At the end the reports are
+Tests marked ``harness_final`` (whole-run criteria) run last; ``harness_final(order=1)`` after
+those (OBS-001 reads the alerts of the whole run). At the end the reports are
 written to ``--report-dir``.
 
 The same plugin serves ``python -m harness validate`` and plain
@@ -51,7 +52,9 @@ def options_from_config(config: pytest.Config) -> Options:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "harness_final: a whole-run criterion; runs last")
+    config.addinivalue_line(
+        "markers", "harness_final(order=0): a whole-run criterion; runs last, higher orders later"
+    )
     options = options_from_config(config)
     try:
         profile = load_profile(options.profile, options.profile_overrides)
@@ -64,7 +67,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(trylast=True)  # after any plugin that reorders (pytest-randomly)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: item.get_closest_marker("harness_final") is not None)
+    items.sort(key=_final_order)
+
+
+def _final_order(item: pytest.Item) -> int:
+    """0 for a criterion's test; a whole-run one after, ``harness_final(order=N)`` later still."""
+    marker = item.get_closest_marker("harness_final")
+    return 0 if marker is None else 1 + int(marker.kwargs.get("order", 0))
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -1,7 +1,9 @@
 """The harness's self-test: a harness that cannot fail is worthless.
 
 The healthy local stack must pass; then, for each fault taskora can plant (its failpoints),
-a validation must fail exactly the criterion that the fault breaks. Each case runs
+a validation must fail exactly the criterion that the fault breaks. Each case also runs OBS-001,
+and the table names the project's alerts that went off on the fault, or says that no alert rule
+covers it. Each case runs
 ``python -m harness validate`` in its own process against its own fresh stack; ``--jobs 2``
 runs two cases at a time (most of a case is waiting: a stack starting, reminders coming due,
 a killed worker coming back).
@@ -70,8 +72,8 @@ def _validate(case: Case, report_dir: Path) -> tuple[int, dict[str, dict[str, An
         command += ["--failpoints", case.failpoints]
     for override in case.overrides:
         command += ["--set", override]
-    if case.only:
-        command += ["-k", case.only]
+    if case.only:  # OBS-001 too: which of the project's alerts saw the fault
+        command += ["-k", f"{case.only} or obs001"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     report = report_dir / "report.json"
     if not report.is_file():
@@ -83,6 +85,15 @@ def _validate(case: Case, report_dir: Path) -> tuple[int, dict[str, dict[str, An
 def _fine_at_idle(sc002: dict[str, Any]) -> bool:
     idle = sc002.get("details", {}).get("idle_slowest_s")
     return idle is not None and idle <= sc002["threshold"]
+
+
+def _alerts(criteria: dict[str, dict[str, Any]]) -> str:
+    """The alerts OBS-001 saw go off; "uncovered" when a fault raised none."""
+    obs = criteria.get("OBS-001")
+    if obs is None or obs["verdict"] == "skip":
+        return "-"
+    names = sorted({alert.split(" ")[0] for alert in obs["details"].get("alerts", [])})
+    return ", ".join(names) or "none"
 
 
 def _caught(case: Case, code: int, criteria: dict[str, dict[str, Any]]) -> bool:
@@ -98,7 +109,7 @@ def _caught(case: Case, code: int, criteria: dict[str, dict[str, Any]]) -> bool:
 def run_selftest(console: Console, report_root: Path, jobs: int = 1) -> int:
     """Every case; ``jobs`` of them at a time (each is its own stack on its own ports)."""
     table = Table(title="taskora-harness self-test: every planted fault must be caught")
-    for column in ("case", "failpoints", "expected", "exit", "verdicts", "result"):
+    for column in ("case", "failpoints", "expected", "exit", "verdicts", "alerts", "result"):
         table.add_column(column, overflow="fold")
 
     def run(case: Case) -> tuple[int, dict[str, dict[str, Any]]]:
@@ -118,6 +129,9 @@ def run_selftest(console: Console, report_root: Path, jobs: int = 1) -> int:
         expected = f"{case.must_fail} fails" if case.must_fail else "all pass"
         expected += " (and OBS-001: an alert)" if case.alert else ""
         result = "[green]ok[/]" if caught else "[bold red]NOT CAUGHT[/]"
-        table.add_row(case.name, case.failpoints or "-", expected, str(code), shown, result)
+        alerts = _alerts(criteria)
+        if case.failpoints and alerts == "none":
+            alerts = "[yellow]uncovered: no alert rule saw it[/]"
+        table.add_row(case.name, case.failpoints or "-", expected, str(code), shown, alerts, result)
     console.print(table)
     return 0 if all_caught else 1

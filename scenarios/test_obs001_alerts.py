@@ -20,7 +20,7 @@ from harness.server_metrics import alerts_seen
 CRITERION = "OBS-001"
 
 
-@pytest.mark.harness_final
+@pytest.mark.harness_final(order=1)  # after SC-007's wait: the whole run
 def test_no_alert_during_the_run(harness_run, verdict) -> None:
     metrics = harness_run.metrics
     if metrics is None:
