@@ -5,10 +5,8 @@ and the dashboard use is one the service really exposes."""
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ from taskora.app import create_app
 from taskora.auth import issue_token
 from taskora.events import metrics as event_metrics
 from taskora.settings import Settings
+from tests.clusters.promql_text import grouping_labels, selectors
 from tests.conftest import drain
 from tests.factories import task_body
 
@@ -39,11 +38,9 @@ needs_kubectl = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kube
 # relabelling in prometheus.yml), and the kube-state-metrics series the rules may use.
 TARGET_LABELS = {"namespace", "pod", "component", "job", "instance", "container"}
 KUBE_STATE_METRICS = {"kube_pod_container_status_restarts_total": {"namespace", "pod", "container"}}
+# Prometheus's own series for every scrape target: 1 when the scrape answered.
+SCRAPE_SERIES = {"up": TARGET_LABELS}
 HISTOGRAM_SUFFIXES = ("_bucket", "_count", "_sum")
-PROMQL_WORDS = set(
-    "by without on ignoring group_left group_right bool and or unless offset inf nan "
-    "sum min max avg group count stddev stdvar topk bottomk quantile count_values".split()
-)
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -58,35 +55,6 @@ def _rule_exprs() -> list[str]:
 def _dashboard_exprs() -> list[str]:
     panels = json.loads(DASHBOARD.read_text())["panels"]
     return [target["expr"] for panel in panels for target in panel["targets"]]
-
-
-def _selectors(expr: str) -> Iterator[tuple[str, set[str]]]:
-    """(metric name, label names in its matcher) for every series selector in a PromQL string."""
-    expr = re.sub(r"\[[^\]]*\]", "", expr)  # range durations, Grafana's $__rate_interval
-    for match in re.finditer(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\{[^}]*\})?", expr):
-        name, matcher = match.group(1), match.group(2) or ""
-        if name.lower() in PROMQL_WORDS or expr[match.end() :].lstrip().startswith("("):
-            continue  # a function, an aggregation or a keyword
-        if _inside_braces_or_quotes(expr, match.start()) or _inside_grouping(expr, match.start()):
-            continue
-        yield name, set(re.findall(r"([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)", matcher))
-
-
-def _inside_braces_or_quotes(expr: str, at: int) -> bool:
-    before = expr[:at]
-    return before.count("{") > before.count("}") or before.count('"') % 2 == 1
-
-
-def _inside_grouping(expr: str, at: int) -> bool:
-    opening = re.search(
-        r"\b(by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)$", expr[:at]
-    )
-    return opening is not None
-
-
-def _grouping_labels(expr: str) -> set[str]:
-    clauses = re.findall(r"\b(?:by|without|on|ignoring)\s*\(([^)]*)\)", expr)
-    return {label.strip() for clause in clauses for label in clause.split(",") if label.strip()}
 
 
 @pytest.fixture(scope="module")
@@ -119,9 +87,11 @@ def _check(exprs: list[str], exposed: dict[str, set[str]]) -> list[str]:
     problems = []
     for expr in exprs:
         used: set[str] = set()
-        for name, labels in _selectors(expr):
+        for name, labels in selectors(expr):
             if name in KUBE_STATE_METRICS:
                 available = KUBE_STATE_METRICS[name]
+            elif name in SCRAPE_SERIES:
+                available = SCRAPE_SERIES[name]
             elif name in exposed:
                 available = exposed[name] | TARGET_LABELS
             else:
@@ -132,7 +102,7 @@ def _check(exprs: list[str], exposed: dict[str, set[str]]) -> list[str]:
             used |= available
             problems += [f"{name} has no label {label!r}" for label in labels - available]
         problems += [f"no series has label {label!r} ({expr.strip()[:80]})"
-                     for label in _grouping_labels(expr) - used]  # fmt: skip
+                     for label in grouping_labels(expr) - used]  # fmt: skip
     return problems
 
 
@@ -144,7 +114,7 @@ def test_the_service_exposes_the_metrics_the_checks_rely_on(exposed: dict[str, s
 
 
 def test_every_metric_and_label_in_the_rules_exists(exposed: dict[str, set[str]]) -> None:
-    names = {name for expr in _rule_exprs() for name, _ in _selectors(expr)}
+    names = {name for expr in _rule_exprs() for name, _ in selectors(expr)}
     assert {"taskora_http_requests_total", "taskora_http_request_duration_seconds_bucket",
             "taskora_outbox_lag_seconds", "taskora_events_dead_lettered_total",
             "kube_pod_container_status_restarts_total"} <= names  # fmt: skip
@@ -152,7 +122,7 @@ def test_every_metric_and_label_in_the_rules_exists(exposed: dict[str, set[str]]
 
 
 def test_every_metric_and_label_in_the_dashboard_exists(exposed: dict[str, set[str]]) -> None:
-    names = {name for expr in _dashboard_exprs() for name, _ in _selectors(expr)}
+    names = {name for expr in _dashboard_exprs() for name, _ in selectors(expr)}
     wanted = {"taskora_http_requests_total", "taskora_http_request_duration_seconds_bucket",
               "taskora_outbox_lag_seconds", "taskora_events_published_total",
               "taskora_events_consumed_total", "taskora_events_retried_total",
