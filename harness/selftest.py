@@ -12,6 +12,7 @@ a killed worker coming back).
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -42,6 +43,7 @@ class Case:
 SMALL = ("sc008.users=100", "sc008.ramp_s=2", "sc008.hold_s=6", "sc008.ramp_down_s=1",
          "sc008.seed_per_user=1", "sc008.wait_min_s=1", "sc008.wait_max_s=2",
          "sc008.sse_every=50", "sc010.cycles=1")  # fmt: skip
+ALERT_SEEN = re.compile(r"(?P<name>\S+) (?P<when>(?:pending|firing) after \d+ s)")  # OBS-001's
 AT_IDLE = "sc002 and not under_load"  # SC-002's faults at idle, without a load stage
 
 CASES = (
@@ -92,8 +94,16 @@ def _alerts(criteria: dict[str, dict[str, Any]]) -> str:
     obs = criteria.get("OBS-001")
     if obs is None or obs["verdict"] == "skip":
         return "-"
-    names = sorted({alert.split(" ")[0] for alert in obs["details"].get("alerts", [])})
-    return ", ".join(names) or "none"
+    went_off: dict[str, list[str]] = {}  # alert -> "pending after 12 s", "firing after 301 s"
+    for alert in obs["details"].get("alerts", []):
+        if match := ALERT_SEEN.match(alert):
+            went_off.setdefault(match["name"], []).append(match["when"])
+    return ", ".join(f"{name} ({', '.join(sorted(whens, key=_seconds))})"
+                     for name, whens in sorted(went_off.items())) or "none"  # fmt: skip
+
+
+def _seconds(when: str) -> float:
+    return float(when.split()[-2])
 
 
 def _caught(case: Case, code: int, criteria: dict[str, dict[str, Any]]) -> bool:

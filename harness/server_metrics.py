@@ -96,21 +96,25 @@ class AlertSeen:
     name: str
     state: str  # pending (its condition held) or firing (held for its ``for:``)
     labels: dict[str, str]
+    after_s: float  # first seen this long after the window began
 
     def __str__(self) -> str:
         shown = ", ".join(f"{k}={v}" for k, v in sorted(self.labels.items()))
-        return f"{self.name} {self.state}" + (f" ({shown})" if shown else "")
+        return f"{self.name} {self.state} after {self.after_s:.0f} s" + (
+            f" ({shown})" if shown else ""
+        )
 
 
-def alerts_seen(promql: PromQL, *, start: float, end: float) -> list[AlertSeen]:
+def alerts_seen(
+    promql: PromQL, *, start: float, end: float, step_s: float = 1.0
+) -> list[AlertSeen]:
     """The project's alerts that were pending or firing at any evaluation between two Unix
-    times, firing ones first."""
-    samples = promql.vector(f"max_over_time({ALERTS}[{_range(end - start)}])", end)
-    seen = {}
-    for labels, _ in samples:
-        other = {
-            k: v for k, v in labels.items() if k not in ("__name__", "alertname", "alertstate")
-        }
-        alert = AlertSeen(labels.get("alertname", "?"), labels.get("alertstate", "?"), other)
-        seen[(alert.name, alert.state, tuple(sorted(other.items())))] = alert
-    return sorted(seen.values(), key=lambda a: (a.state != "firing", a.name))
+    times (looked at every ``step_s``, the rules' evaluation interval), each with when it was
+    first seen; firing ones first."""
+    first = f"min_over_time(timestamp({ALERTS})[{_range(end - start)}:{step_s:g}s])"
+    seen = []
+    for labels, at in promql.vector(first, end):
+        other = {k: v for k, v in labels.items() if k not in ("alertname", "alertstate")}
+        name, state = labels.get("alertname", "?"), labels.get("alertstate", "?")
+        seen.append(AlertSeen(name, state, other, max(0.0, at - start)))
+    return sorted(seen, key=lambda a: (a.state != "firing", a.after_s, a.name))

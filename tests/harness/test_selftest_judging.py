@@ -24,11 +24,14 @@ def test_a_fault_is_caught_only_when_its_criterion_fails_and_its_alert_went_off(
 def test_the_alerts_column_names_what_went_off_or_nothing() -> None:
     criteria = _criteria(OBS_001="fail")
     criteria["OBS-001"]["details"]["alerts"] = [
-        "TaskoraHighErrorRate pending (namespace=local, severity=critical)",
-        "TaskoraHighErrorRate firing (namespace=local, severity=critical)",
-        "TaskoraOutboxLagUnknown pending (severity=warning)",
+        "TaskoraHighErrorRate firing after 301 s (namespace=local, severity=critical)",
+        "TaskoraHighErrorRate pending after 12 s (namespace=local, severity=critical)",
+        "TaskoraOutboxLagUnknown pending after 3 s (severity=warning)",
     ]
-    assert _alerts(criteria) == "TaskoraHighErrorRate, TaskoraOutboxLagUnknown"
+    assert _alerts(criteria) == (
+        "TaskoraHighErrorRate (pending after 12 s, firing after 301 s), "
+        "TaskoraOutboxLagUnknown (pending after 3 s)"
+    )
     assert _alerts(_criteria(OBS_001="pass")) == "none"
     assert _alerts(_criteria(OBS_001="skip")) == "-"
     assert _alerts({}) == "-"
