@@ -12,6 +12,7 @@ directory of the test's own.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import time
 import uuid
@@ -144,6 +145,18 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     url = request.getfixturevalue("postgres_server_url")
     _empty_postgres(url)
     return url
+
+
+@pytest.fixture(scope="session")
+def prometheus_server() -> str:
+    """Debian's prometheus binary: skipped where absent, required in CI."""
+    binary = shutil.which("prometheus")
+    if binary is None:
+        reason = "no prometheus server (apt-get install prometheus)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} (CI must run the Prometheus tests)")
+        pytest.skip(reason)
+    return binary
 
 
 @pytest.fixture(scope="session")

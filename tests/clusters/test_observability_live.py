@@ -7,8 +7,6 @@ of test_observability.py cannot see a matcher that matches nothing)."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,13 +41,8 @@ def _happens_only_on_failure(name: str, matcher: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PromQL]:
+def live(tmp_path_factory: pytest.TempPathFactory, prometheus_server: str) -> Iterator[PromQL]:
     """A Prometheus that has scraped the service after real traffic (events consumed too)."""
-    if shutil.which("prometheus") is None:
-        reason = "no prometheus server (apt-get install prometheus)"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason}: CI must run the Prometheus tests")
-        pytest.skip(reason)
     target = LocalTarget(workers=2)
     server = LocalPrometheus(tmp_path_factory.mktemp("prometheus"), target.scrape_targets())
     try:
