@@ -90,8 +90,9 @@ def _pytest_arguments(options: Options, args: argparse.Namespace, report_dir: Pa
 def _validate(args: argparse.Namespace, console: Console) -> int:
     options = _options(args)
     profile = load_profile(options.profile, options.profile_overrides)
-    build_target(options, profile).preflight()
+    target = build_target(options, profile)
     preflight_prometheus(options, profile)
+    target.preflight()
     if not (args.scenarios / "conftest.py").is_file():
         raise UsageError(
             f"no scenarios at {args.scenarios}: run from the repository root or pass --scenarios"

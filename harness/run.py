@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from harness.errors import TargetUnavailable, UsageError
+from harness.errors import HarnessError, TargetUnavailable, UsageError
 from harness.options import TARGETS, Options
 from harness.probes.availability import AvailabilityProber
 from harness.profile import Profile
@@ -70,9 +70,15 @@ def _check_observability(options: Options, profile: Profile) -> None:
 
 
 def preflight_prometheus(options: Options, profile: Profile) -> None:
-    """Before a validation: the local Prometheus server it will start is installed."""
+    """Before a validation: the local Prometheus server it will start is installed, or the
+    deployment's Prometheus answers queries."""
     if prometheus_mode(options, profile) == "local" and shutil.which("prometheus") is None:
         raise TargetUnavailable(f"--prometheus local needs the prometheus server: {INSTALL}")
+    if options.prometheus_url:
+        try:
+            PromQL(options.prometheus_url).vector("vector(1)")
+        except HarnessError as exc:
+            raise TargetUnavailable(f"--prometheus-url: {exc}") from None
 
 
 def build_target(options: Options, profile: Profile) -> Target:

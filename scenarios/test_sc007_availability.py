@@ -58,7 +58,11 @@ def _server_view(harness_run: Run, verdict: Recorder) -> server_metrics.ServerAv
 
 def _server_said(view: server_metrics.ServerAvailability, window: str | None) -> str:
     over = f"over {window}" if window else "over the run"
-    ratio = "no request" if view.ratio is None else f"{view.ratio:.3%} of requests without a 5xx"
+    ratio = (
+        "no request of the service's in Prometheus (is it scraped, by a job matching taskora?)"
+        if view.ratio is None
+        else f"{view.ratio:.3%} of requests without a 5xx"
+    )
     up = "" if view.up_ratio is None else f", up in {view.up_ratio:.3%} of scrapes"
     return f"server {over}: {ratio}{up}"
 
