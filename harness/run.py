@@ -45,14 +45,17 @@ PROMQL_DURATION = re.compile(r"(\d+(ms|[smhdwy]))+")
 
 def prometheus_mode(options: Options, profile: Profile) -> str:
     """``local`` (a Prometheus server beside the local stack) or ``off``: the flag, else the
-    profile's ``observability.prometheus`` for the local target."""
+    profile's ``observability.prometheus`` for the local target, where ``auto`` is local when
+    the prometheus binary is installed (the quick profile: a first run needs nothing more)."""
     if options.prometheus is not None:
         return options.prometheus
     if options.target != "local" or options.prometheus_url:
         return "off"
     mode = str(profile.section("observability").get("prometheus", "off"))
+    if mode == "auto":
+        return "local" if shutil.which("prometheus") else "off"
     if mode not in ("local", "off"):
-        raise UsageError(f"observability.prometheus = {mode!r}: use local or off")
+        raise UsageError(f"observability.prometheus = {mode!r}: use local, auto or off")
     return mode
 
 

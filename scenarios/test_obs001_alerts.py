@@ -24,7 +24,10 @@ CRITERION = "OBS-001"
 def test_no_alert_during_the_run(harness_run, verdict) -> None:
     metrics = harness_run.metrics
     if metrics is None:
-        pytest.skip("no Prometheus scraped the run: --prometheus local or --prometheus-url URL")
+        pytest.skip(
+            "no Prometheus scraped the run: --prometheus local (apt-get install prometheus) "
+            "or --prometheus-url URL"
+        )
     end = time.time()
     metrics.wait_scraped(end + SCRAPE_INTERVAL_S)  # the rules evaluated on the last scrapes
     start = harness_run.metrics_since + 2 * SCRAPE_INTERVAL_S

@@ -82,12 +82,27 @@ def test_unusable_runs_exit_2_with_one_line(args: list[str], words: str) -> None
 
 def test_a_missing_prometheus_server_is_a_one_line_exit_2_with_the_install_line() -> None:
     # PATH holds only the environment's own commands: no prometheus on it
-    result = _harness("validate", env={"PATH": str(Path(sys.executable).parent)})
+    # (the ci profile requires it; quick runs without it, OBS-001 skipped: see the next test)
+    result = _harness("validate", "--profile", "ci", env={"PATH": str(Path(sys.executable).parent)})
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip().splitlines() == [
         "taskora-harness: error: --prometheus local needs the prometheus server: apt-get install "
         "prometheus (Debian), or --prometheus off"
     ]
+
+
+@pytest.mark.integration
+def test_the_quick_profile_runs_without_a_prometheus_server_and_says_what_it_skipped(
+    tmp_path: Path,
+) -> None:
+    result = _harness("validate", "--report-dir", str(tmp_path), "-k", "obs001 or sec001",
+                      env={"PATH": str(Path(sys.executable).parent)})  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    criteria = {c["id"]: c for c in json.loads((tmp_path / "report.json").read_text())["criteria"]}
+    assert criteria["SEC-001"]["verdict"] == "pass"
+    assert criteria["OBS-001"]["verdict"] == "skip"
+    assert "--prometheus local (apt-get install prometheus)" in criteria["OBS-001"]["reason"]
+    assert not (tmp_path / "prometheus").exists()
 
 
 @pytest.mark.integration
