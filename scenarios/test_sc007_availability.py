@@ -59,7 +59,7 @@ def _server_view(harness_run: Run, verdict: Recorder) -> server_metrics.ServerAv
 def _server_said(view: server_metrics.ServerAvailability, window: str | None) -> str:
     over = f"over {window}" if window else "over the run"
     ratio = (
-        "no request of the service's in Prometheus (is it scraped, by a job matching taskora?)"
+        "no request of the service in Prometheus (is it scraped, by a job matching taskora?)"
         if view.ratio is None
         else f"{view.ratio:.3%} of requests without a 5xx"
     )
@@ -102,9 +102,9 @@ def test_available_over_the_whole_run(harness_run, profile, verdict) -> None:
                    longest_outage_answers=longest.answers if longest else None)  # fmt: skip
     server = _server_view(harness_run, verdict)
     window = harness_run.options.slo_window
-    if server is not None:
-        verdict.summary += f"; {_server_said(server, window)}"
-    assert judgement.meets(required), f"{_said(judgement)} (need {required:.1%})"
+    beside = "" if server is None else f"; {_server_said(server, window)}"
+    verdict.summary += beside
+    assert judgement.meets(required), f"{_said(judgement)} (need {required:.1%}){beside}"
     if server is not None and window:  # the deployment's SLO window is judged too
         assert server.ratio is not None and server.ratio >= required, (
             f"{_server_said(server, window)} (need {required:.1%})"

@@ -56,10 +56,11 @@ def test_p95_under_load(load_run: LoadRun, profile, verdict, harness_run) -> Non
         summary=f"P95 {p95:.0f} ms, max {stats.total.max_ms:.0f} ms at "
                 f"{load_run.plan.offered_load}" if p95 is not None else "",
     )  # fmt: skip
-    verdict.summary += _server_view(harness_run, load_run, verdict)
+    server = _server_view(harness_run, load_run, verdict)
+    verdict.summary += server
     assert p95 is not None, "no API request was measured"
     requests = stats.total.requests
     assert p95 < limit, (
         f"P95 {p95:.0f} ms over {requests} requests (limit {limit:.0f} ms) at "
-        f"{load_run.plan.offered_load}"
+        f"{load_run.plan.offered_load}{server}"
     )
