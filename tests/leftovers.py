@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,10 @@ def describe_thread(thread: threading.Thread) -> str:
     return f"thread {thread.name!r} running {runs} (daemon={thread.daemon})"
 
 
+PF_KTHREAD = 0x00200000  # /proc/PID/stat's flags: a kernel thread
+EXEC_WAIT_S = 0.2  # how long an empty environment may be a process inside execve
+
+
 @dataclass(frozen=True)
 class Process:
     pid: int
@@ -57,11 +62,27 @@ class Process:
         return f"process {self.pid} (parent {self.parent}): {self.command}"
 
 
+def _environ(directory: Path) -> bytes:
+    """The process's environment. A process caught inside execve shows an empty one for a
+    moment (its new memory holds none yet): a user process's empty environment is read again
+    until it is set, the process is gone, or EXEC_WAIT_S passed (an environment emptied on
+    purpose, ``env -i``). Kernel threads and zombies have none, and are not waited for."""
+    deadline = time.monotonic() + EXEC_WAIT_S
+    while True:
+        environ = (directory / "environ").read_bytes()
+        if environ or time.monotonic() >= deadline:
+            return environ
+        fields = (directory / "stat").read_text().rsplit(")", 1)[1].split()
+        if fields[0] in ("Z", "X") or int(fields[6]) & PF_KTHREAD:
+            return environ
+        time.sleep(0.001)
+
+
 def _marked(pid: int, marker: bytes) -> Process | None:
     """The process if it is alive (not a zombie) and carries the marker."""
     directory = PROC / str(pid)
     try:
-        if marker not in (directory / "environ").read_bytes().split(b"\0"):
+        if marker not in _environ(directory).split(b"\0"):
             return None
         stat = (directory / "stat").read_text()
         argv = (directory / "cmdline").read_bytes()

@@ -43,6 +43,30 @@ def test_an_orphaned_grandchild_is_seen_and_killed() -> None:
     wait_until(lambda: pid not in leftovers.processes(), 5, "the orphan to be gone")
 
 
+def _fake_proc(directory: Path, *, flags: int) -> Path:
+    directory.mkdir()
+    (directory / "environ").write_bytes(b"")
+    (directory / "stat").write_text(f"8706 (sh) R 1 8706 8706 0 -1 {flags} 0 0")
+    return directory
+
+
+def test_a_process_caught_inside_execve_is_read_again_until_its_environment_is_set(
+    tmp_path: Path,
+) -> None:
+    # Inside execve a process shows an empty environment for a moment: the guard once missed
+    # an orphan that way (state R, nothing in /proc/PID/environ; a loaded CI run).
+    proc = _fake_proc(tmp_path / "8706", flags=0)
+    marker = f"{leftovers.MARKER}=x".encode()
+    timer = threading.Timer(0.02, (proc / "environ").write_bytes, [marker + b"\0PATH=/bin\0"])
+    timer.start()
+    try:
+        assert marker in leftovers._environ(proc).split(b"\0")
+    finally:
+        timer.join()
+    kernel = _fake_proc(tmp_path / "2", flags=leftovers.PF_KTHREAD)
+    assert leftovers._environ(kernel) == b""  # a kernel thread has none: not waited for
+
+
 def _why_not(pid: int) -> str:
     """What the guard read of the process (one flakes run missed it; the cause is not known)."""
     proc = Path(f"/proc/{pid}")
