@@ -75,11 +75,12 @@ def _options(args: argparse.Namespace) -> Options:
 def _pytest_arguments(options: Options, args: argparse.Namespace, report_dir: Path) -> list[str]:
     # The scenarios' own configuration, named: pytest would otherwise look for one from the
     # arguments' common directory (a --report-dir outside the repository makes that "/") and
-    # fall back to the project's pyproject.toml, whose filterwarnings=error fails the run. The
-    # scenarios run in their own order (a release gate is repeatable), whatever plugins are here.
+    # fall back to the project's pyproject.toml, whose filterwarnings=error fails the run. No
+    # plugin of the environment is loaded (a random order, the test suite's plugins: seconds of
+    # imports per run): the scenarios run the same, in their own order, wherever they run.
     scenarios = args.scenarios
     argv = [str(scenarios), "-c", str(scenarios / "pytest.ini"), "--rootdir", str(scenarios),
-            "-p", "no:terminal", "-p", "no:cacheprovider", "-p", "no:randomly",
+            "--disable-plugin-autoload", "-p", "no:terminal", "-p", "no:cacheprovider",
             "--report-dir", str(report_dir),
             *flags_of(options)]  # fmt: skip
     if args.select is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 import time
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -171,7 +172,8 @@ class Run:
     artifacts: dict[str, str] = field(default_factory=dict)  # label -> path in report_dir
     prometheus: LocalPrometheus | None = None
     metrics: PromQL | None = None  # the Prometheus that scraped the run, if any
-    metrics_since: float = field(default_factory=time.time)  # its series cover the run from here
+    _since: float = field(default_factory=time.time)  # its series cover the run from here
+    _first_scrape: Future[float] | None = None
 
     def recorder(self, criterion_id: str) -> Recorder:
         if criterion_id not in self.recorders:
@@ -189,7 +191,11 @@ class Run:
             self.artifacts["Prometheus data (TSDB) and configuration"] = "prometheus/"
         self.deployment = self.target.up()
         if self.prometheus is not None:
-            self.metrics_since = self.prometheus.wait_scraping()
+            # Prometheus 2.x applies its first targets about 5 s after it starts: the scenarios
+            # run meanwhile, and its series cover the run from its first scrape on.
+            pool = ThreadPoolExecutor(1, thread_name_prefix="first-scrape")
+            self._first_scrape = pool.submit(self.prometheus.wait_scraping)
+            pool.shutdown(wait=False)  # its thread ends with the wait
             self.metrics = PromQL(self.prometheus.url)
         elif self.options.prometheus_url:
             self.metrics = PromQL(self.options.prometheus_url)
@@ -198,11 +204,21 @@ class Run:
         self.prober.start()
         return self.deployment
 
+    @property
+    def metrics_since(self) -> float:
+        """When the Prometheus that scraped the run first had every target (a Unix time), waited
+        for if it has not yet; the run's start without a local Prometheus."""
+        if self._first_scrape is not None:
+            return self._first_scrape.result()
+        return self._since
+
     def stop(self) -> None:
         if self.prober is not None:
             self.prober.stop()
         if self.prometheus is not None:
             self.prometheus.stop()
+        if self._first_scrape is not None:  # a stopped Prometheus ends its wait at once
+            wait([self._first_scrape])
         self.target.down()
 
     def report(self) -> Report:

@@ -109,8 +109,11 @@ def test_the_quick_profile_runs_without_a_prometheus_server_and_says_what_it_ski
 @pytest.mark.slow
 def test_validate_passes_on_the_healthy_local_stack_and_writes_the_reports(tmp_path) -> None:
     # Every criterion for real, at sizes that share the machine with the other tests.
+    # SC-007 at 99 % needs 100 probes (10 s), not 99.9 %'s 1000 (100 s): the ratio's arithmetic
+    # is unit-tested, and CI's own validate holds the stack to 99.9 %.
     small = ["sc008.users=40", "sc008.ramp_s=2", "sc008.hold_s=6", "sc008.ramp_down_s=1",
-             "sc008.seed_per_user=1", "sc008.sse_every=20", "sc010.cycles=1"]  # fmt: skip
+             "sc008.seed_per_user=1", "sc008.sse_every=20", "sc010.cycles=1",
+             "sc007.min_ratio=0.99"]  # fmt: skip
     # Locust as a master and two workers (the url-target tests run it as one process)
     result = _harness("validate", "--report-dir", str(tmp_path), "--load-workers", "2",
                       *(arg for s in small for arg in ("--set", s)))  # fmt: skip
