@@ -1,9 +1,11 @@
-"""Watches a TestClient's event loop: no database statement may run on it, and, with
-``TASKORA_TEST_ASYNCIO_DEBUG=1`` (asyncio's debug mode), no callback may spend 200 ms or more of
-CPU on the loop's thread. CPU time, not wall time: on a loaded machine a callback's wall time
-grows with other processes (the run queue) and with threads preempted while holding the GIL,
-which is not the callback blocking the loop. Blocking *waits* on the loop are caught exactly
-instead: the database hook below, and the real-server tests in tests/taskora/test_event_loop.py.
+"""Watches a TestClient's event loop: no database statement may run on it, and, in asyncio's
+debug mode, no callback may spend 200 ms or more of CPU on the loop's thread. The API suite
+(``API_SUITE``) always runs in debug mode; ``TASKORA_TEST_ASYNCIO_DEBUG=1`` turns it on for
+every test that uses the ``client`` fixture. CPU time, not wall time: on a loaded machine a
+callback's wall time grows with other processes (the run queue) and with threads preempted while
+holding the GIL, which is not the callback blocking the loop. Blocking *waits* on the loop are
+caught exactly instead: the database hook below, and the real-server tests in
+tests/taskora/test_event_loop.py.
 
 The database check is exact, not timed: a SQLAlchemy ``before_cursor_execute`` hook fails the
 test when it fires on a thread that is running an event loop."""
@@ -22,7 +24,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
-__all__ = ["SLOW_CALLBACK_SECONDS", "watched_client"]
+__all__ = ["API_SUITE", "SLOW_CALLBACK_SECONDS", "SlowCallbacks", "StatementsOnTheLoop",
+           "watched_client"]  # fmt: skip
 
 # One-time work on the loop (an app's first request, FastAPI building its handlers, an error
 # response's first encoding) measured 52-82 ms of CPU on a loaded 2-core machine: not a callback
@@ -30,6 +33,17 @@ __all__ = ["SLOW_CALLBACK_SECONDS", "watched_client"]
 # database in tests/taskora/test_event_loop.py). This bound is for CPU-heavy work on the loop.
 SLOW_CALLBACK_SECONDS = 0.2
 DEBUG = os.environ.get("TASKORA_TEST_ASYNCIO_DEBUG") == "1"
+# The modules whose TestClient loops always run in debug mode: the API's requests, end to end.
+API_SUITE = frozenset({"test_tasks_api.py", "test_task_list.py", "test_tags_api.py",
+                       "test_system.py", "test_auth.py"})  # fmt: skip
+
+
+class SlowCallbacks(AssertionError):
+    """Event-loop callbacks spent SLOW_CALLBACK_SECONDS or more of CPU on the loop."""
+
+
+class StatementsOnTheLoop(AssertionError):
+    """Database statements ran on the event loop's thread."""
 
 
 _slow: list[str] = []
@@ -52,7 +66,7 @@ def _debug_loop() -> asyncio.AbstractEventLoop:
 
 
 @contextmanager
-def watched_client(app: FastAPI) -> Iterator[TestClient]:
+def watched_client(app: FastAPI, *, debug: bool = DEBUG) -> Iterator[TestClient]:
     on_loop: list[str] = []
 
     def before_execute(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
@@ -64,12 +78,13 @@ def watched_client(app: FastAPI) -> Iterator[TestClient]:
 
     engine = app.state.db.engine
     event.listen(engine, "before_cursor_execute", before_execute)
-    options = {"loop_factory": _debug_loop} if DEBUG else {}
-    if DEBUG:
+    options = {"loop_factory": _debug_loop} if debug else {}
+    if debug:
         # The collector runs inside whichever callback allocates when a generation fills (a full
         # pass over pytest's heap takes ~60 ms; debug mode allocates a traceback per handle):
-        # that is the runtime's pause, not the callback's work. It is off while the app runs.
-        gc.collect()
+        # that is the runtime's pause, not the callback's work. It is off while the app runs,
+        # and the heap so far is frozen out of its passes (not collected first: that full pass
+        # per test doubled the API suite's time).
         gc.freeze()
         gc.disable()
         _slow.clear()
@@ -79,9 +94,11 @@ def watched_client(app: FastAPI) -> Iterator[TestClient]:
             yield client
     finally:
         asyncio.events.Handle._run = _run_handle  # type: ignore[method-assign]
-        if DEBUG:
+        if debug:
             gc.enable()
             gc.unfreeze()
         event.remove(engine, "before_cursor_execute", before_execute)
-    assert not on_loop, f"database statements ran on the event loop: {on_loop[:5]}"
-    assert not _slow, f"event-loop callbacks of 200 ms or more: {_slow[:5]}"
+    if on_loop:
+        raise StatementsOnTheLoop(f"database statements ran on the event loop: {on_loop[:5]}")
+    if _slow:
+        raise SlowCallbacks(f"event-loop callbacks of 200 ms or more: {_slow[:5]}")

@@ -1,11 +1,11 @@
 """Nothing blocks the event loop: while a request waits on the database (SQLite's write lock
 held by another process, a PostgreSQL row lock, every pooled connection checked out), the same
-worker still answers ``/health`` at once. Each test runs a real ``taskora serve`` worker."""
+worker still answers ``/health`` at once. Each test runs a real ``taskora serve`` worker. And the
+watch the API suite runs under (tests/loop_watch.py) fails what it is there to catch."""
 
 from __future__ import annotations
 
 import gc
-import os
 import statistics
 import subprocess
 import sys
@@ -18,14 +18,17 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+from fastapi import Request
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from taskora.app import create_app
+from taskora.settings import Settings
 from tests.factories import task_body
+from tests.loop_watch import API_SUITE, SlowCallbacks, StatementsOnTheLoop, watched_client
 from tests.process import Server, running
 
 ROOT = Path(__file__).resolve().parents[2]
-API_SUITE = ("test_tasks_api.py", "test_task_list.py", "test_tags_api.py", "test_system.py",
-             "test_auth.py")  # fmt: skip
 HEALTHY_MS = 100
 HOLD_SECONDS = 2.0
 HOLD_LOCK = """
@@ -157,16 +160,40 @@ def test_health_answers_while_postgres_makes_writes_wait(
     _assert_loop_free(latencies)
 
 
-@pytest.mark.slow
-def test_the_api_suite_runs_under_asyncio_debug_with_no_slow_callback(tmp_path: Path) -> None:
-    """The API tests again, their TestClient loops in debug mode: a callback that spends 200 ms
-    of CPU on the loop, or a database statement there, fails them (tests/loop_watch.py)."""
-    modules = [str(ROOT / "tests" / "taskora" / name) for name in API_SUITE]
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
-         "-p", "no:xdist", f"--basetemp={tmp_path / 'run'}", *modules],
-        cwd=ROOT, env={**os.environ, "TASKORA_TEST_ASYNCIO_DEBUG": "1"},
-        capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-    assert " passed" in done.stdout.strip().splitlines()[-1]
+async def _spin() -> dict[str, str]:
+    """A route that keeps the loop's thread busy for 300 ms of CPU."""
+    end = time.thread_time() + 0.3
+    while time.thread_time() < end:
+        pass
+    return {"spun": "300 ms"}
+
+
+async def _statement_on_the_loop(request: Request) -> dict[str, int]:
+    """A route that runs a database statement on the event loop (the bug the watch catches)."""
+    with request.app.state.db.read() as session:
+        return {"one": session.execute(text("SELECT 1")).scalar_one()}
+
+
+def test_the_watch_fails_a_callback_that_spends_200_ms_of_cpu_on_the_loop(
+    settings: Settings,
+) -> None:
+    app = create_app(settings)
+    app.add_api_route("/spin", _spin)
+    with pytest.raises(SlowCallbacks, match=r"ran \d+ ms of CPU on the loop"):
+        with watched_client(app, debug=True) as client:
+            assert client.get("/spin").status_code == 200
+
+
+def test_the_watch_fails_a_database_statement_on_the_loop(settings: Settings) -> None:
+    app = create_app(settings)
+    app.add_api_route("/on-loop", _statement_on_the_loop)
+    with pytest.raises(StatementsOnTheLoop, match="SELECT 1"):
+        with watched_client(app, debug=False) as client:
+            assert client.get("/on-loop").json() == {"one": 1}
+
+
+def test_the_api_suite_runs_its_loops_in_asyncio_debug_mode() -> None:
+    """Every API test runs the watch in debug mode (tests/conftest.py's ``client``): these are
+    the suite's modules, and they exist."""
+    here = Path(__file__).parent
+    assert API_SUITE and all((here / name).is_file() for name in API_SUITE)
