@@ -94,11 +94,13 @@ def watched_client(app: FastAPI, *, debug: bool = DEBUG) -> Iterator[TestClient]
             yield client
     finally:
         asyncio.events.Handle._run = _run_handle  # type: ignore[method-assign]
+        slow = _slow[:] if debug else []
+        _slow.clear()  # this client's, judged below: never the next one's
         if debug:
             gc.enable()
             gc.unfreeze()
         event.remove(engine, "before_cursor_execute", before_execute)
     if on_loop:
         raise StatementsOnTheLoop(f"database statements ran on the event loop: {on_loop[:5]}")
-    if _slow:
-        raise SlowCallbacks(f"event-loop callbacks of 200 ms or more: {_slow[:5]}")
+    if slow:
+        raise SlowCallbacks(f"event-loop callbacks of 200 ms or more: {slow[:5]}")

@@ -182,6 +182,9 @@ def test_the_watch_fails_a_callback_that_spends_200_ms_of_cpu_on_the_loop(
     with pytest.raises(SlowCallbacks, match=r"ran \d+ ms of CPU on the loop"):
         with watched_client(app, debug=True) as client:
             assert client.get("/spin").status_code == 200
+    for debug in (False, True):  # the next clients start clean
+        with watched_client(create_app(settings), debug=debug) as client:
+            assert client.get("/health").status_code == 200
 
 
 def test_the_watch_fails_a_database_statement_on_the_loop(settings: Settings) -> None:
