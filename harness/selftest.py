@@ -4,8 +4,8 @@ The healthy local stack must pass; then, for each fault taskora can plant (its f
 a validation must fail exactly the criterion that the fault breaks. Each case also runs OBS-001,
 and the table names the project's alerts that went off on the fault, or says that no alert rule
 covers it. Each case runs
-``python -m harness validate`` in its own process against its own fresh stack; ``--jobs 2``
-runs two cases at a time (most of a case is waiting: a stack starting, reminders coming due,
+``python -m harness validate`` in its own process against its own fresh stack; ``--jobs 3``
+runs three cases at a time (most of a case is waiting: a stack starting, reminders coming due,
 a killed worker coming back).
 """
 
