@@ -72,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # Handlers that touch the database are plain functions: they run on these threads.
-        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
         if settings.migrate_on_start:
             await run_in_threadpool(upgrade, settings.database_url)
         if settings.background:

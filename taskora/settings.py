@@ -18,8 +18,6 @@ DEFAULT_JWT_SECRET = "taskora-development-secret-change-me"
 # Connections the background loops may hold at once: stream tail, relay, consumers, ticker,
 # housekeeping (and the Redis bus's consumer threads).
 BACKGROUND_CONNECTIONS = 8
-SQLITE_THREADS = 16
-POSTGRES_THREADS = 4
 
 Role = Literal["all", "api", "consumers", "scheduler"]
 ROLES: tuple[Role, ...] = ("all", "api", "consumers", "scheduler")
@@ -45,8 +43,7 @@ class Settings(BaseSettings):
     body_timeout_seconds: float = Field(default=30.0, gt=0)
     # Request handlers run on a bounded pool of threads (the event loop never waits on the
     # database); the connection pool holds one connection per thread plus the background loops'.
-    # Unset: see request_threads.
-    threads: int | None = Field(default=None, ge=1, le=256)
+    threads: int = Field(default=16, ge=1, le=256)
     database_pool_size: int | None = Field(default=None, ge=1, le=512)
     auto_migrate: bool | None = None
     access_log: bool = True
@@ -83,19 +80,9 @@ class Settings(BaseSettings):
     failpoints: Annotated[Failpoints, NoDecode] = OFF
 
     @property
-    def request_threads(self) -> int:
-        """Threads per process that run request handlers: ``TASKORA_THREADS``, else 16 on SQLite
-        (writers that wait share one commit: more of them make bigger batches) and 4 on
-        PostgreSQL (a handler waits on round trips with the GIL released; more threads only
-        contend for it: 4 served 26 % more lists and 11 % more creates than 16)."""
-        if self.threads is not None:
-            return self.threads
-        return SQLITE_THREADS if self.database_url.startswith("sqlite") else POSTGRES_THREADS
-
-    @property
     def pool_size(self) -> int:
         """Database connections per process: by default enough that no request thread waits."""
-        return self.database_pool_size or self.request_threads + BACKGROUND_CONNECTIONS
+        return self.database_pool_size or self.threads + BACKGROUND_CONNECTIONS
 
     def runs(self, role: Role) -> bool:
         """Whether this process does the work of ``role``."""

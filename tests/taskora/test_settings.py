@@ -1,4 +1,4 @@
-"""Settings: production mode refuses unsafe settings; defaults that follow the database."""
+"""Production mode refuses unsafe settings."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from taskora.app import create_app
 from taskora.cli import main
 from taskora.errors import ConfigurationError
-from taskora.settings import BACKGROUND_CONNECTIONS, Settings
+from taskora.settings import Settings
 
 
 def test_production_refuses_the_default_secret() -> None:
@@ -32,15 +32,3 @@ def test_serve_exits_2_with_one_line_naming_the_variable(monkeypatch, capsys) ->
 def test_short_secret_is_refused() -> None:
     with pytest.raises(ConfigurationError, match="at least 32 bytes"):
         Settings(jwt_secret="s" * 31).check_safe()
-
-
-@pytest.mark.parametrize(
-    ("url", "threads"),
-    [("sqlite:///taskora.db", 16), ("postgresql://u@db/taskora", 4),
-     ("postgresql+psycopg://u@db/taskora", 4)],
-)  # fmt: skip
-def test_request_threads_follow_the_database_unless_set(url: str, threads: int) -> None:
-    assert Settings(database_url=url).request_threads == threads
-    assert Settings(database_url=url).pool_size == threads + BACKGROUND_CONNECTIONS
-    assert Settings(database_url=url, threads=7).request_threads == 7
-    assert Settings(database_url=url, threads=7, database_pool_size=3).pool_size == 3
