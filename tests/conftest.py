@@ -32,7 +32,7 @@ from taskora.db import normalise_url
 from taskora.migrate import upgrade
 from taskora.settings import Settings
 from tests import leftovers
-from tests.loop_watch import API_SUITE, DEBUG, watched_client
+from tests.loop_watch import debug_for, watched_client
 
 POSTGRES_URL = os.environ.get(
     "TASKORA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -182,8 +182,7 @@ def settings(database_url: str) -> Settings:
 def client(request: pytest.FixtureRequest, settings: Settings) -> Iterator[TestClient]:
     """The app in a TestClient whose event loop never runs a database statement (nor, in the
     API suite, a slow callback: tests/loop_watch.py)."""
-    debug = DEBUG or Path(request.path).name in API_SUITE
-    with watched_client(create_app(settings), debug=debug) as test_client:
+    with watched_client(create_app(settings), debug=debug_for(request.path)) as test_client:
         yield test_client
 
 

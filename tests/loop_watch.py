@@ -18,6 +18,7 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -25,7 +26,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event
 
 __all__ = ["API_SUITE", "SLOW_CALLBACK_SECONDS", "SlowCallbacks", "StatementsOnTheLoop",
-           "watched_client"]  # fmt: skip
+           "debug_for", "watched_client"]  # fmt: skip
 
 # One-time work on the loop (an app's first request, FastAPI building its handlers, an error
 # response's first encoding) measured 52-82 ms of CPU on a loaded 2-core machine: not a callback
@@ -36,6 +37,11 @@ DEBUG = os.environ.get("TASKORA_TEST_ASYNCIO_DEBUG") == "1"
 # The modules whose TestClient loops always run in debug mode: the API's requests, end to end.
 API_SUITE = frozenset({"test_tasks_api.py", "test_task_list.py", "test_tags_api.py",
                        "test_system.py", "test_auth.py"})  # fmt: skip
+
+
+def debug_for(test_module: Path) -> bool:
+    """Whether the tests of this module run their loops in debug mode."""
+    return DEBUG or test_module.name in API_SUITE
 
 
 class SlowCallbacks(AssertionError):
@@ -87,14 +93,13 @@ def watched_client(app: FastAPI, *, debug: bool = DEBUG) -> Iterator[TestClient]
         # per test doubled the API suite's time).
         gc.freeze()
         gc.disable()
-        _slow.clear()
         asyncio.events.Handle._run = _timed_run  # type: ignore[method-assign]
     try:
         with TestClient(app, backend_options=options) as client:
             yield client
     finally:
         asyncio.events.Handle._run = _run_handle  # type: ignore[method-assign]
-        slow = _slow[:] if debug else []
+        slow = _slow[:]
         _slow.clear()  # this client's, judged below: never the next one's
         if debug:
             gc.enable()

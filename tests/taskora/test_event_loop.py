@@ -25,10 +25,16 @@ from sqlalchemy.engine import make_url
 from taskora.app import create_app
 from taskora.settings import Settings
 from tests.factories import task_body
-from tests.loop_watch import API_SUITE, SlowCallbacks, StatementsOnTheLoop, watched_client
+from tests.loop_watch import (
+    API_SUITE,
+    DEBUG,
+    SlowCallbacks,
+    StatementsOnTheLoop,
+    debug_for,
+    watched_client,
+)
 from tests.process import Server, running
 
-ROOT = Path(__file__).resolve().parents[2]
 HEALTHY_MS = 100
 HOLD_SECONDS = 2.0
 HOLD_LOCK = """
@@ -196,7 +202,9 @@ def test_the_watch_fails_a_database_statement_on_the_loop(settings: Settings) ->
 
 
 def test_the_api_suite_runs_its_loops_in_asyncio_debug_mode() -> None:
-    """Every API test runs the watch in debug mode (tests/conftest.py's ``client``): these are
-    the suite's modules, and they exist."""
+    """The ``client`` of every API module runs the watch in debug mode (a renamed module would
+    silently leave it); other modules only with TASKORA_TEST_ASYNCIO_DEBUG=1."""
     here = Path(__file__).parent
     assert API_SUITE and all((here / name).is_file() for name in API_SUITE)
+    assert all(debug_for(here / name) for name in API_SUITE)
+    assert debug_for(Path(__file__)) is DEBUG
