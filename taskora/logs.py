@@ -32,7 +32,16 @@ class JsonFormatter(logging.Formatter):
 
 def configure_logging(level: str = "INFO") -> None:
     """Send every logger (uvicorn's too) to stderr as JSON lines. uvicorn's access log is off:
-    ``taskora.access`` (the request middleware) logs requests, with their ids, when enabled."""
+    ``taskora.access`` (the request middleware) logs requests, with their ids, when enabled.
+
+    A record no longer collects what no line shows (the calling frame, the thread's and the
+    process's names: the logging HOWTO's "Optimization" switches); the access log writes one
+    record per request on the event loop.
+    """
+    logging._srcfile = None  # no sys._getframe() walk per record
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
