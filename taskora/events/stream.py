@@ -25,6 +25,7 @@ from taskora.events import metrics
 from taskora.events.envelope import CloudEvent, to_cloudevent
 from taskora.events.outbox import NOTIFY_CHANNEL, last_position, read_after
 from taskora.failpoints import OFF, Failpoints
+from taskora.models import OutboxEvent
 
 __all__ = ["EventStream", "Subscriber", "TooManyStreams"]
 
@@ -116,7 +117,7 @@ class EventStream:
                 break  # an earlier event may still commit: wait for it
             self._gap_since = None
             self.position = row.id
-            self._hand_out(to_cloudevent(row))
+            self._hand_out(row)
             handed += 1
         return handed
 
@@ -126,11 +127,14 @@ class EventStream:
             self._gap_since = now
         return now - self._gap_since >= self.gap_timeout
 
-    def _hand_out(self, event: CloudEvent) -> None:
+    def _hand_out(self, row: OutboxEvent) -> None:
+        with self._lock:
+            targets = list(self._subscribers.get(row.user_id, ()))
+        if not targets:  # most events: their user has no stream open in this process
+            return
         if self.failpoints.drop_events and self.failpoints.chance(self.failpoints.drop_events):
             return  # failpoint drop_events: no subscriber of this process gets it live
-        with self._lock:
-            targets = list(self._subscribers.get(event.userid, ()))
+        event = to_cloudevent(row)
         for subscriber in targets:
             subscriber.loop.call_soon_threadsafe(subscriber.offer, event)
 
