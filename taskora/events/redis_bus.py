@@ -37,6 +37,7 @@ from taskora.events.delivery import (
     Outcome,
     StoreUnavailable,
     deliver,
+    deliver_batch,
     record_dead_letter,
 )
 from taskora.events.envelope import CloudEvent, dead_letter_topic
@@ -147,8 +148,7 @@ class RedisBus:
                     block=self.block_ms,
                 )
                 for stream, messages in _entries(reply):
-                    for message_id, fields in messages:
-                        self._handle(consumer, streams[stream], message_id, fields, 1)
+                    self._handle_read(consumer, streams[stream], messages)
             except redis.RedisError as exc:
                 log.warning("Redis consumer %s waits for the broker: %s", consumer.name, exc)
                 ready = False
@@ -225,6 +225,26 @@ class RedisBus:
                     self._handle(consumer, topic, message_id, fields, times.get(message_id, 1))
                 if start == "0-0":
                     break
+
+    def _handle_read(
+        self, consumer: Consumer, topic: str, messages: list[tuple[str, Fields]]
+    ) -> None:
+        """New messages of one read: applied in one transaction and acknowledged in one call
+        (the fast path under load); a malformed one, or any failure of the batch, sends them
+        one by one through ``_handle``, which retries, parks or dead-letters each on its own."""
+        events: list[tuple[CloudEvent, str]] = []
+        for _message_id, fields in messages:
+            payload = (fields or {}).get("event")
+            try:
+                events.append((CloudEvent.model_validate_json(payload or ""), topic))
+            except ValidationError:
+                break
+        else:
+            if len(events) > 1 and deliver_batch(self.db, consumer, events, utcnow()):
+                self.reader.xack(self.key(topic), consumer.name, *(m for m, _ in messages))
+                return
+        for message_id, fields in messages:
+            self._handle(consumer, topic, message_id, fields, 1)
 
     def _handle(
         self, consumer: Consumer, topic: str, message_id: str, fields: Fields, times: int

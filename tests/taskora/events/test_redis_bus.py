@@ -314,3 +314,47 @@ def test_a_poison_event_is_dead_lettered_and_the_rest_flow_on(client, auth, make
     assert_line_flowed(client, auth, poison)
     [(_, fields)] = server.xrange(bus.key(f"{TASK_EVENTS}-dlq"))
     assert fields["consumer"] == "recurrence" and poison in fields["event"]
+
+
+def test_new_messages_of_one_read_are_applied_in_one_transaction(
+    client, auth, make_bus, server, monkeypatch
+):
+    db = client.app.state.db
+    for _ in range(5):
+        client.post("/api/tasks", json=task_body(), headers=auth())
+    bus = make_bus([AUDIT], **FAST)
+    assert relay_all(client, bus) == 5  # all waiting before the consumer's first read
+    writes = []
+    write = db.write
+
+    def counted_write():
+        writes.append(threading.current_thread().name)
+        return write()
+
+    monkeypatch.setattr(db, "write", counted_write)
+    stream = bus.key(TASK_EVENTS)
+    last_id = server.xrevrange(stream, count=1)[0][0]
+    with consuming(bus):
+        wait_for(lambda: settled(server, stream, "audit", last_id))
+    assert sorted(audit_ids(client, auth)) == sorted(row.event_id for row in outbox(client))
+    assert len(writes) == 1  # five events, one transaction, one acknowledgement
+
+
+def test_a_malformed_message_among_good_ones_leaves_the_good_ones_applied(
+    client, auth, make_bus, server
+):
+    for _ in range(2):
+        client.post("/api/tasks", json=task_body(), headers=auth())
+    bus = make_bus([AUDIT], **FAST)
+    assert relay_all(client, bus) == 2
+    stream = bus.key(TASK_EVENTS)
+    bad = server.xadd(stream, {"event": "{not json"})
+    client.post("/api/tasks", json=task_body(), headers=auth())
+    assert relay_all(client, bus) == 1
+    last_id = server.xrevrange(stream, count=1)[0][0]
+    with consuming(bus):
+        wait_for(lambda: settled(server, stream, "audit", last_id))
+    assert sorted(audit_ids(client, auth)) == sorted(row.event_id for row in outbox(client))
+    with client.app.state.db.read() as session:
+        [letter] = session.scalars(select(DeadLetter)).all()
+    assert bad in letter.reason
