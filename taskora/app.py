@@ -66,12 +66,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.database_url,
         sqlite_synchronous=settings.sqlite_synchronous,
         pool_size=settings.pool_size,
+        threads=settings.threads,
     )
     runtime = Runtime(settings, database)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        # Handlers that touch the database are plain functions: they run on these threads.
+        # Handlers hand database work to the database's own threads (``Database.run``); the few
+        # plain-function handlers left (metrics) run on anyio's, bounded the same.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
         if settings.migrate_on_start:
             await run_in_threadpool(upgrade, settings.database_url)

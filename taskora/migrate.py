@@ -9,10 +9,13 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 
 from taskora.db import normalise_url
 
 __all__ = ["alembic_config", "current_revision", "downgrade", "head_revision", "upgrade"]
+
+VERSION_TABLE = "alembic_version"  # Alembic's default, which the migrations keep
 
 
 def alembic_config(database_url: str) -> Config:
@@ -28,7 +31,17 @@ def head_revision() -> str | None:
 
 
 def current_revision(connection: Connection) -> str | None:
-    return MigrationContext.configure(connection).get_current_revision()
+    """The revision the schema is at; None before its first migration.
+
+    One statement where the version table exists (every readiness probe asks, many a second);
+    Alembic's own check, which looks for the table first, where it does not. On PostgreSQL run
+    it outside a transaction (``Database.statement``): a failed statement ends the transaction
+    around it.
+    """
+    try:
+        return connection.exec_driver_sql(f"SELECT version_num FROM {VERSION_TABLE}").scalar()
+    except DBAPIError:  # no version table yet; an unreachable database fails again below
+        return MigrationContext.configure(connection).get_current_revision()
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:

@@ -15,7 +15,7 @@ from taskora.domain.idempotency import StoredResponse, fingerprint, recall, reme
 __all__ = ["run_idempotent"]
 
 
-def run_idempotent(
+async def run_idempotent(
     *,
     db: Database,
     user_id: str,
@@ -27,26 +27,28 @@ def run_idempotent(
     work: Callable[[Session], BaseModel],
 ) -> Response:
     request_fingerprint = fingerprint(method, path, request_body)
+
+    def once(session: Session) -> tuple[StoredResponse, bool]:
+        """The stored response and whether it was a replay; else do the work and store it."""
+        stored = recall(
+            session=session, user_id=user_id, key=key, request_fingerprint=request_fingerprint
+        )
+        if stored is not None:
+            return stored, True
+        stored = StoredResponse(status_code, work(session).model_dump_json())
+        remember(
+            session=session,
+            user_id=user_id,
+            key=key,
+            request_fingerprint=request_fingerprint,
+            response=stored,
+            now=utcnow(),
+        )
+        return stored, False
+
     for attempt in (1, 2):
         try:
-            with db.write() as session:
-                stored = recall(
-                    session=session,
-                    user_id=user_id,
-                    key=key,
-                    request_fingerprint=request_fingerprint,
-                )
-                replayed = stored is not None
-                if stored is None:
-                    stored = StoredResponse(status_code, work(session).model_dump_json())
-                    remember(
-                        session=session,
-                        user_id=user_id,
-                        key=key,
-                        request_fingerprint=request_fingerprint,
-                        response=stored,
-                        now=utcnow(),
-                    )
+            stored, replayed = await db.run_write(once)
         except IntegrityError:
             # A concurrent request with the same key committed first: replay its response.
             if attempt == 2:

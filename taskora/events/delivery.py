@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
-from sqlmodel import Session, col
+from sqlmodel import Session
 
-from taskora.db import Database, insert_ignoring_conflicts
+from taskora.db import Database, insert_ignoring_conflicts, inserted
 from taskora.events import metrics
 from taskora.events.envelope import CloudEvent, dead_letter_topic
 from taskora.models import DeadLetter, ProcessedEvent
@@ -114,14 +113,7 @@ def deliver_batch(
 
 def _insert_new_ids(session: Session, rows: list[dict[str, object]]) -> list[str]:
     """Record the events as processed; returns the ids that were not recorded before."""
-    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
-    statement = (
-        dialect.insert(ProcessedEvent.__table__)  # type: ignore[attr-defined]
-        .values(rows)
-        .on_conflict_do_nothing()
-        .returning(col(ProcessedEvent.event_id))
-    )
-    return list(session.execute(statement).scalars())
+    return inserted(session, ProcessedEvent, rows, "event_id")
 
 
 def deliver(

@@ -5,15 +5,16 @@ a write's NOTIFY goes out after its commit, never for a write rolled back."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import psycopg
 import pytest
 from psycopg.pq import TransactionStatus
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.exc import OperationalError
 
 from taskora import db as db_module
-from taskora.db import Database, notify_after_commit
+from taskora.db import Database, UTCDateTime, notify_after_commit
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.postgres
@@ -102,3 +103,28 @@ def test_a_write_notifies_after_its_commit_and_a_rolled_back_write_never(
             assert seen == ["committed_channel"]
     finally:
         database.dispose()
+
+
+def _moment(connection: Connection, literal: str) -> datetime:
+    """A timestamptz literal read back through the models' column type."""
+    statement = text("SELECT CAST(:literal AS timestamptz) AS at").columns(at=UTCDateTime())
+    return connection.execute(statement, {"literal": literal}).scalar_one()
+
+
+def test_sessions_run_in_utc_and_timestamps_arrive_aware_in_utc(database: Database) -> None:
+    with database.statement() as connection:
+        zone = connection.exec_driver_sql("SHOW TIME ZONE").scalar_one()
+        moment = _moment(connection, "2026-03-29 01:30:00+02")
+    assert zone == "UTC"
+    assert moment == datetime(2026, 3, 28, 23, 30, tzinfo=UTC)
+    assert moment.tzinfo is UTC
+
+
+def test_a_session_left_in_another_time_zone_still_reads_utc(database: Database) -> None:
+    # As behind a connection pooler that drops session settings.
+    with database.statement() as connection:
+        connection.exec_driver_sql("SET TIME ZONE 'America/New_York'")
+        moment = _moment(connection, "2026-07-01 12:00:00+00")
+        connection.exec_driver_sql("SET TIME ZONE 'UTC'")
+    assert moment == datetime(2026, 7, 1, 12, tzinfo=UTC)
+    assert moment.tzinfo is UTC

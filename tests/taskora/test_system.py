@@ -6,7 +6,7 @@ import json
 import logging
 
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from taskora.app import create_app
 from taskora.auth import issue_token
@@ -132,3 +132,19 @@ def test_an_unreachable_database_is_503_with_retry_after(auth) -> None:
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "1"
     assert "retry" in response.json()["detail"]
+
+
+def test_a_readiness_probe_is_one_statement(client) -> None:
+    # Probes come many a second under load: no transaction, no Alembic table lookups.
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    engine = client.app.state.db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert client.get("/ready").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert statements == ["SELECT version_num FROM alembic_version"]

@@ -19,10 +19,11 @@ _audit_query, _AUDIT_QUERY_DOCS = query_model(AuditQuery)
 
 
 @router.get("", openapi_extra=_AUDIT_QUERY_DOCS, response_model=AuditPage)
-def list_audit(
+async def list_audit(
     query: Annotated[AuditQuery, Depends(_audit_query)], user: CurrentUser, db: DatabaseDep
 ) -> Response:
     """Audit entries, newest first: one per event, with actor, type, time, before and after."""
-    with db.read() as session:
-        page = audit.list_audit(session=session, user_id=user, query=query)
+    page = await db.run_read(
+        lambda session: audit.list_audit(session=session, user_id=user, query=query)
+    )
     return json_response(page)

@@ -12,7 +12,6 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ValidationError
-from starlette.concurrency import run_in_threadpool
 
 from taskora.api.deps import SIDECAR_ONLY, DatabaseDep, SettingsDep, sidecar_only
 from taskora.db import Database, utcnow
@@ -74,7 +73,7 @@ async def dapr_event(
     body = await request.body()
     try:
         consumers = consumers_of(topic, request.app.state.runtime.consumers)
-        outcome = await run_in_threadpool(_apply, db, consumers, topic, body)
+        outcome = await db.run(_apply, db, consumers, topic, body)
     except Exception:
         outcome = Outcome.RETRY  # the dead letter could not be recorded: never drop unrecorded
     return DaprStatus(status=outcome.value)

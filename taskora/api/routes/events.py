@@ -11,7 +11,6 @@ from typing import Annotated
 from fastapi import APIRouter, Header, HTTPException, Request
 from sse_starlette.sse import EventSourceResponse, ServerSentEvent
 from starlette.background import BackgroundTask
-from starlette.concurrency import run_in_threadpool
 
 from taskora.api.deps import DatabaseDep, StreamClaims, StreamUser
 from taskora.db import Database, utcnow
@@ -64,7 +63,7 @@ async def _events(
         if position is not None:
             reaches_back = True
             while True:
-                batch, complete = await run_in_threadpool(_replay, db, user_id, position)
+                batch, complete = await db.run(_replay, db, user_id, position)
                 reaches_back = reaches_back and complete
                 if not reaches_back:
                     yield ServerSentEvent(data="{}", event="stream.reset")

@@ -22,48 +22,51 @@ _notification_query, _NOTIFICATION_QUERY_DOCS = query_model(NotificationQuery)
 
 
 @router.get("", openapi_extra=_NOTIFICATION_QUERY_DOCS, response_model=NotificationsPage)
-def list_notifications(
+async def list_notifications(
     query: Annotated[NotificationQuery, Depends(_notification_query)],
     user: CurrentUser,
     db: DatabaseDep,
 ) -> Response:
     """List notifications, newest first (``unread=true`` for unread ones only)."""
-    with db.read() as session:
-        page = notifications.list_notifications(session=session, user_id=user, query=query)
+    page = await db.run_read(
+        lambda session: notifications.list_notifications(session=session, user_id=user, query=query)
+    )
     return json_response(page)
 
 
 @router.get("/unread-count", response_model=UnreadCount)
-def unread_count(user: CurrentUser, db: DatabaseDep) -> Response:
+async def unread_count(user: CurrentUser, db: DatabaseDep) -> Response:
     """How many notifications are unread."""
-    with db.read(snapshot=False) as session:
-        unread = notifications.unread_count(session=session, user_id=user)
+    unread = await db.run_read(
+        lambda session: notifications.unread_count(session=session, user_id=user), snapshot=False
+    )
     return json_response(UnreadCount(unread=unread))
 
 
 @router.post("/read-all", response_model=UnreadCount)
-def read_all(user: CurrentUser, db: DatabaseDep) -> Response:
+async def read_all(user: CurrentUser, db: DatabaseDep) -> Response:
     """Mark every notification read."""
-    with db.write() as session:
-        notifications.mark_all_read(session=session, user_id=user, now=utcnow())
+    await db.run_write(
+        lambda session: notifications.mark_all_read(session=session, user_id=user, now=utcnow())
+    )
     return json_response(UnreadCount(unread=0))
 
 
 @router.post("/{notification_id}/read", response_model=NotificationPublic, responses=NOT_FOUND)
-def read_one(
+async def read_one(
     notification_id: Annotated[int, Path(ge=1, le=2**63 - 1)], user: CurrentUser, db: DatabaseDep
 ) -> Response:
     """Mark one notification read."""
-    with db.write() as session:
-        read = notifications.mark_read(
+    read = await db.run_write(
+        lambda session: notifications.mark_read(
             session=session, user_id=user, notification_id=notification_id, now=utcnow()
         )
+    )
     return json_response(read)
 
 
 @router.delete("", status_code=204)
-def clear(user: CurrentUser, db: DatabaseDep) -> Response:
+async def clear(user: CurrentUser, db: DatabaseDep) -> Response:
     """Delete all of the user's notifications."""
-    with db.write() as session:
-        notifications.clear(session=session, user_id=user)
+    await db.run_write(lambda session: notifications.clear(session=session, user_id=user))
     return Response(status_code=204)

@@ -23,32 +23,34 @@ CONFLICT: dict[int | str, dict[str, Any]] = {409: {"description": "The name is t
 
 
 @router.get("", response_model=TagsPublic)
-def list_tags(user: CurrentUser, db: DatabaseDep) -> Response:
+async def list_tags(user: CurrentUser, db: DatabaseDep) -> Response:
     """List the user's tags with the number of tasks carrying each."""
-    with db.read() as session:
-        result = tags.list_tags(session=session, user_id=user)
+    result = await db.run_read(lambda session: tags.list_tags(session=session, user_id=user))
     return json_response(result)
 
 
 @router.post("", status_code=201, response_model=TagPublic, responses=CONFLICT)
-def create_tag(body: TagCreate, user: CurrentUser, db: DatabaseDep) -> Response:
+async def create_tag(body: TagCreate, user: CurrentUser, db: DatabaseDep) -> Response:
     """Create a tag (tasks also create the tags they name)."""
-    with db.write() as session:
-        created = tags.create_tag(session=session, user_id=user, data=body, now=utcnow())
+    created = await db.run_write(
+        lambda session: tags.create_tag(session=session, user_id=user, data=body, now=utcnow())
+    )
     return json_response(created, status_code=201)
 
 
 @router.patch("/{name}", response_model=TagPublic, responses={**NOT_FOUND, **CONFLICT})
-def update_tag(name: TagName, body: TagUpdate, user: CurrentUser, db: DatabaseDep) -> Response:
+async def update_tag(
+    name: TagName, body: TagUpdate, user: CurrentUser, db: DatabaseDep
+) -> Response:
     """Rename or recolour a tag; every task carrying it follows."""
-    with db.write() as session:
-        updated = tags.update_tag(session=session, user_id=user, name=name, changes=body)
+    updated = await db.run_write(
+        lambda session: tags.update_tag(session=session, user_id=user, name=name, changes=body)
+    )
     return json_response(updated)
 
 
 @router.delete("/{name}", status_code=204, responses=NOT_FOUND)
-def delete_tag(name: TagName, user: CurrentUser, db: DatabaseDep) -> Response:
+async def delete_tag(name: TagName, user: CurrentUser, db: DatabaseDep) -> Response:
     """Delete a tag and remove it from every task."""
-    with db.write() as session:
-        tags.delete_tag(session=session, user_id=user, name=name)
+    await db.run_write(lambda session: tags.delete_tag(session=session, user_id=user, name=name))
     return Response(status_code=204)

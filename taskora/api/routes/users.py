@@ -15,18 +15,22 @@ router = APIRouter(prefix="/api/users/me", tags=["users"], route_class=StrictJSO
 
 
 @router.get("/preferences", response_model=PreferencesPublic)
-def get_preferences(user: CurrentUser, db: DatabaseDep) -> Response:
+async def get_preferences(user: CurrentUser, db: DatabaseDep) -> Response:
     """Read the user's preferences (reminders on by default)."""
-    with db.read() as session:
-        preferences = notifications.get_preferences(session=session, user_id=user)
+    preferences = await db.run_read(
+        lambda session: notifications.get_preferences(session=session, user_id=user)
+    )
     return json_response(preferences)
 
 
 @router.patch("/preferences", response_model=PreferencesPublic)
-def update_preferences(body: PreferencesUpdate, user: CurrentUser, db: DatabaseDep) -> Response:
+async def update_preferences(
+    body: PreferencesUpdate, user: CurrentUser, db: DatabaseDep
+) -> Response:
     """Change the user's preferences."""
-    with db.write() as session:
-        preferences = notifications.update_preferences(
+    preferences = await db.run_write(
+        lambda session: notifications.update_preferences(
             session=session, user_id=user, changes=body, now=utcnow()
         )
+    )
     return json_response(preferences)
