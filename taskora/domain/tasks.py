@@ -173,7 +173,8 @@ def update_task(
         assert task.id is not None
         tag_ids = ensure_tags(session=session, user_id=user_id, names=tags, now=now)
         set_task_tags(session=session, task_id=task.id, tag_ids=tag_ids, replace=True)
-    old, new = before.model_dump(mode="json"), _with_tags(session, task).model_dump(mode="json")
+    tag_names = before.tags if tags is None else sorted(tags)  # what the task carries now
+    old, new = before.model_dump(mode="json"), to_public(task, tag_names).model_dump(mode="json")
     changed = [f for f in old if f != "updated_at" and old[f] != new[f]]
     if not changed:
         return before
@@ -189,7 +190,7 @@ def update_task(
             session.flush()
     except IntegrityError:
         raise Conflict("another occurrence of this series is already due then") from None
-    after = _with_tags(session, task)
+    after = to_public(task, tag_names)
     _emit(
         session,
         "task.updated",

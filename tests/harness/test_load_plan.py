@@ -34,6 +34,14 @@ def test_the_plan_reaches_locust_through_its_environment(tmp_path: Path) -> None
     assert locustfile().name == "taskora_load.py"
 
 
+def test_the_peak_counts_as_held_to_within_one_history_row() -> None:
+    plan = LoadPlan.from_profile(load_profile("quick", ["sc008.hold_s=6"]))
+    assert plan.peak_held(6.0) and plan.peak_held(5.0)  # one row late: the 0.9 share is 5.4 s
+    assert not plan.peak_held(4.0)
+    long = LoadPlan.from_profile(load_profile("quick", ["sc008.hold_s=60"]))
+    assert long.peak_held(53.0) and not long.peak_held(52.0)
+
+
 @pytest.mark.parametrize(
     "override", ["sc008.users=0", "sc008.hold_s=0", "sc008.wait_min_s=5", "sc008.seed_per_user=-1"]
 )

@@ -222,3 +222,17 @@ class TestIdempotentCreate:
         assert client.post("/api/tasks", json=bad, headers=headers).status_code == 422
         good = client.post("/api/tasks", json=task_body(), headers=headers)
         assert good.status_code == 201
+
+
+def test_an_update_that_keeps_the_tags_in_another_order_changes_nothing(client, auth) -> None:
+    # Names that a database collation may order otherwise than Python does.
+    tags = ["a_b", "a-c", "a.b", "ab"]
+    task = client.post("/api/tasks", json=task_body(tags=tags), headers=auth()).json()
+    assert task["tags"] == sorted(tags)
+    updated = client.patch(
+        f"/api/tasks/{task['id']}", json={"tags": list(reversed(tags))}, headers=auth()
+    ).json()
+    assert updated == task  # unchanged: same updated_at, no task.updated event
+    changed = client.patch(f"/api/tasks/{task['id']}", json={"tags": ["zz", "a_b"]}, headers=auth())
+    assert changed.json()["tags"] == ["a_b", "zz"]
+    assert client.get(f"/api/tasks/{task['id']}", headers=auth()).json()["tags"] == ["a_b", "zz"]
