@@ -34,6 +34,8 @@ GRACE_S = 120.0  # on top of the planned duration before the Locust run is stopp
 PEAK_PROBE_S = 60.0  # how long a probe run at the peak may go on after Locust ended
 PROGRESS_EVERY_S = 5.0  # how often a running load stage reports where it stands
 PEAK_POLL_S = 0.5  # how often Locust's user count is read to start the probe at the peak
+HELD_SHARE = 0.9  # of hold_s the peak must be held for
+HISTORY_STEP_S = 1.0  # Locust's per-second history: a held time is known to one row, no better
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,11 @@ class LoadPlan:
     @property
     def duration_s(self) -> float:
         return self.ramp_s + self.hold_s + self.ramp_down_s
+
+    def peak_held(self, held_s: float) -> bool:
+        """Whether the peak was held long enough: ``HELD_SHARE`` of ``hold_s``, give or take the
+        one history row a loaded machine writes late (a 6 s hold seen as 5 s is still held)."""
+        return held_s + HISTORY_STEP_S >= HELD_SHARE * self.hold_s
 
     def locust_processes(self) -> int:
         if self.processes > 0:
