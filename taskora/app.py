@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sqlite_synchronous=settings.sqlite_synchronous,
         pool_size=settings.pool_size,
         threads=settings.threads,
+        read_threads=settings.read_threads,
     )
     runtime = Runtime(settings, database)
 

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     # Request handlers run on a bounded pool of threads (the event loop never waits on the
     # database); the connection pool holds one connection per thread plus the background loops'.
     threads: int = Field(default=16, ge=1, le=256)
+    # The hot reads' own threads (a read never waits on a lock; fewer threads, less GIL contention)
+    read_threads: int = Field(default=2, ge=1, le=64)
     database_pool_size: int | None = Field(default=None, ge=1, le=512)
     auto_migrate: bool | None = None
     access_log: bool = True
@@ -82,7 +84,7 @@ class Settings(BaseSettings):
     @property
     def pool_size(self) -> int:
         """Database connections per process: by default enough that no request thread waits."""
-        return self.database_pool_size or self.threads + BACKGROUND_CONNECTIONS
+        return self.database_pool_size or self.threads + self.read_threads + BACKGROUND_CONNECTIONS
 
     def runs(self, role: Role) -> bool:
         """Whether this process does the work of ``role``."""

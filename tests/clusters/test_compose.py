@@ -66,10 +66,13 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Any:
     db = tmp_path_factory.mktemp("compose") / "t.db"
     settings = Settings(database_url=f"sqlite:///{db}", bus="dapr", background=False,
                         jwt_secret="x" * 32, app_api_token=APP_TOKEN)  # fmt: skip
-    with TestClient(create_app(settings), headers={"dapr-api-token": APP_TOKEN}) as test_client:
-        # The database's request threads start now, not in the first test that needs one: the
-        # leftover guard counts the threads each test starts, and this client outlives tests.
-        assert test_client.get("/ready").status_code == 200
+    app = create_app(settings)
+    with TestClient(app, headers={"dapr-api-token": APP_TOKEN}) as test_client:
+        # The database's threads start now, not in the first test that needs them: the leftover
+        # guard counts the threads each test starts, and this client outlives tests.
+        assert test_client.get("/ready").status_code == 200  # the read threads
+        assert test_client.portal is not None
+        test_client.portal.call(app.state.db.run, int)  # the request threads
         yield test_client
 
 

@@ -1,7 +1,10 @@
-"""SQLite reads: a block of one statement runs in no transaction; a snapshot read does."""
+"""SQLite reads: a block of one statement runs in no transaction; a snapshot read does; reads
+have their own threads, which no waiting write holds up."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -38,3 +41,28 @@ def test_stored_moments_read_back_aware_in_utc(tmp_path: Path) -> None:
         database.dispose()
     assert moment == datetime(2026, 3, 28, 23, 30, 0, 250000, tzinfo=UTC)
     assert moment.tzinfo is UTC
+
+
+def test_reads_go_on_while_every_request_thread_waits(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'threads.db'}", threads=1, read_threads=1)
+    release = threading.Event()
+
+    async def scenario() -> tuple[str, str, bool]:
+        waiting = asyncio.ensure_future(database.run(release.wait, 10))  # the one request thread
+        statement = await database.run_statement(
+            lambda connection: (
+                threading.current_thread().name,
+                connection.execute(text("SELECT 1")),
+            )
+        )
+        read = await database.run_read(lambda _session: threading.current_thread().name)
+        release.set()
+        return statement[0], read, await waiting
+
+    try:
+        statement_thread, read_thread, released = asyncio.run(scenario())
+    finally:
+        release.set()
+        database.dispose()
+    assert statement_thread.startswith("taskora-read") and read_thread.startswith("taskora-read")
+    assert released
