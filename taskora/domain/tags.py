@@ -20,6 +20,7 @@ __all__ = [
     "create_tag",
     "delete_tag",
     "ensure_tags",
+    "link_new_task",
     "list_tags",
     "set_task_tags",
     "tag_ids_of",
@@ -49,6 +50,20 @@ _INSERT_TASK_TAGS_PG = insert(TaskTag).from_select(
     ),
 )
 
+# A new task's links to the user's tags with these names, in one statement: all of a create's
+# tag work when the tags exist (the common case); the ids it linked come back.
+_LINK_BY_NAME = (
+    insert(TaskTag)
+    .from_select(
+        ["task_id", "tag_id"],
+        select(bindparam("task_id", type_=BigInteger), col(Tag.id)).where(
+            col(Tag.user_id) == bindparam("user_id"),
+            col(Tag.name).in_(bindparam("names", expanding=True)),
+        ),
+    )
+    .returning(col(TaskTag.tag_id))
+)
+
 
 def _ids_by_name(session: Session, user_id: str, names: Sequence[str]) -> dict[str, int]:
     found = session.connection().execute(_IDS_BY_NAME, {"user_id": user_id, "names": list(names)})
@@ -71,6 +86,24 @@ def ensure_tags(
         insert_ignoring_conflicts(session, Tag, rows)
         ids = _ids_by_name(session, user_id, names)
     return [ids[n] for n in names]
+
+
+def link_new_task(
+    *, session: Session, user_id: str, task_id: int, names: Sequence[str], now: datetime
+) -> None:
+    """Link a task created in this transaction to the user's tags with these names, creating
+    the missing tags (race-free). One statement when every tag exists."""
+    if not names:
+        return
+    parameters = {"task_id": task_id, "user_id": user_id, "names": list(names)}
+    linked = set(session.connection().execute(_LINK_BY_NAME, parameters).scalars())
+    if len(linked) == len(names):
+        return
+    tag_ids = ensure_tags(session=session, user_id=user_id, names=names, now=now)
+    set_task_tags(
+        session=session, task_id=task_id, tag_ids=[i for i in tag_ids if i not in linked],
+        replace=False,
+    )  # fmt: skip
 
 
 def set_task_tags(*, session: Session, task_id: int, tag_ids: Iterable[int], replace: bool) -> None:

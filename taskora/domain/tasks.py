@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from taskora.domain.recurrence import RuleTooCostly, check_series, zone_label
-from taskora.domain.tags import ensure_tags, set_task_tags, tags_of
+from taskora.domain.tags import ensure_tags, link_new_task, set_task_tags, tags_of
 from taskora.domain.task_reads import RANK, read_page, read_task
 from taskora.errors import Conflict, Invalid, NotFound
 from taskora.events.outbox import emit
@@ -139,8 +139,7 @@ def create_task(*, session: Session, user_id: str, data: TaskCreate, now: dateti
         row.update(series_id=task_id, series_start=due_at, occurrence_at=due_at)
         series = {k: row[k] for k in ("series_id", "series_start", "occurrence_at")}
         connection.execute(_TASKS.update().where(_TASKS.c.id == task_id).values(series))
-    tag_ids = ensure_tags(session=session, user_id=user_id, names=data.tags, now=now)
-    set_task_tags(session=session, task_id=task_id, tag_ids=tag_ids, replace=False)
+    link_new_task(session=session, user_id=user_id, task_id=task_id, names=data.tags, now=now)
     public = to_public(SimpleNamespace(id=task_id, **row), sorted(data.tags))
     _emit(session, "task.created", public, user_id, now)
     return public

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlmodel import Session, col
 
 from taskora.db import notify_after_commit
@@ -29,6 +29,8 @@ __all__ = [
     "prune",
     "last_position",
     "read_after",
+    "read_ids",
+    "positions_after",
     "undispatched",
 ]
 
@@ -102,6 +104,29 @@ def read_after(
     if user_id is not None:
         statement = statement.where(col(OutboxEvent.user_id) == user_id)
     return session.scalars(statement.order_by(col(OutboxEvent.id)).limit(limit)).all()
+
+
+_POSITIONS = (
+    select(col(OutboxEvent.id), col(OutboxEvent.user_id))
+    .where(col(OutboxEvent.id) > bindparam("position"))
+    .order_by(col(OutboxEvent.id))
+    .limit(bindparam("limit"))
+)
+_BY_IDS = select(OutboxEvent).where(col(OutboxEvent.id).in_(bindparam("ids", expanding=True)))
+
+
+def positions_after(*, connection: Connection, position: int, limit: int) -> list[tuple[int, str]]:
+    """``(id, user_id)`` of the events after ``position`` in log order: what a stream tail needs
+    to follow the log, without reading (and parsing) the events nobody it serves subscribed to."""
+    rows = connection.execute(_POSITIONS, {"position": position, "limit": limit})
+    return [(row.id, row.user_id) for row in rows]
+
+
+def read_ids(*, session: Session, ids: Sequence[int]) -> list[OutboxEvent]:
+    """These events, in log order (an id pruned meanwhile is left out)."""
+    if not ids:
+        return []
+    return sorted(session.scalars(_BY_IDS, {"ids": list(ids)}).all(), key=lambda e: e.id or 0)
 
 
 def last_position(*, session: Session) -> int:

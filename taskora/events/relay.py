@@ -41,6 +41,7 @@ class Relay:
         batch: int = 50,
         lease_ttl: timedelta = timedelta(seconds=10),
         max_attempts: int = 5,
+        follower_retry: timedelta = timedelta(seconds=1),
         failpoints: Failpoints = OFF,
     ) -> None:
         self.db = db
@@ -50,19 +51,26 @@ class Relay:
         self.lease_ttl = lease_ttl
         self.max_attempts = max_attempts
         self.failpoints = failpoints
+        self.follower_retry = follower_retry
         self._leader_until = 0.0  # monotonic time until which the held lease needs no renewal
+        self._follow_until = 0.0  # monotonic time before which a follower does not ask again
 
     def is_leader(self) -> bool:
         """Hold the lease; renewed once a third of its time has passed, not on every batch
-        (a renewal is a write transaction), so it never lapses while this relay runs."""
-        if time.monotonic() < self._leader_until:
-            return True
+        (a renewal is a write transaction), so it never lapses while this relay runs. A
+        follower asks again only after ``follower_retry``: every ask is a write transaction,
+        and a crashed leader's lease lasts until it expires anyway."""
         asked = time.monotonic()
+        if asked < self._leader_until:
+            return True
+        if asked < self._follow_until:
+            return False
         with self.db.write() as session:
             held = lease.acquire(
                 session=session, name=LEASE, holder=self.holder, now=utcnow(), ttl=self.lease_ttl
             )
         self._leader_until = asked + self.lease_ttl.total_seconds() / 3 if held else 0.0
+        self._follow_until = 0.0 if held else asked + self.follower_retry.total_seconds()
         return held
 
     def run_once(self) -> int:
@@ -144,6 +152,6 @@ class Relay:
         return True
 
     def release(self) -> None:
-        self._leader_until = 0.0
+        self._leader_until = self._follow_until = 0.0
         with self.db.write() as session:
             lease.release(session=session, name=LEASE, holder=self.holder)

@@ -23,7 +23,7 @@ import psycopg
 from taskora.db import Database
 from taskora.events import metrics
 from taskora.events.envelope import CloudEvent, to_cloudevent
-from taskora.events.outbox import NOTIFY_CHANNEL, last_position, read_after
+from taskora.events.outbox import NOTIFY_CHANNEL, last_position, positions_after, read_ids
 from taskora.failpoints import OFF, Failpoints
 from taskora.models import OutboxEvent
 
@@ -107,19 +107,31 @@ class EventStream:
             self.position = last_position(session=session)
 
     def poll_once(self) -> int:
-        """Hand out what was committed since the last poll; returns how many events."""
-        with self.db.read(snapshot=False) as session:
-            rows = read_after(session=session, position=self.position, limit=READ_LIMIT)
-        handed = 0
-        for row in rows:
-            assert row.id is not None
-            if row.id != self.position + 1 and not self._gap_expired():
+        """Hand out what was committed since the last poll; returns how many events.
+
+        The tail follows the log by ids and owners only, and reads whole events just for the
+        users with a stream open in this process: under a write load most events have none, and
+        reading each one whole cost a fifth of a worker's time."""
+        with self.db.statement() as connection:
+            positions = positions_after(
+                connection=connection, position=self.position, limit=READ_LIMIT
+            )
+        wanted: list[int] = []
+        advanced = 0
+        for event_id, user_id in positions:
+            if event_id != self.position + 1 and not self._gap_expired():
                 break  # an earlier event may still commit: wait for it
             self._gap_since = None
-            self.position = row.id
-            self._hand_out(row)
-            handed += 1
-        return handed
+            self.position = event_id
+            advanced += 1
+            if user_id in self._subscribers:  # a racy peek: _hand_out looks again, locked
+                wanted.append(event_id)
+        if wanted:
+            with self.db.read(snapshot=False) as session:
+                rows = read_ids(session=session, ids=wanted)
+            for row in rows:
+                self._hand_out(row)
+        return advanced
 
     def _gap_expired(self) -> bool:
         now = time.monotonic()
@@ -130,7 +142,7 @@ class EventStream:
     def _hand_out(self, row: OutboxEvent) -> None:
         with self._lock:
             targets = list(self._subscribers.get(row.user_id, ()))
-        if not targets:  # most events: their user has no stream open in this process
+        if not targets:  # the user's streams closed since the tail looked
             return
         if self.failpoints.drop_events and self.failpoints.chance(self.failpoints.drop_events):
             return  # failpoint drop_events: no subscriber of this process gets it live

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from taskora.db import utcnow
+from taskora.events import lease
 from taskora.events.bus import InlineBus
 from taskora.events.consumers import CONSUMERS
 from taskora.events.delivery import Consumer, Outcome, PoisonEvent, deliver
@@ -100,7 +101,10 @@ def test_a_poison_event_is_recorded_then_dropped(client, auth) -> None:
 def test_only_the_lease_holder_relays_and_an_expired_lease_is_taken_over(client, auth) -> None:
     db = client.app.state.db
     bus = InlineBus(db, CONSUMERS)
-    first, second = (Relay(db, bus, holder=h, lease_ttl=timedelta(seconds=30)) for h in "ab")
+    first, second = (
+        Relay(db, bus, holder=h, lease_ttl=timedelta(seconds=30), follower_retry=timedelta(0))
+        for h in "ab"
+    )
     client.post("/api/tasks", json=task_body(), headers=auth())
     assert first.run_once() == 1  # asked first: it leads
     client.post("/api/tasks", json=task_body(), headers=auth())
@@ -113,6 +117,22 @@ def test_only_the_lease_holder_relays_and_an_expired_lease_is_taken_over(client,
     client.post("/api/tasks", json=task_body(), headers=auth())
     assert second.run_once() == 1
     assert first.run_once() == 0
+
+
+def test_a_follower_asks_for_the_lease_once_per_retry_interval(client, monkeypatch) -> None:
+    db = client.app.state.db
+    bus = InlineBus(db, CONSUMERS)
+    leader, follower = (
+        Relay(db, bus, holder=h, follower_retry=timedelta(minutes=5)) for h in ("a", "b")
+    )
+    assert leader.is_leader()
+    asks: list[str] = []
+    real_acquire = lease.acquire
+    monkeypatch.setattr(
+        lease, "acquire", lambda **kw: asks.append(kw["holder"]) or real_acquire(**kw)
+    )
+    assert [follower.run_once() for _ in range(5)] == [0] * 5
+    assert asks == ["b"]  # one write transaction, not five
 
 
 def test_exactly_one_of_many_concurrent_contenders_gets_the_lease(client) -> None:
