@@ -14,12 +14,12 @@ from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 
-from taskora.db import Database
+from taskora.db import Database, utcnow
+from taskora.domain.consumers import build_consumers
+from taskora.domain.jobs import housekeeping, measure_outbox_lag, reminder_check
 from taskora.events.bus import Bus, InlineBus
-from taskora.events.consumers import build_consumers
 from taskora.events.delivery import Consumer
 from taskora.events.relay import Relay
-from taskora.events.scheduler import housekeeping, measure_outbox_lag, reminder_check
 from taskora.events.stream import EventStream
 from taskora.settings import Settings
 
@@ -98,7 +98,9 @@ class Runtime:
         _every(
             self._stop,
             self.settings.ticker_seconds,
-            lambda: reminder_check(self.db, late_by=self.settings.failpoints.late_reminders),
+            lambda: reminder_check(
+                self.db, now=utcnow(), late_by=self.settings.failpoints.late_reminders
+            ),
             "reminder-check",
         )
 

@@ -13,11 +13,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from taskora.auth import InvalidToken, decode_token, decode_user
 from taskora.db import Database
+from taskora.events.delivery import Consumer
+from taskora.events.stream import EventStream
 from taskora.settings import Settings
 
 __all__ = [
-    "CurrentUser", "DatabaseDep", "IdempotencyKey", "SettingsDep", "StreamClaims", "StreamUser",
-    "sidecar_only",
+    "ConsumersDep", "CurrentUser", "DatabaseDep", "EventStreamDep", "IdempotencyKey",
+    "SettingsDep", "StreamClaims", "StreamUser", "get_consumers", "sidecar_only",
 ]  # fmt: skip
 
 _bearer = HTTPBearer(auto_error=False, description="A JWT: `taskora token USER` prints one")
@@ -34,8 +36,21 @@ async def _database(request: Request) -> Database:
     return database
 
 
+async def get_consumers(request: Request) -> tuple[Consumer, ...]:
+    consumers: tuple[Consumer, ...] = request.app.state.runtime.consumers
+    return consumers
+
+
+async def _event_stream(request: Request) -> EventStream:
+    stream: EventStream = request.app.state.runtime.stream
+    return stream
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
 DatabaseDep = Annotated[Database, Depends(_database)]
+# What this process's runtime built: its consumers (with any planted fault) and its stream tail.
+ConsumersDep = Annotated[tuple[Consumer, ...], Depends(get_consumers)]
+EventStreamDep = Annotated[EventStream, Depends(_event_stream)]
 
 
 async def _current_user(

@@ -25,8 +25,8 @@ from taskora.api.routes.events import event_stream
 from taskora.app import create_app
 from taskora.cli import main
 from taskora.db import Database
+from taskora.domain.consumers import build_consumers
 from taskora.errors import ConfigurationError
-from taskora.events.consumers import build_consumers
 from taskora.events.delivery import Outcome, deliver
 from taskora.events.envelope import TASK_EVENTS, CloudEvent
 from taskora.events.stream import EventStream
@@ -420,7 +420,9 @@ async def _first_sse(app: FastAPI, last_event_id: int | None) -> tuple[float, da
     """Open the SSE route, hand out what was committed; the first event's age when sent."""
     request = _Request(app)
     claims = StreamClaims("alice", datetime.now(UTC) + timedelta(minutes=5))
-    response = await event_stream(request, claims, app.state.db, last_event_id)
+    response = await event_stream(
+        request, claims, app.state.db, app.state.settings, app.state.runtime.stream, last_event_id
+    )
     events = response.body_iterator
     try:
         first = asyncio.ensure_future(anext(events))

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, HTTPException, Response
 from pydantic import BaseModel
 
 from taskora.api.deps import SIDECAR_ONLY, DatabaseDep, SettingsDep, sidecar_only
-from taskora.db import Database
-from taskora.events.scheduler import JOBS, housekeeping, reminder_check
+from taskora.db import Database, utcnow
+from taskora.domain.jobs import JOBS, housekeeping, reminder_check
 from taskora.settings import Settings
 
 __all__ = ["router"]
@@ -42,7 +42,7 @@ async def cron(job: str, db: DatabaseDep, settings: SettingsDep) -> CronResult:
 def _run_job(job: str, db: Database, settings: Settings) -> CronResult:
     if job == "reminder-check":
         late_by = settings.failpoints.late_reminders
-        return CronResult(job=job, done=reminder_check(db, late_by=late_by))
+        return CronResult(job=job, done=reminder_check(db, now=utcnow(), late_by=late_by))
     if job == "housekeeping":
         housekeeping(
             db,

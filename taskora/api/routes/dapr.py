@@ -8,19 +8,22 @@ the delivery route belongs to the consumers.
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ValidationError
 
-from taskora.api.deps import SIDECAR_ONLY, DatabaseDep, SettingsDep, sidecar_only
+from taskora.api.deps import SIDECAR_ONLY, ConsumersDep, DatabaseDep, SettingsDep, sidecar_only
 from taskora.db import Database, utcnow
-from taskora.events.consumers import consumers_of
+from taskora.domain.consumers import consumers_of
 from taskora.events.dapr import subscriptions
 from taskora.events.delivery import Consumer, Outcome, deliver, record_dead_letter
 from taskora.events.envelope import TOPICS, CloudEvent
 
 __all__ = ["router", "subscribe_router"]
+
+log = logging.getLogger("taskora.dapr")
 
 subscribe_router = APIRouter(
     tags=["dapr"], dependencies=[Depends(sidecar_only)], responses=SIDECAR_ONLY
@@ -65,15 +68,15 @@ def _apply(db: Database, consumers: list[Consumer], topic: str, body: bytes) -> 
 
 @router.post("/dapr/events/{topic}", response_model=DaprStatus, responses=NO_SUCH)
 async def dapr_event(
-    topic: str, request: Request, db: DatabaseDep, settings: SettingsDep
+    topic: str, request: Request, db: DatabaseDep, settings: SettingsDep, consumers: ConsumersDep
 ) -> DaprStatus:
     """Apply one delivered event; the answer tells the sidecar to retry, drop or move on."""
     if settings.bus != "dapr" or topic not in TOPICS:
         raise HTTPException(404, detail="No subscription for this topic")
     body = await request.body()
     try:
-        consumers = consumers_of(topic, request.app.state.runtime.consumers)
-        outcome = await db.run(_apply, db, consumers, topic, body)
-    except Exception:
-        outcome = Outcome.RETRY  # the dead letter could not be recorded: never drop unrecorded
+        outcome = await db.run(_apply, db, consumers_of(topic, consumers), topic, body)
+    except Exception:  # the dead letter could not be recorded: never drop unrecorded
+        log.exception("delivery of an event on %s failed; the sidecar retries it", topic)
+        outcome = Outcome.RETRY
     return DaprStatus(status=outcome.value)

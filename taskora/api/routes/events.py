@@ -12,7 +12,7 @@ from fastapi import APIRouter, Header, HTTPException, Request
 from sse_starlette.sse import EventSourceResponse, ServerSentEvent
 from starlette.background import BackgroundTask
 
-from taskora.api.deps import DatabaseDep, StreamClaims, StreamUser
+from taskora.api.deps import DatabaseDep, EventStreamDep, SettingsDep, StreamClaims, StreamUser
 from taskora.db import Database, utcnow
 from taskora.events.envelope import CloudEvent, to_cloudevent
 from taskora.events.outbox import read_after
@@ -103,11 +103,11 @@ async def event_stream(
     request: Request,
     user: StreamUser,
     db: DatabaseDep,
+    settings: SettingsDep,
+    stream: EventStreamDep,
     last_event_id: Annotated[int | None, Header(alias="Last-Event-ID", ge=0, le=2**63 - 1)] = None,
 ) -> EventSourceResponse:
     """Stream the user's events: id = log position, event = type, data = the CloudEvent."""
-    stream: EventStream = request.app.state.runtime.stream
-    settings = request.app.state.settings
     try:
         subscriber = stream.subscribe(user.user, limit=settings.sse_streams_per_user)
     except TooManyStreams as exc:

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from taskora.db import utcnow
+from taskora.domain.consumers import build_consumers
 from taskora.events import lease
 from taskora.events.bus import InlineBus
-from taskora.events.consumers import CONSUMERS
 from taskora.events.delivery import Consumer, Outcome, PoisonEvent, deliver
 from taskora.events.envelope import TASK_EVENTS, to_cloudevent
 from taskora.events.lease import acquire
@@ -42,7 +42,7 @@ def test_redelivery_is_skipped(client, auth) -> None:
     client.post("/api/tasks", json=task_body(), headers=auth())
     db = client.app.state.db
     event = to_cloudevent(outbox(client)[0])
-    audit = next(c for c in CONSUMERS if c.name == "audit")
+    audit = next(c for c in build_consumers() if c.name == "audit")
     assert deliver(db, audit, event, TASK_EVENTS, utcnow()) is Outcome.SUCCESS
     assert deliver(db, audit, event, TASK_EVENTS, utcnow()) is Outcome.SUCCESS
     assert _count(client, AuditEntry) == 1
@@ -100,7 +100,7 @@ def test_a_poison_event_is_recorded_then_dropped(client, auth) -> None:
 
 def test_only_the_lease_holder_relays_and_an_expired_lease_is_taken_over(client, auth) -> None:
     db = client.app.state.db
-    bus = InlineBus(db, CONSUMERS)
+    bus = InlineBus(db, build_consumers())
     first, second = (
         Relay(db, bus, holder=h, lease_ttl=timedelta(seconds=30), follower_retry=timedelta(0))
         for h in "ab"
@@ -121,7 +121,7 @@ def test_only_the_lease_holder_relays_and_an_expired_lease_is_taken_over(client,
 
 def test_a_follower_asks_for_the_lease_once_per_retry_interval(client, monkeypatch) -> None:
     db = client.app.state.db
-    bus = InlineBus(db, CONSUMERS)
+    bus = InlineBus(db, build_consumers())
     leader, follower = (
         Relay(db, bus, holder=h, follower_retry=timedelta(minutes=5)) for h in ("a", "b")
     )

@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import func, select
 
 from taskora.db import Database
-from taskora.events.consumers import CONSUMERS
+from taskora.domain.consumers import build_consumers
 from taskora.models import AuditEntry, OutboxEvent, ProcessedEvent, Task
 from tests.process import Server
 
@@ -73,7 +73,9 @@ def _consumed_everything(db: Database) -> bool:
             session.execute(select(ProcessedEvent.consumer, ProcessedEvent.event_id)).all()
         )
         audited = session.scalar(select(func.count()).select_from(AuditEntry))
-    expected = {(c.name, e.event_id) for e in events for c in CONSUMERS if e.topic in c.topics}
+    expected = {
+        (c.name, e.event_id) for e in events for c in build_consumers() if e.topic in c.topics
+    }
     return all(e.dispatched_at for e in events) and processed == expected and audited == len(events)
 
 

@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from fastapi.testclient import TestClient
 
+from taskora.api.deps import get_consumers
 from taskora.app import create_app
 from taskora.errors import ConfigurationError
 from taskora.events.bus import BrokerUnavailable
@@ -116,17 +117,20 @@ def test_contract_a_poison_event_is_dead_lettered_and_the_rest_flow_on(dapr_clie
     assert_line_flowed(dapr_client, auth, poison)
 
 
-def test_contract_transient_failure_answers_retry(dapr_client, auth, monkeypatch) -> None:
+def test_contract_transient_failure_answers_retry(dapr_client, auth) -> None:
+    calls: list[str] = []
+
     def failing(session, event, now) -> None:
+        calls.append(event.type)
         raise ConnectionError("database went away")
 
-    monkeypatch.setattr(
-        "taskora.api.routes.dapr.consumers_of",
-        lambda topic: [Consumer("audit", frozenset({TASK_EVENTS}), failing)],
+    dapr_client.app.dependency_overrides[get_consumers] = lambda: (
+        Consumer("audit", frozenset({TASK_EVENTS}), failing),
     )
     dapr_client.post("/api/tasks", json=task_body(), headers=auth())
     response = _deliver(dapr_client, _as_delivered_by_the_sidecar(dapr_client))
     assert (response.status_code, response.json()) == (200, {"status": "RETRY"})
+    assert calls == ["task.created"]  # the consumer ran and failed: not a broken route
 
 
 def test_contract_cron_binding_probe_and_call(dapr_client, auth) -> None:

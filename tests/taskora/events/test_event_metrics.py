@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 from taskora.db import utcnow
-from taskora.events.consumers import CONSUMERS
+from taskora.domain.consumers import build_consumers
+from taskora.domain.jobs import measure_outbox_lag
 from taskora.events.delivery import deliver
 from taskora.events.envelope import TASK_EVENTS, to_cloudevent
-from taskora.events.scheduler import measure_outbox_lag
 from tests.conftest import drain, outbox
 from tests.factories import task_body
 
@@ -27,7 +27,7 @@ def test_counters_move_with_the_events(client, auth) -> None:
     client.post("/api/tasks", json=task_body(), headers=auth())
     assert measure_outbox_lag(client.app.state.db) >= 0.0
     drain(client)
-    audit = next(c for c in CONSUMERS if c.name == "audit")
+    audit = next(c for c in build_consumers() if c.name == "audit")
     deliver(client.app.state.db, audit, to_cloudevent(outbox(client)[0]), TASK_EVENTS, utcnow())
     assert measure_outbox_lag(client.app.state.db) == 0.0  # drained: nothing waits
     after = client.get("/metrics").text

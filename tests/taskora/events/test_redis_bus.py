@@ -18,8 +18,8 @@ import redis
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
+from taskora.domain.consumers import build_consumers
 from taskora.events.bus import BrokerUnavailable
-from taskora.events.consumers import CONSUMERS
 from taskora.events.delivery import Consumer
 from taskora.events.envelope import TASK_EVENTS, to_cloudevent
 from taskora.events.redis_bus import RedisBus
@@ -31,7 +31,7 @@ from tests.poison import GOOD, POISON_RULES, assert_line_flowed, write_around_po
 
 pytestmark = pytest.mark.redis
 
-AUDIT = next(c for c in CONSUMERS if c.name == "audit")
+AUDIT = next(c for c in build_consumers() if c.name == "audit")
 FAST = {"block_ms": 100, "reclaim_idle_ms": 200, "reclaim_every": 0.1}
 
 
@@ -47,10 +47,10 @@ def make_bus(client, redis_url: str, server: redis.Redis) -> Iterator[Callable[.
     prefix = f"taskora-test-{uuid.uuid4().hex[:12]}"
     buses: list[RedisBus] = []
 
-    def make(consumers=CONSUMERS, **options: Any) -> RedisBus:
+    def make(consumers: Any = None, **options: Any) -> RedisBus:
         bus = RedisBus(
             client.app.state.db,
-            consumers,
+            build_consumers() if consumers is None else consumers,
             url=redis_url,
             holder=f"test-{uuid.uuid4().hex[:8]}",
             prefix=prefix,
@@ -261,7 +261,7 @@ def test_a_malformed_message_is_recorded_and_acknowledged(client, make_bus, serv
 
 
 def test_publish_to_an_unreachable_broker_fails_fast_and_the_outbox_keeps_the_event(client, auth):
-    bus = RedisBus(client.app.state.db, CONSUMERS, url="redis://127.0.0.1:1/0", holder="t")
+    bus = RedisBus(client.app.state.db, build_consumers(), url="redis://127.0.0.1:1/0", holder="t")
     client.post("/api/tasks", json=task_body(), headers=auth())
     event = to_cloudevent(outbox(client)[0])
     began = time.monotonic()

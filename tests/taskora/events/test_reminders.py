@@ -6,10 +6,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
-from taskora.events.scheduler import reminder_check
+from taskora.domain.jobs import reminder_check
 from tests.conftest import drain, outbox
 from tests.factories import task_body
-from tests.waiting import wait_until
 
 
 def _past(seconds: int = 5) -> str:
@@ -30,8 +29,8 @@ def test_a_due_reminder_becomes_one_event_and_one_notification(client, auth) -> 
         headers=auth(),
     )
     db = client.app.state.db
-    assert reminder_check(db) == 1
-    assert reminder_check(db) == 0  # already reminded
+    assert reminder_check(db, now=datetime.now(UTC)) == 1
+    assert reminder_check(db, now=datetime.now(UTC)) == 0  # already reminded
     drain(client)
     items = client.get("/api/notifications", headers=auth()).json()["items"]
     assert [(n["kind"], n["task_id"], n["message"]) for n in items] == [
@@ -49,7 +48,7 @@ def test_concurrent_scans_emit_each_reminder_once(client, auth) -> None:
 
     def scan(_: int) -> int:
         barrier.wait()
-        return reminder_check(db)
+        return reminder_check(db, now=datetime.now(UTC))
 
     with ThreadPoolExecutor(4) as pool:
         counts = list(pool.map(scan, range(4)))
@@ -67,12 +66,11 @@ def test_a_moved_reminder_fires_again_and_done_tasks_never_fire(client, auth) ->
     ).json()
     client.post(f"/api/tasks/{done['id']}/complete", headers=auth())
     db = client.app.state.db
-    assert reminder_check(db) == 1
+    assert reminder_check(db, now=datetime.now(UTC)) == 1
     client.patch(f"/api/tasks/{task['id']}", json={"remind_at": _past(1)}, headers=auth())
-    assert reminder_check(db) == 1
+    assert reminder_check(db, now=datetime.now(UTC)) == 1
     due = datetime.fromisoformat(done["remind_at"])
-    wait_until(lambda: datetime.now(UTC) > due, 10, "the done task's reminder time")
-    assert reminder_check(db) == 0  # the done task's time has come, but it is done
+    assert reminder_check(db, now=due + timedelta(seconds=1)) == 0  # its time came; it is done
 
 
 def test_reminders_off_means_no_notification(client, auth) -> None:
@@ -84,7 +82,7 @@ def test_reminders_off_means_no_notification(client, auth) -> None:
         "reminders_enabled": False
     }
     client.post("/api/tasks", json=task_body(remind_at=_past()), headers=auth())
-    reminder_check(client.app.state.db)
+    reminder_check(client.app.state.db, now=datetime.now(UTC))
     drain(client)
     assert client.get("/api/notifications", headers=auth()).json()["items"] == []
 
@@ -92,7 +90,7 @@ def test_reminders_off_means_no_notification(client, auth) -> None:
 def test_notification_endpoints(client, auth) -> None:
     for i in range(3):
         client.post("/api/tasks", json=task_body(title=f"r{i}", remind_at=_past()), headers=auth())
-    reminder_check(client.app.state.db)
+    reminder_check(client.app.state.db, now=datetime.now(UTC))
     drain(client)
     items = client.get("/api/notifications", params={"limit": 2}, headers=auth()).json()
     assert len(items["items"]) == 2 and items["next_cursor"]
@@ -123,7 +121,7 @@ def test_notifications_older_than_30_days_are_archived(client, auth) -> None:
     from taskora.domain.notifications import archive_old
 
     client.post("/api/tasks", json=task_body(remind_at=_past()), headers=auth())
-    reminder_check(client.app.state.db)
+    reminder_check(client.app.state.db, now=datetime.now(UTC))
     drain(client)
     with client.app.state.db.write() as session:
         assert archive_old(session=session, now=datetime.now(UTC) + timedelta(days=31)) == 1

@@ -6,7 +6,7 @@ the in-process ticker. Both may run on every replica at once: each job is safe t
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from taskora.db import Database, utcnow
 from taskora.domain.idempotency import forget_expired
@@ -18,9 +18,10 @@ from taskora.events.outbox import oldest_undispatched, prune
 __all__ = ["JOBS", "housekeeping", "reminder_check"]
 
 
-def reminder_check(db: Database, *, late_by: float = 0.0) -> int:
+def reminder_check(db: Database, *, now: datetime, late_by: float = 0.0) -> int:
+    """Emit ``reminder.due`` for every reminder due by ``now``; returns how many."""
     with db.write() as session:
-        return scan_due_reminders(session=session, now=utcnow(), late_by=late_by)
+        return scan_due_reminders(session=session, now=now, late_by=late_by)
 
 
 def housekeeping(db: Database, *, event_retention: timedelta, idempotency_ttl: timedelta) -> None:

@@ -3,7 +3,7 @@ in the transaction of its effect) and subscribes to the topics it needs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -15,7 +15,7 @@ from taskora.events.envelope import REMINDER_EVENTS, TASK_EVENTS, CloudEvent
 from taskora.failpoints import OFF, Failpoints
 from taskora.models import Task
 
-__all__ = ["CONSUMERS", "build_consumers", "consumers_of"]
+__all__ = ["build_consumers", "consumers_of"]
 
 Handler = Callable[[Session, CloudEvent, datetime], None]
 
@@ -97,8 +97,5 @@ def build_consumers(failpoints: Failpoints = OFF) -> tuple[Consumer, ...]:
     return consumers
 
 
-CONSUMERS = build_consumers()
-
-
-def consumers_of(topic: str, consumers: tuple[Consumer, ...] = CONSUMERS) -> list[Consumer]:
+def consumers_of(topic: str, consumers: Sequence[Consumer]) -> list[Consumer]:
     return [c for c in consumers if topic in c.topics]
