@@ -98,11 +98,12 @@ def flakes(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """Check style (ruff) and types (mypy)."""
+    """Check style (ruff), types (mypy) and the import arrows between layers (import-linter)."""
     session.install(*PINNED, "-e", ".[lint,harness]")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")
+    session.run("lint-imports")
 
 
 @nox.session(python=PYTHON, default=False)

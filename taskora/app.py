@@ -17,6 +17,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
 
 from taskora import __version__
+from taskora.api.faults import FaultMiddleware
 from taskora.api.main import routers_for
 from taskora.db import Database
 from taskora.errors import DomainError, Invalid
@@ -108,10 +109,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(Exception, _unexpected_error)
     for router in routers_for(settings):
         app.include_router(router)
+    faults = settings.failpoints
+    if faults.error_rate or faults.slow_requests or faults.busy_above:
+        # Inside the request context: a planted 500 is counted, logged and timed like a real one.
+        app.add_middleware(FaultMiddleware, failpoints=faults)
     app.add_middleware(
         RequestContextMiddleware,
         access_log_enabled=settings.access_log,
-        failpoints=settings.failpoints,
         max_body_bytes=settings.max_body_bytes,
     )
     return app

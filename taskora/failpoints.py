@@ -35,8 +35,9 @@ silent_poison      0 or 1          the consumers swallow an event they cannot ap
 skew_recurrence    0 or 1          a next occurrence is due a day after the day its rule gives
 =================  ==============  ===========================================================
 
-The runtime hands them to what they change: the request middleware, the event stream, the
-SSE route, the outbox relay, the reminder check (as a delay) and the consumers it builds.
+The runtime hands them to what they change: the fault middleware (``taskora.api.faults``, added
+by the app factory only when a fault is set), the event stream, the SSE route, the outbox relay,
+the reminder check (as a delay) and the consumers it builds.
 """
 
 from __future__ import annotations
@@ -54,15 +55,12 @@ from typing import Any
 
 from pydantic import GetCoreSchemaHandler, ValidationInfo
 from pydantic_core import CoreSchema, core_schema
-from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from taskora.errors import ConfigurationError
 
 __all__ = ["OFF", "Failpoints"]
 
 VARIABLE = "TASKORA_FAILPOINTS"
-STREAM_PATH = "/api/events/stream"  # a subscription, not traffic (busy_above)
 
 
 def _number(text: str) -> float:
@@ -205,19 +203,6 @@ class Failpoints:
         delay = self.stream_delay()
         while (age := (datetime.now(UTC) - event_time).total_seconds()) < delay:
             await asyncio.sleep(delay - age)
-
-    async def serve(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
-        """One HTTP request through error_rate and slow_requests."""
-        path = scope["path"]
-        if self.busy_above and path.startswith("/api/") and path != STREAM_PATH:
-            self.traffic.saw(scope.get("client"))
-        if self.error_rate and path != "/health" and self.chance(self.error_rate):
-            failed = JSONResponse({"detail": "failpoint: error_rate"}, status_code=500)
-            await failed(scope, receive, send)
-            return
-        if self.slow_requests and path.startswith("/api/"):
-            await asyncio.sleep(self.slow_requests / 1000)
-        await app(scope, receive, send)
 
     # A Settings field: parsed from the TASKORA_FAILPOINTS string, dumped back to one.
     @classmethod

@@ -16,7 +16,6 @@ import uuid
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from taskora.failpoints import OFF, Failpoints
 from taskora.logs import request_id_var
 from taskora.metrics import REQUEST_SECONDS, REQUESTS
 
@@ -80,12 +79,10 @@ class RequestContextMiddleware:
         app: ASGIApp,
         *,
         access_log_enabled: bool = True,
-        failpoints: Failpoints = OFF,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
         self.app = app
         self.access_log_enabled = access_log_enabled
-        self.failpoints = failpoints or None  # error_rate, slow_requests: None when off
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -110,10 +107,7 @@ class RequestContextMiddleware:
 
         receive = _limited(receive, scope, self.max_body_bytes)
         try:
-            if self.failpoints is None:
-                await self.app(scope, receive, send_with_id)
-            else:
-                await self.failpoints.serve(self.app, scope, receive, send_with_id)
+            await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
             template = _route_label(scope)

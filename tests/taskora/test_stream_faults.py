@@ -9,6 +9,7 @@ import sys
 
 from starlette.types import Receive, Scope, Send
 
+from taskora.api.faults import FaultMiddleware
 from taskora.failpoints import Failpoints, Traffic
 
 
@@ -33,7 +34,7 @@ def _request(failpoints: Failpoints, path: str, client: tuple[str, int]) -> None
         pass
 
     scope = {"type": "http", "path": path, "client": client, "method": "GET", "headers": []}
-    asyncio.run(failpoints.serve(_ok, scope, receive, send))
+    asyncio.run(FaultMiddleware(_ok, failpoints=failpoints)(scope, receive, send))
 
 
 def test_a_busy_only_delay_holds_events_while_more_connections_ask_than_its_bound() -> None:
