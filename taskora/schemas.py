@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from taskora.domain.recurrence import check_rule
+from taskora.events.types import EventType
 
 __all__ = [
     "PRIORITIES",
@@ -213,15 +214,10 @@ class TagsPublic(BaseModel):
     items: list[TagPublic]
 
 
-AuditType = Literal[
-    "task.created",
-    "task.updated",
-    "task.completed",
-    "task.reopened",
-    "task.deleted",
-    "task.recurred",
-    "reminder.due",
-    "notification.created",
+# The audit filter takes any event type; documented inline (a query parameter's schema cannot
+# point into the model's own $defs).
+AuditType = Annotated[
+    EventType, WithJsonSchema({"type": "string", "enum": [t.value for t in EventType]})
 ]
 
 

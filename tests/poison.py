@@ -13,8 +13,10 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from taskora.db import Database, utcnow
+from taskora.domain.payloads import TaskChanged
 from taskora.domain.tasks import to_public
 from taskora.events.outbox import emit
+from taskora.events.types import EventType
 from taskora.models import DeadLetter, OutboxEvent, Task
 from tests.factories import task_body
 
@@ -59,10 +61,10 @@ def plant_poison(db: Database, *, user: str, rule: str = POISON_RULES[0]) -> str
         task.series_id = task.id
         emit(
             session=session,
-            type="task.completed",
+            type=EventType.TASK_COMPLETED,
             user_id=user,
             subject=f"tasks/{task.id}",
-            data={"task": to_public(task, []).model_dump(mode="json")},
+            data=TaskChanged(task=to_public(task, [])),
             actor=user,
             now=now,
         )

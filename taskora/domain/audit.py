@@ -8,14 +8,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from taskora.domain.payloads import Payload, TaskChanged, TaskRecurred, TaskUpdated
 from taskora.errors import Invalid
 from taskora.events.envelope import CloudEvent
+from taskora.events.types import EventType
 from taskora.models import AuditEntry
 from taskora.schemas import AuditEntryPublic, AuditPage, AuditQuery
 
 __all__ = ["list_audit", "record_event"]
 
-_STATUS_BEFORE = {"task.completed": "open", "task.reopened": "done"}
+_STATUS_BEFORE = {EventType.TASK_COMPLETED: "open", EventType.TASK_REOPENED: "done"}
 
 
 def _task_id(subject: str) -> int | None:
@@ -23,22 +25,22 @@ def _task_id(subject: str) -> int | None:
     return int(ident) if kind == "tasks" and ident.isdigit() else None
 
 
-def _before_after(event: CloudEvent) -> tuple[Any, Any]:
-    data = event.data
-    if event.type == "task.updated":
-        return data.get("before"), data.get("after")
-    if event.type == "task.deleted":
-        return data.get("task"), None
-    if event.type in _STATUS_BEFORE:
-        after = data.get("task", {}).get("status")
-        return {"status": _STATUS_BEFORE[event.type]}, {"status": after}
-    if event.type in ("task.created", "task.recurred"):
-        return None, data.get("task")
-    return None, data
+def _before_after(event_type: str, payload: Payload) -> tuple[Any, Any]:
+    """What the entry shows changed: the changed fields, the status, the whole task created or
+    deleted, or the payload itself (tags, reminders, notifications)."""
+    if isinstance(payload, TaskUpdated):
+        return payload.before, payload.after
+    if not isinstance(payload, TaskChanged | TaskRecurred):
+        return None, payload.model_dump(mode="json")
+    if event_type in _STATUS_BEFORE:
+        return {"status": _STATUS_BEFORE[EventType(event_type)]}, {"status": payload.task.status}
+    task = payload.task.model_dump(mode="json")
+    return (task, None) if event_type == EventType.TASK_DELETED else (None, task)
 
 
-def record_event(*, session: Session, event: CloudEvent) -> None:
-    before, after = _before_after(event)
+def record_event(*, session: Session, event: CloudEvent, payload: Payload) -> None:
+    """One audit entry for the event (``payload``: its data, read as its type's payload)."""
+    before, after = _before_after(event.type, payload)
     session.add(
         AuditEntry(
             event_id=event.id,

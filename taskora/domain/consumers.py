@@ -10,8 +10,10 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from taskora.domain import audit, notifications, series
+from taskora.domain.payloads import Payload, ReminderDue, TaskChanged, payload_of
 from taskora.events.delivery import Consumer, PoisonEvent
-from taskora.events.envelope import REMINDER_EVENTS, TASK_EVENTS, CloudEvent
+from taskora.events.envelope import CloudEvent
+from taskora.events.types import REMINDER_EVENTS, TASK_EVENTS, EventType
 from taskora.failpoints import OFF, Failpoints
 from taskora.models import Task
 
@@ -20,32 +22,36 @@ __all__ = ["build_consumers", "consumers_of"]
 Handler = Callable[[Session, CloudEvent, datetime], None]
 
 
-def _task(event: CloudEvent) -> dict[str, object]:
-    task = event.data.get("task")
-    if not isinstance(task, dict) or not isinstance(task.get("id"), int):
-        raise PoisonEvent(f"{event.type} {event.id} carries no task")
-    return task
+def _payload(event: CloudEvent) -> Payload:
+    """The event's data as the payload of its type; an event that carries something else is
+    poison (an unknown type, a missing or mistyped field): dead-lettered, never applied."""
+    try:
+        return payload_of(event.type, event.data)
+    except ValueError as exc:
+        raise PoisonEvent(f"{event.type} {event.id}: not a valid payload: {exc}") from None
 
 
 def _recurrence(session: Session, event: CloudEvent, now: datetime) -> None:
-    if event.type == "task.completed":
-        task_id = _task(event)["id"]
-        assert isinstance(task_id, int)
+    if event.type == EventType.TASK_COMPLETED:
+        payload = _payload(event)
+        assert isinstance(payload, TaskChanged)
         try:
-            series.create_next_occurrence(session=session, task_id=task_id, now=now)
+            series.create_next_occurrence(session=session, task_id=payload.task.id, now=now)
         except ValueError as exc:  # a rule refused since it was stored, or over its budget
             raise PoisonEvent(f"{event.type} {event.id}: recurrence {exc}") from exc
 
 
 def _notifications(session: Session, event: CloudEvent, now: datetime) -> None:
-    if event.type == "reminder.due":
+    if event.type == EventType.REMINDER_DUE:
+        payload = _payload(event)
+        assert isinstance(payload, ReminderDue)
         notifications.notify_reminder(
-            session=session, user_id=event.userid, task=_task(event), now=now
+            session=session, user_id=event.userid, task=payload.task, now=now
         )
 
 
 def _audit(session: Session, event: CloudEvent, now: datetime) -> None:
-    audit.record_event(session=session, event=event)
+    audit.record_event(session=session, event=event, payload=_payload(event))
 
 
 def _no_recurrence(session: Session, event: CloudEvent, now: datetime) -> None:
@@ -69,9 +75,11 @@ def _a_day_late(handle: Handler) -> Handler:
 
     def late(session: Session, event: CloudEvent, now: datetime) -> None:
         handle(session, event, now)
-        if event.type != "task.completed":
+        if event.type != EventType.TASK_COMPLETED:
             return
-        done = session.get(Task, _task(event)["id"])
+        payload = _payload(event)
+        assert isinstance(payload, TaskChanged)
+        done = session.get(Task, payload.task.id)
         if done is None or done.series_id is None:
             return
         following = select(Task).where(col(Task.series_id) == done.series_id,

@@ -7,8 +7,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlmodel import Session, col
 
+from taskora.domain.payloads import NotificationCreated
 from taskora.errors import Invalid, NotFound
 from taskora.events.outbox import emit
+from taskora.events.types import EventType
 from taskora.models import Notification, UserPreferences
 from taskora.schemas import (
     NotificationPublic,
@@ -16,6 +18,7 @@ from taskora.schemas import (
     NotificationsPage,
     PreferencesPublic,
     PreferencesUpdate,
+    TaskPublic,
 )
 
 __all__ = [
@@ -62,28 +65,25 @@ def update_preferences(
     return PreferencesPublic(reminders_enabled=row.reminders_enabled)
 
 
-def notify_reminder(
-    *, session: Session, user_id: str, task: dict[str, object], now: datetime
-) -> None:
+def notify_reminder(*, session: Session, user_id: str, task: TaskPublic, now: datetime) -> None:
     """Turn a due reminder into a notification, unless the user switched reminders off."""
     if not get_preferences(session=session, user_id=user_id).reminders_enabled:
         return
-    task_id = task.get("id")
     row = Notification(
         user_id=user_id,
-        task_id=task_id if isinstance(task_id, int) else None,
+        task_id=task.id,
         kind="reminder",
-        message=f"Reminder: {task.get('title', '')}"[:300],
+        message=f"Reminder: {task.title}"[:300],
         created_at=now,
     )
     session.add(row)
     session.flush()
     emit(
         session=session,
-        type="notification.created",
+        type=EventType.NOTIFICATION_CREATED,
         user_id=user_id,
         subject=f"notifications/{row.id}",
-        data={"notification": _public(row).model_dump(mode="json")},
+        data=NotificationCreated(notification=_public(row)),
         actor="system:notifications",
         now=now,
     )

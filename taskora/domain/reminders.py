@@ -14,10 +14,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlmodel import Session, col
 
+from taskora.domain.payloads import ReminderDue
 from taskora.domain.tags import tags_of
 from taskora.domain.task_reads import PUBLIC_COLUMNS
 from taskora.domain.tasks import to_public
 from taskora.events.outbox import emit
+from taskora.events.types import EventType
 from taskora.models import Task
 
 __all__ = ["BATCH", "scan_due_reminders"]
@@ -53,10 +55,10 @@ def scan_due_reminders(*, session: Session, now: datetime, late_by: float = 0.0)
         task = to_public(row, tags.get(row.id, []))
         emit(
             session=session,
-            type="reminder.due",
+            type=EventType.REMINDER_DUE,
             user_id=row.owner,
             subject=f"tasks/{row.id}",
-            data={"task": task.model_dump(mode="json"), "remind_at": row.remind_at.isoformat()},
+            data=ReminderDue(task=task, remind_at=row.remind_at),
             actor=ACTOR,
             now=now,
         )

@@ -7,10 +7,12 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from taskora.domain.payloads import TaskRecurred
 from taskora.domain.recurrence import next_occurrence
 from taskora.domain.tags import set_task_tags, tag_ids_of, tags_of
 from taskora.domain.tasks import to_public
 from taskora.events.outbox import emit
+from taskora.events.types import EventType
 from taskora.models import Task
 
 __all__ = ["create_next_occurrence"]
@@ -68,10 +70,10 @@ def create_next_occurrence(*, session: Session, task_id: int, now: datetime) -> 
     )
     emit(
         session=session,
-        type="task.recurred",
+        type=EventType.TASK_RECURRED,
         user_id=task.user_id,
         subject=f"tasks/{occurrence.id}",
-        data={"task": public.model_dump(mode="json"), "previous_task_id": task.id},
+        data=TaskRecurred(task=public, previous_task_id=task.id),
         actor=ACTOR,
         now=now,
     )

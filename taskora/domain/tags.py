@@ -12,7 +12,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from taskora.db import insert_ignoring_conflicts
+from taskora.domain.payloads import TagDeleted, TagRenamed
 from taskora.errors import Conflict, NotFound
+from taskora.events.outbox import emit
+from taskora.events.types import EventType
 from taskora.models import Tag, TaskTag
 from taskora.schemas import DEFAULT_TAG_COLOR, TagCreate, TagPublic, TagsPublic, TagUpdate
 
@@ -175,9 +178,18 @@ def create_tag(*, session: Session, user_id: str, data: TagCreate, now: datetime
     return TagPublic(name=tag.name, color=tag.color, task_count=0)
 
 
-def update_tag(*, session: Session, user_id: str, name: str, changes: TagUpdate) -> TagPublic:
-    """Rename and/or recolour a tag; every task that carries it follows."""
+def _tasks_carrying(session: Session, tag_id: int | None) -> list[int]:
+    rows = session.scalars(select(col(TaskTag.task_id)).where(col(TaskTag.tag_id) == tag_id))
+    return sorted(rows)
+
+
+def update_tag(
+    *, session: Session, user_id: str, name: str, changes: TagUpdate, now: datetime
+) -> TagPublic:
+    """Rename and/or recolour a tag; every task that carries it follows (a rename is an event:
+    those tasks changed)."""
     tag = _get(session, user_id, name)
+    old_name = tag.name
     values = changes.model_dump(exclude_unset=True)
     if values:
         try:
@@ -186,14 +198,22 @@ def update_tag(*, session: Session, user_id: str, name: str, changes: TagUpdate)
         except IntegrityError:
             raise Conflict("Another tag already has that name", loc=("body", "name")) from None
         session.refresh(tag)
+    if tag.name != old_name:
+        renamed = TagRenamed(old_name=old_name, new_name=tag.name,
+                             task_ids=_tasks_carrying(session, tag.id))  # fmt: skip
+        emit(session=session, type=EventType.TAG_RENAMED, user_id=user_id,
+             subject=f"tags/{tag.id}", data=renamed, actor=user_id, now=now)  # fmt: skip
     return _public(session, [tag])[0]
 
 
-def delete_tag(*, session: Session, user_id: str, name: str) -> None:
-    """Delete a tag; it disappears from every task (the link rows cascade)."""
+def delete_tag(*, session: Session, user_id: str, name: str, now: datetime) -> None:
+    """Delete a tag; it disappears from every task that carried it (an event: they changed)."""
     tag = _get(session, user_id, name)
+    deleted = TagDeleted(name=tag.name, task_ids=_tasks_carrying(session, tag.id))
     session.execute(delete(TaskTag).where(col(TaskTag.tag_id) == tag.id))
     session.execute(delete(Tag).where(col(Tag.id) == tag.id))
+    emit(session=session, type=EventType.TAG_DELETED, user_id=user_id, subject=f"tags/{tag.id}",
+         data=deleted, actor=user_id, now=now)  # fmt: skip
 
 
 def tag_ids_of(*, session: Session, task_id: int) -> list[int]:

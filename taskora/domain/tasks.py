@@ -15,11 +15,13 @@ from sqlalchemy import Connection, delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
+from taskora.domain.payloads import Payload, TaskChanged, TaskUpdated
 from taskora.domain.recurrence import RuleTooCostly, check_series, zone_label
 from taskora.domain.tags import ensure_tags, link_new_task, set_task_tags, tags_of
 from taskora.domain.task_reads import RANK, read_page, read_task
 from taskora.errors import Conflict, Invalid, NotFound
 from taskora.events.outbox import emit
+from taskora.events.types import EventType
 from taskora.models import Task, TaskTag
 from taskora.schemas import PRIORITIES, TaskCreate, TaskPublic, TaskQuery, TasksPublic, TaskUpdate
 
@@ -107,15 +109,20 @@ def _with_tags(session: Session, task: Task) -> TaskPublic:
 
 
 def _emit(
-    session: Session, type: str, task: TaskPublic, user_id: str, now: datetime, **extra: Any
+    session: Session,
+    type: EventType,
+    task: TaskPublic,
+    user_id: str,
+    now: datetime,
+    data: Payload | None = None,
 ) -> None:
-    data = {"task": task.model_dump(mode="json"), **extra}
+    """An event about one task, by its owner; the payload is the task unless given."""
     emit(
         session=session,
         type=type,
         user_id=user_id,
         subject=f"tasks/{task.id}",
-        data=data,
+        data=TaskChanged(task=task) if data is None else data,
         actor=user_id,
         now=now,
     )
@@ -141,7 +148,7 @@ def create_task(*, session: Session, user_id: str, data: TaskCreate, now: dateti
         connection.execute(_TASKS.update().where(_TASKS.c.id == task_id).values(series))
     link_new_task(session=session, user_id=user_id, task_id=task_id, names=data.tags, now=now)
     public = to_public(SimpleNamespace(id=task_id, **row), sorted(data.tags))
-    _emit(session, "task.created", public, user_id, now)
+    _emit(session, EventType.TASK_CREATED, public, user_id, now)
     return public
 
 
@@ -190,15 +197,9 @@ def update_task(
     except IntegrityError:
         raise Conflict("another occurrence of this series is already due then") from None
     after = to_public(task, tag_names)
-    _emit(
-        session,
-        "task.updated",
-        after,
-        user_id,
-        now,
-        before={f: old[f] for f in changed},
-        after={f: new[f] for f in changed},
-    )
+    before_after = {"before": {f: old[f] for f in changed}, "after": {f: new[f] for f in changed}}
+    _emit(session, EventType.TASK_UPDATED, after, user_id, now,
+          TaskUpdated(task=after, **before_after))  # fmt: skip
     return after
 
 
@@ -219,7 +220,8 @@ def _set_status(
     task.updated_at = now
     session.flush()
     public = _with_tags(session, task)
-    _emit(session, "task.completed" if status == "done" else "task.reopened", public, user_id, now)
+    changed = EventType.TASK_COMPLETED if status == "done" else EventType.TASK_REOPENED
+    _emit(session, changed, public, user_id, now)
     return public
 
 
@@ -239,7 +241,7 @@ def delete_task(*, session: Session, user_id: str, task_id: int, now: datetime) 
     session.execute(delete(TaskTag).where(col(TaskTag.task_id) == task.id))
     session.delete(task)
     session.flush()
-    _emit(session, "task.deleted", public, user_id, now)
+    _emit(session, EventType.TASK_DELETED, public, user_id, now)
 
 
 def list_tasks(

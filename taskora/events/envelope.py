@@ -8,11 +8,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from taskora.events.types import REMINDER_EVENTS, TASK_EVENTS, TOPICS
 from taskora.models import OutboxEvent
 
 __all__ = [
     "DEAD_LETTER_SUFFIX",
-    "EVENT_TYPES",
     "REMINDER_EVENTS",
     "SOURCE",
     "TASK_EVENTS",
@@ -23,20 +23,7 @@ __all__ = [
 ]
 
 SOURCE = "/taskora"
-TASK_EVENTS = "task-events"
-REMINDER_EVENTS = "reminder-events"
-TOPICS = (TASK_EVENTS, REMINDER_EVENTS)
 DEAD_LETTER_SUFFIX = "-dlq"
-EVENT_TYPES = {
-    "task.created": TASK_EVENTS,
-    "task.updated": TASK_EVENTS,
-    "task.completed": TASK_EVENTS,
-    "task.reopened": TASK_EVENTS,
-    "task.deleted": TASK_EVENTS,
-    "task.recurred": TASK_EVENTS,
-    "reminder.due": REMINDER_EVENTS,
-    "notification.created": REMINDER_EVENTS,
-}
 
 
 def dead_letter_topic(topic: str) -> str:

@@ -7,17 +7,16 @@ outside the transaction), which wakes the stream tails of every replica at once.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlmodel import Session, col
 
 from taskora.db import notify_after_commit
-from taskora.events.envelope import EVENT_TYPES
+from taskora.events.types import EventType, topic_of
 from taskora.models import OutboxEvent
 
 __all__ = [
@@ -41,23 +40,24 @@ _INSERT = insert(OutboxEvent.__table__)  # type: ignore[attr-defined]
 def emit(
     *,
     session: Session,
-    type: str,
+    type: EventType,
     user_id: str,
     subject: str,
-    data: dict[str, Any],
+    data: BaseModel,
     actor: str,
     now: datetime,
 ) -> None:
-    """Add an event to the caller's transaction (one INSERT, no unit-of-work flush)."""
+    """Add an event to the caller's transaction (one INSERT, no unit-of-work flush). ``data``
+    is the payload model of ``type`` (``taskora.domain.payloads``), serialised once here."""
     row = {
         "event_id": str(uuid.uuid4()),
-        "topic": EVENT_TYPES[type],
-        "type": type,
+        "topic": topic_of(type),
+        "type": type.value,
         "subject": subject,
         "user_id": user_id,
         "actor": actor,
         "time": now,
-        "data": json.dumps(data, default=str, separators=(",", ":")),
+        "data": data.model_dump_json(),
         "attempts": 0,
     }
     connection = session.connection()  # Core, not the ORM's execute: this runs in the writer

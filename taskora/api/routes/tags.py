@@ -44,7 +44,9 @@ async def update_tag(
 ) -> Response:
     """Rename or recolour a tag; every task carrying it follows."""
     updated = await db.run_write(
-        lambda session: tags.update_tag(session=session, user_id=user, name=name, changes=body)
+        lambda session: tags.update_tag(
+            session=session, user_id=user, name=name, changes=body, now=utcnow()
+        )
     )
     return json_response(updated)
 
@@ -52,5 +54,7 @@ async def update_tag(
 @router.delete("/{name}", status_code=204, responses=NOT_FOUND)
 async def delete_tag(name: TagName, user: CurrentUser, db: DatabaseDep) -> Response:
     """Delete a tag and remove it from every task."""
-    await db.run_write(lambda session: tags.delete_tag(session=session, user_id=user, name=name))
+    await db.run_write(
+        lambda session: tags.delete_tag(session=session, user_id=user, name=name, now=utcnow())
+    )
     return Response(status_code=204)

@@ -13,8 +13,10 @@ import pytest
 from sqlmodel import Session
 
 from taskora.db import Database
+from taskora.domain.payloads import TagDeleted
 from taskora.events import outbox
 from taskora.events.stream import EventStream, Subscriber
+from taskora.events.types import EventType
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -27,8 +29,8 @@ def db(database_url: str) -> Iterator[Database]:
 
 
 def _emit(session: Session, user_id: str, n: int) -> None:
-    outbox.emit(session=session, type="task.created", user_id=user_id, subject=f"tasks/{n}",
-                data={"n": n}, actor=user_id, now=NOW)  # fmt: skip
+    outbox.emit(session=session, type=EventType.TAG_DELETED, user_id=user_id, subject=f"tags/{n}",
+                data=TagDeleted(name=f"t{n}", task_ids=[n]), actor=user_id, now=NOW)  # fmt: skip
 
 
 def _received(subscriber: Subscriber) -> list[int]:
@@ -36,7 +38,7 @@ def _received(subscriber: Subscriber) -> list[int]:
     while not subscriber.queue.empty():
         event = subscriber.queue.get_nowait()
         assert event is not None
-        events.append(event.data["n"])
+        events.append(event.data["task_ids"][0])
     return events
 
 
