@@ -19,6 +19,7 @@ from taskora.domain.consumers import build_consumers
 from taskora.domain.jobs import housekeeping, measure_outbox_lag, reminder_check
 from taskora.events.bus import Bus, InlineBus
 from taskora.events.delivery import Consumer
+from taskora.events.faults import FaultyEventStream, wrap_bus
 from taskora.events.relay import Relay
 from taskora.events.stream import EventStream
 from taskora.settings import Settings
@@ -67,9 +68,10 @@ class Runtime:
         self.settings = settings
         self.db = db
         self.consumers = build_consumers(settings.failpoints)
-        self.bus = build_bus(settings, db, self.consumers)
-        self.relay = Relay(db, self.bus, holder=_holder(), failpoints=settings.failpoints)
-        self.stream = EventStream(db, failpoints=settings.failpoints)
+        faults = settings.failpoints
+        self.bus = wrap_bus(build_bus(settings, db, self.consumers), faults)
+        self.relay = Relay(db, self.bus, holder=_holder())
+        self.stream = FaultyEventStream(db, faults) if faults else EventStream(db)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._relaying = False

@@ -47,6 +47,10 @@ class Bus(Protocol):
     def publish(self, event: CloudEvent, topic: str) -> None:
         """Hand one event over, or raise ``PublishError``."""
 
+    def publish_batch(self, events: Sequence[tuple[CloudEvent, str]]) -> bool:
+        """Hand a whole batch over and return True, or return False: the relay then publishes
+        the events one by one (a bus that takes one at a time always returns False)."""
+
     def start(self, stop: threading.Event) -> list[threading.Thread]:
         """Start whatever consumes from the broker in this process (nothing for inline)."""
 

@@ -9,6 +9,7 @@ delivers each event to its route; the answer is ``{"status": "SUCCESS" | "RETRY"
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 
 import httpx
 
@@ -48,6 +49,10 @@ class DaprBus:
         self.client = httpx.Client(
             base_url=f"http://127.0.0.1:{port}", timeout=PUBLISH_TIMEOUT, transport=transport
         )
+
+    def publish_batch(self, events: Sequence[tuple[CloudEvent, str]]) -> bool:
+        """One event at a time (the relay's one-by-one path retries and dead-letters each)."""
+        return False
 
     def publish(self, event: CloudEvent, topic: str) -> None:
         try:

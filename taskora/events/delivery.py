@@ -101,7 +101,9 @@ def deliver_batch(
             for event, _topic in wanted:
                 if event.id in new:
                     consumer.handle(session, event, now)
-    except Exception:
+    except Exception as exc:  # the relay retries these one by one: each fails or passes alone
+        log.info("batch for %s failed (%s); delivering its events one by one", consumer.name,
+                 type(exc).__name__)  # fmt: skip
         return False
     for event, _topic in wanted:
         if event.id in new:

@@ -97,6 +97,10 @@ class RedisBus:
     def key(self, topic: str) -> str:
         return f"{self.prefix}:{topic}"
 
+    def publish_batch(self, events: Sequence[tuple[CloudEvent, str]]) -> bool:
+        """One event at a time (the relay's one-by-one path retries and dead-letters each)."""
+        return False
+
     def publish(self, event: CloudEvent, topic: str) -> None:
         try:
             self.redis.xadd(

@@ -22,7 +22,6 @@ from taskora.events.bus import BrokerUnavailable, Bus, ConsumerFailed
 from taskora.events.delivery import record_dead_letter
 from taskora.events.envelope import to_cloudevent
 from taskora.events.outbox import mark_dispatched, note_attempt, undispatched
-from taskora.failpoints import OFF, Failpoints
 from taskora.models import OutboxEvent
 
 __all__ = ["Relay"]
@@ -42,7 +41,6 @@ class Relay:
         lease_ttl: timedelta = timedelta(seconds=10),
         max_attempts: int = 5,
         follower_retry: timedelta = timedelta(seconds=1),
-        failpoints: Failpoints = OFF,
     ) -> None:
         self.db = db
         self.bus = bus
@@ -50,7 +48,6 @@ class Relay:
         self.batch = batch
         self.lease_ttl = lease_ttl
         self.max_attempts = max_attempts
-        self.failpoints = failpoints
         self.follower_retry = follower_retry
         self._leader_until = 0.0  # monotonic time until which the held lease needs no renewal
         self._follow_until = 0.0  # monotonic time before which a follower does not ask again
@@ -79,8 +76,6 @@ class Relay:
             return 0
         with self.db.read() as session:
             rows = undispatched(session=session, limit=self.batch)
-        if self.failpoints.lose_events or self.failpoints.lose_deletes:
-            rows = self._lose(rows)
         if rows and self._publish_batch(rows):
             return len(rows)
         done: list[int] = []
@@ -106,22 +101,9 @@ class Relay:
                     mark_dispatched(session=session, ids=done, now=utcnow())
         return len(done)
 
-    def _lose(self, rows: Sequence[OutboxEvent]) -> Sequence[OutboxEvent]:
-        """Failpoints lose_events and lose_deletes: mark a share of the events (or every
-        task.deleted) dispatched without publishing them."""
-        failpoints = self.failpoints
-        lost = [r.id for r in rows if r.id is not None and (
-            (failpoints.lose_deletes and r.type == "task.deleted")
-            or failpoints.chance(failpoints.lose_events))]  # fmt: skip
-        if lost:
-            with self.db.write() as session:
-                mark_dispatched(session=session, ids=lost, now=utcnow())
-        return [r for r in rows if r.id not in lost]
-
     def _publish_batch(self, rows: Sequence[OutboxEvent]) -> bool:
-        """The fast path, for buses that can take a whole batch (inline)."""
-        publish_batch = getattr(self.bus, "publish_batch", None)
-        if publish_batch is None or not publish_batch([(to_cloudevent(r), r.topic) for r in rows]):
+        """The fast path, for buses that take a whole batch (inline); False: one by one."""
+        if not self.bus.publish_batch([(to_cloudevent(r), r.topic) for r in rows]):
             return False
         with self.db.write() as session:
             mark_dispatched(

@@ -24,7 +24,6 @@ from taskora.db import Database
 from taskora.events import metrics
 from taskora.events.envelope import CloudEvent, to_cloudevent
 from taskora.events.outbox import NOTIFY_CHANNEL, last_position, positions_after, read_ids
-from taskora.failpoints import OFF, Failpoints
 from taskora.models import OutboxEvent
 
 __all__ = ["EventStream", "Subscriber", "TooManyStreams"]
@@ -50,6 +49,10 @@ class Subscriber:
         default_factory=lambda: asyncio.Queue(QUEUE_LIMIT)
     )
 
+    async def next(self) -> CloudEvent | None:
+        """The next live event; None once the subscriber fell too far behind."""
+        return await self.queue.get()
+
     def offer(self, event: CloudEvent | None) -> None:
         """Runs on the subscriber's loop. A subscriber too slow to keep up is closed (None):
         it reconnects with Last-Event-ID and catches up from the log."""
@@ -68,7 +71,6 @@ class EventStream:
         *,
         poll_interval: float = 0.05,
         gap_timeout: float = 3.0,
-        failpoints: Failpoints = OFF,
     ) -> None:
         self.db = db
         self.poll_interval = poll_interval
@@ -77,12 +79,11 @@ class EventStream:
         self._gap_since: float | None = None
         self._lock = threading.Lock()
         self._subscribers: dict[str, set[Subscriber]] = {}
-        self.failpoints = failpoints  # drop_events
 
     def subscribe(self, user_id: str, *, limit: int | None = None) -> Subscriber:
         """A new subscriber of the user's events; TooManyStreams once the user holds ``limit``
         in this process."""
-        subscriber = Subscriber(user_id, asyncio.get_running_loop())
+        subscriber = self._new_subscriber(user_id)
         with self._lock:
             group = self._subscribers.setdefault(user_id, set())
             if limit is not None and len(group) >= limit:
@@ -90,6 +91,13 @@ class EventStream:
             group.add(subscriber)
         metrics.SSE_CONNECTIONS.inc()
         return subscriber
+
+    def _new_subscriber(self, user_id: str) -> Subscriber:
+        return Subscriber(user_id, self._loop())
+
+    @staticmethod
+    def _loop() -> asyncio.AbstractEventLoop:
+        return asyncio.get_running_loop()
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         """Idempotent: the stream's end and the response's end may both call it."""
@@ -144,8 +152,6 @@ class EventStream:
             targets = list(self._subscribers.get(row.user_id, ()))
         if not targets:  # the user's streams closed since the tail looked
             return
-        if self.failpoints.drop_events and self.failpoints.chance(self.failpoints.drop_events):
-            return  # failpoint drop_events: no subscriber of this process gets it live
         event = to_cloudevent(row)
         for subscriber in targets:
             subscriber.loop.call_soon_threadsafe(subscriber.offer, event)

@@ -21,12 +21,14 @@ from httpx_sse import connect_sse
 from sqlalchemy import func, select
 
 from taskora.api.deps import StreamClaims
+from taskora.api.faults import FaultMiddleware
 from taskora.api.routes.events import event_stream
 from taskora.app import create_app
 from taskora.cli import main
 from taskora.db import Database
 from taskora.domain.consumers import build_consumers
 from taskora.errors import ConfigurationError
+from taskora.events.bus import InlineBus
 from taskora.events.delivery import Outcome, deliver
 from taskora.events.envelope import TASK_EVENTS, CloudEvent
 from taskora.events.stream import EventStream
@@ -82,7 +84,10 @@ def test_without_failpoints_nothing_changes(monkeypatch, settings, caplog) -> No
         app = create_app(settings)
     assert not [r for r in caplog.records if "failpoint" in r.getMessage()]
     assert type(app.state.db) is Database  # the plain database: no failpoints on any session
-    assert not app.state.runtime.stream.failpoints
+    runtime = app.state.runtime
+    assert type(runtime.stream) is EventStream  # no fault wrapper around the seams
+    assert type(runtime.bus) is InlineBus
+    assert not any(m.cls is FaultMiddleware for m in app.user_middleware)
     with TestClient(app) as client:
         assert client.get("/ready").status_code == 200
 

@@ -17,7 +17,6 @@ from taskora.db import Database, utcnow
 from taskora.events.envelope import CloudEvent, to_cloudevent
 from taskora.events.outbox import read_after
 from taskora.events.stream import EventStream, Subscriber, TooManyStreams
-from taskora.failpoints import OFF, Failpoints
 
 router = APIRouter(prefix="/api/events", tags=["events"])
 
@@ -55,7 +54,6 @@ async def _events(
     subscriber: Subscriber,
     claims: StreamClaims,
     last_event_id: int | None,
-    failpoints: Failpoints = OFF,
 ) -> AsyncIterator[ServerSentEvent]:
     user_id = claims.user
     try:
@@ -76,7 +74,7 @@ async def _events(
         while not await request.is_disconnected():
             left = (claims.expires_at - utcnow()).total_seconds()
             try:
-                live = await asyncio.wait_for(subscriber.queue.get(), timeout=max(left, 0))
+                live = await asyncio.wait_for(subscriber.next(), timeout=max(left, 0))
             except TimeoutError:  # the token expired: reconnect with a fresh one
                 yield ServerSentEvent(data="{}", event="stream.expired")
                 return
@@ -84,8 +82,6 @@ async def _events(
                 return  # too slow to keep up: the client reconnects with Last-Event-ID
             if position is not None and live.position <= position:
                 continue  # already replayed
-            if failpoints.holds_streams:
-                await failpoints.hold(live.time)
             yield _sse(live)
     finally:
         stream.unsubscribe(subscriber)
@@ -113,7 +109,7 @@ async def event_stream(
     except TooManyStreams as exc:
         raise HTTPException(429, detail=f"Too many event streams: {exc}", headers=RETRY) from None
     return EventSourceResponse(
-        _events(request, db, stream, subscriber, user, last_event_id, settings.failpoints),
+        _events(request, db, stream, subscriber, user, last_event_id),
         ping=KEEP_ALIVE_SECONDS,
         headers={SERVED_BY: f"{socket.gethostname()}/{os.getpid()}"},
         # Also when the stream never starts (a client gone before the first event is read)
