@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from harness.criteria import CRITERIA
 from harness.errors import HarnessError, TargetUnavailable, UsageError
 from harness.options import TARGETS, Options
 from harness.probes.availability import AvailabilityProber
@@ -21,7 +22,7 @@ from harness.targets import Deployment, Target
 from harness.targets.clusters import CLUSTER_TOOLS, CLUSTERS
 from harness.targets.local import LocalTarget
 from harness.targets.remote import UrlTarget
-from harness.verdicts import CRITERIA, Report, Sample, Verdict, VerdictValue
+from harness.verdicts import Report, Sample, Verdict, VerdictValue
 
 __all__ = ["Recorder", "Run", "build_target", "default_report_dir", "preflight_prometheus"]
 
