@@ -29,13 +29,10 @@ import httpx
 
 from harness.errors import TargetUnavailable, UsageError
 from harness.targets import Capabilities, Deployment
-from harness.targets.clusters import (
-    Cluster,
-    PortForward,
-    Runner,
-    retarget_manifest,
-)
-from harness.targets.commands import run_command
+from harness.targets.clusters import Cluster
+from harness.targets.commands import Runner, run_command
+from harness.targets.manifests import retarget_manifest
+from harness.targets.port_forward import PortForward
 from harness.targets.throwaway import free_port
 from harness.targets.tokens import token_factory
 
