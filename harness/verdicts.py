@@ -1,4 +1,5 @@
-"""Verdicts: what each success criterion measured and decided, and the run's report model.
+"""Verdicts: what each success criterion measured and decided, and the run's report model (the
+criteria themselves are named in ``harness.criteria``).
 
 ``Report`` is what ``report.json`` holds (schema ``taskora-harness/report/v1``); the JUnit and
 HTML reports are rendered from it.
@@ -12,9 +13,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 __all__ = [
-    "CRITERIA",
     "REPORT_SCHEMA",
-    "Criterion",
     "Report",
     "Sample",
     "Verdict",
@@ -23,34 +22,6 @@ __all__ = [
 
 REPORT_SCHEMA = "taskora-harness/report/v1"
 VerdictValue = Literal["pass", "fail", "skip", "error"]
-
-
-@dataclass(frozen=True)
-class Criterion:
-    id: str  # "SC-002"
-    title: str
-    unit: str  # of the measured value and the threshold: "s", "ms", "ratio", "count"
-
-
-CRITERIA: dict[str, Criterion] = {
-    c.id: c
-    for c in (
-        Criterion("SC-001", "Deployment is ready within the time limit", "s"),
-        Criterion("SC-002", "Changes reach every other client within the time limit", "s"),
-        Criterion(
-            "SC-003", "The next occurrence of a completed recurring task appears in time", "s"
-        ),
-        Criterion("SC-004", "Reminders are delivered on time", "s"),
-        Criterion("SC-005", "The local stack starts within the time limit", "s"),
-        Criterion("SC-006", "The release gate finishes within the time limit", "s"),
-        Criterion("SC-007", "Availability over the whole run, chaos included", "ratio"),
-        Criterion("SC-008", "Concurrent users are served without errors", "count"),
-        Criterion("SC-009", "P95 response time under load", "ms"),
-        Criterion("SC-010", "No acknowledged write or event is lost", "count"),
-        Criterion("SEC-001", "No user reaches another user's data", "count"),
-        Criterion("OBS-001", "The project's alert rules stay silent on a healthy run", "count"),
-    )
-}
 
 
 @dataclass(frozen=True)

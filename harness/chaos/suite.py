@@ -15,10 +15,11 @@ from pathlib import Path
 from rich.console import Console
 
 from harness.chaos.runner import ChaosOutcome, run_chaos, unsupported
+from harness.criteria import CRITERIA
 from harness.options import Options
 from harness.profile import Profile
 from harness.run import build_target
-from harness.verdicts import CRITERIA, Report, Verdict
+from harness.verdicts import Report, Verdict
 
 __all__ = ["run_suite"]
 

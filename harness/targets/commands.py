@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Sequence
+from typing import Protocol
 
 from harness.errors import TargetUnavailable
 
-__all__ = ["CommandFailed", "describe", "last_line", "run_command"]
+__all__ = ["CommandFailed", "Runner", "describe", "last_line", "run_command"]
 
 # Options whose value is the next argument: skipped when naming a command
 VALUED_OPTIONS = frozenset({
@@ -23,6 +24,14 @@ class CommandFailed(TargetUnavailable):
     def __init__(self, command: str, reason: str) -> None:
         super().__init__(f"`{command}` failed: {reason}")
         self.reason = reason
+
+
+class Runner(Protocol):
+    def __call__(
+        self, argv: Sequence[str], *, stdin: str | None = None, timeout: float = ...
+    ) -> str:
+        """Run ``argv`` to completion and return its stdout; raise TargetUnavailable if it fails."""
+        ...
 
 
 def last_line(text: str) -> str:

@@ -21,16 +21,12 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from harness.errors import TargetUnavailable
 from harness.targets import Capabilities, Deployment
 from harness.targets.commands import CommandFailed, run_command
 from harness.targets.throwaway import free_port
 from harness.targets.tokens import token_factory
-
-if TYPE_CHECKING:
-    from harness.options import Options
 
 __all__ = ["COMPOSE_DIR", "ROLES", "ComposeTarget", "Runner", "docker_runner"]
 
@@ -57,13 +53,13 @@ class ComposeTarget:
 
     def __init__(
         self,
-        options: Options,
         *,
+        bus: str = "redis",
         runner: Runner = docker_runner,
         compose_dir: Path = COMPOSE_DIR,
         wait_timeout: float = 300.0,
     ) -> None:
-        self.dapr = options.bus == "dapr"
+        self.dapr = bus == "dapr"  # any other bus: the roles use Redis Streams
         self.run = runner
         self.compose_dir = compose_dir
         self.wait_timeout = wait_timeout

@@ -22,29 +22,21 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from harness.errors import TargetUnavailable, UsageError
 from harness.targets import Capabilities, Deployment
-from harness.targets.clusters import (
-    CLUSTERS,
-    Cluster,
-    PortForward,
-    Runner,
-    retarget_manifest,
-)
-from harness.targets.commands import run_command
+from harness.targets.clusters import Cluster
+from harness.targets.commands import Runner, run_command
+from harness.targets.manifests import retarget_manifest
+from harness.targets.port_forward import PortForward
 from harness.targets.throwaway import free_port
 from harness.targets.tokens import token_factory
 
-if TYPE_CHECKING:
-    from harness.options import Options
-    from harness.profile import Profile
-
-__all__ = ["KubernetesTarget", "cluster_target"]
+__all__ = ["KubernetesTarget"]
 
 ROOT = Path(__file__).resolve().parents[2]
 TASKORA = "app.kubernetes.io/name=taskora"
@@ -187,7 +179,9 @@ class KubernetesTarget:
                 ) from None
         self._client()
 
-    def _check_image(self) -> None:
+    def check_image(self) -> None:
+        """A UsageError (one line) when the cluster pulls from a registry and no image is given:
+        worth calling before anything else."""
         if self.cluster.registry_image_only and not self.image:
             raise UsageError(
                 f"--target {self.name} needs --image <registry>/taskora:<tag> "
@@ -195,7 +189,7 @@ class KubernetesTarget:
             )
 
     def up(self) -> Deployment:
-        self._check_image()
+        self.check_image()
         self.preflight()
         image = self.image or self.cluster.prepare_image(self.run, self.root)
         self._ensure_dapr()
@@ -458,19 +452,3 @@ class KubernetesTarget:
                     f"{self.base_url}/ready did not answer 200 within {self.ready_timeout:.0f} s"
                 )
             time.sleep(min(self.poll_interval, 0.5))
-
-
-def cluster_target(options: Options, profile: Profile) -> KubernetesTarget:
-    """The target for ``--target kind|minikube|doks`` (SC-001's limit, twice, bounds the wait)."""
-    target = KubernetesTarget(
-        CLUSTERS[options.target],
-        image=options.image,
-        context=options.kube_context,
-        namespace=options.namespace,
-        url=options.url,
-        jwt_secret=options.jwt_secret,
-        database_url=options.database_url,
-        ready_timeout=2 * float(profile.get("sc001", "max_s")),
-    )
-    target._check_image()  # before anything else: a one-line usage error
-    return target

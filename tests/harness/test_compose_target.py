@@ -16,6 +16,8 @@ import pytest
 
 from harness.errors import TargetUnavailable
 from harness.options import Options
+from harness.profile import load_profile
+from harness.run import build_target
 from harness.targets import compose
 from harness.targets.commands import CommandFailed, describe
 from harness.targets.compose import COMPOSE_DIR, ComposeTarget
@@ -56,7 +58,7 @@ def _docker_cli_present(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _target(runner: RecordingRunner, bus: str = "redis") -> ComposeTarget:
-    return ComposeTarget(Options(target="compose", bus=bus), runner=runner)
+    return ComposeTarget(bus=bus, runner=runner)
 
 
 def _files(argv: list[str]) -> list[str]:
@@ -206,3 +208,11 @@ def test_a_failing_up_is_one_line_and_cleans_up() -> None:
 def test_preflight_names_what_is_missing(fail: str, message: str) -> None:
     with pytest.raises(TargetUnavailable, match=message):
         _target(RecordingRunner(fail=fail)).preflight()
+
+
+@pytest.mark.parametrize(("bus", "broker"), [("dapr", "redpanda"), ("inline", "redis")])
+def test_a_validation_run_builds_the_compose_target_from_the_bus_flag(
+    bus: str, broker: str
+) -> None:
+    target = build_target(Options(target="compose", bus=bus), load_profile("quick", []))
+    assert isinstance(target, ComposeTarget) and target.broker_service == broker

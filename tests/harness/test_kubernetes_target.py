@@ -17,9 +17,11 @@ import pytest
 import yaml
 
 from harness.errors import TargetUnavailable, UsageError
-from harness.targets.clusters import CLUSTERS, PortForward, retarget_manifest
+from harness.targets.clusters import CLUSTERS
 from harness.targets.commands import run_command
 from harness.targets.kubernetes import KubernetesTarget
+from harness.targets.manifests import retarget_manifest
+from harness.targets.port_forward import PortForward
 from tests.harness.kube_standin import KubeStandIn, Workload
 
 kubernetes = pytest.importorskip("kubernetes", reason="the k8s extra is not installed")
