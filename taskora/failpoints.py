@@ -35,9 +35,11 @@ silent_poison      0 or 1          the consumers swallow an event they cannot ap
 skew_recurrence    0 or 1          a next occurrence is due a day after the day its rule gives
 =================  ==============  ===========================================================
 
-The runtime hands them to what they change: the fault middleware (``taskora.api.faults``, added
-by the app factory only when a fault is set), the event stream, the SSE route, the outbox relay,
-the reminder check (as a delay) and the consumers it builds.
+They are planted by wrapping the seams they break, only when set: the fault middleware
+(``taskora.api.faults``, added by the app factory), a lossy bus and a faulty stream tail
+(``taskora.events.faults``, built by the runtime), and the consumers' handlers
+(``taskora.domain.consumers.build_consumers``). The task routes (lost writes, the skipped owner
+check) and the reminder scan (as a delay) still read them where they act.
 """
 
 from __future__ import annotations
