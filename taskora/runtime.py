@@ -19,7 +19,7 @@ from taskora.domain.consumers import build_consumers
 from taskora.domain.jobs import housekeeping, measure_outbox_lag, reminder_check
 from taskora.events.bus import Bus, InlineBus
 from taskora.events.delivery import Consumer
-from taskora.events.faults import FaultyEventStream, wrap_bus
+from taskora.events.faults import FaultyEventStream, late_clock, wrap_bus
 from taskora.events.relay import Relay
 from taskora.events.stream import EventStream
 from taskora.settings import Settings
@@ -69,6 +69,9 @@ class Runtime:
         self.db = db
         self.consumers = build_consumers(settings.failpoints)
         faults = settings.failpoints
+        # The time the reminder scan runs at: the wall clock, or (failpoint late_reminders) a
+        # clock that far behind, so that every reminder is claimed that late.
+        self.reminder_clock = late_clock(faults.late_reminders) if faults.late_reminders else utcnow
         self.bus = wrap_bus(build_bus(settings, db, self.consumers), faults)
         self.relay = Relay(db, self.bus, holder=_holder())
         self.stream = FaultyEventStream(db, faults) if faults else EventStream(db)
@@ -100,9 +103,7 @@ class Runtime:
         _every(
             self._stop,
             self.settings.ticker_seconds,
-            lambda: reminder_check(
-                self.db, now=utcnow(), late_by=self.settings.failpoints.late_reminders
-            ),
+            lambda: reminder_check(self.db, now=self.reminder_clock()),
             "reminder-check",
         )
 

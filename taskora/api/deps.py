@@ -4,6 +4,7 @@ memory: a sync dependency would cost a thread hop per request."""
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
@@ -19,7 +20,8 @@ from taskora.settings import Settings
 
 __all__ = [
     "ConsumersDep", "CurrentUser", "DatabaseDep", "EventStreamDep", "IdempotencyKey",
-    "SettingsDep", "StreamClaims", "StreamUser", "get_consumers", "sidecar_only",
+    "ReminderClockDep", "SettingsDep", "StreamClaims", "StreamUser", "get_consumers",
+    "sidecar_only",
 ]  # fmt: skip
 
 _bearer = HTTPBearer(auto_error=False, description="A JWT: `taskora token USER` prints one")
@@ -41,6 +43,11 @@ async def get_consumers(request: Request) -> tuple[Consumer, ...]:
     return consumers
 
 
+async def _reminder_clock(request: Request) -> Callable[[], datetime]:
+    clock: Callable[[], datetime] = request.app.state.runtime.reminder_clock
+    return clock
+
+
 async def _event_stream(request: Request) -> EventStream:
     stream: EventStream = request.app.state.runtime.stream
     return stream
@@ -51,6 +58,8 @@ DatabaseDep = Annotated[Database, Depends(_database)]
 # What this process's runtime built: its consumers (with any planted fault) and its stream tail.
 ConsumersDep = Annotated[tuple[Consumer, ...], Depends(get_consumers)]
 EventStreamDep = Annotated[EventStream, Depends(_event_stream)]
+# The time the reminder scan runs at (the wall clock, unless a fault set it behind).
+ReminderClockDep = Annotated[Callable[[], datetime], Depends(_reminder_clock)]
 
 
 async def _current_user(

@@ -18,10 +18,10 @@ from taskora.events.outbox import oldest_undispatched, prune
 __all__ = ["JOBS", "housekeeping", "reminder_check"]
 
 
-def reminder_check(db: Database, *, now: datetime, late_by: float = 0.0) -> int:
+def reminder_check(db: Database, *, now: datetime) -> int:
     """Emit ``reminder.due`` for every reminder due by ``now``; returns how many."""
     with db.write() as session:
-        return scan_due_reminders(session=session, now=now, late_by=late_by)
+        return scan_due_reminders(session=session, now=now)
 
 
 def housekeeping(db: Database, *, event_retention: timedelta, idempotency_ttl: timedelta) -> None:

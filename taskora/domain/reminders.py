@@ -9,7 +9,7 @@ concurrent scans share the work instead of queueing on the same rows.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlmodel import Session, col
@@ -28,13 +28,12 @@ BATCH = 500
 ACTOR = "system:reminders"
 
 
-def scan_due_reminders(*, session: Session, now: datetime, late_by: float = 0.0) -> int:
-    """Emit ``reminder.due`` for open tasks whose reminder time has come; returns how many.
-    ``late_by`` (seconds) holds reminders back that long: the failpoint late_reminders."""
-    due_by = now - timedelta(seconds=late_by)
+def scan_due_reminders(*, session: Session, now: datetime) -> int:
+    """Emit ``reminder.due`` for open tasks whose reminder time has come by ``now``; returns
+    how many."""
     statement = (
         select(*PUBLIC_COLUMNS, col(Task.user_id).label("owner"))
-        .where(col(Task.reminded_at).is_(None), col(Task.remind_at) <= due_by)
+        .where(col(Task.reminded_at).is_(None), col(Task.remind_at) <= now)
         .order_by(col(Task.remind_at))
         .limit(BATCH)
     )

@@ -5,14 +5,16 @@ set, so the relay, the stream and the SSE route carry no fault branch.
 - ``LossyBus``: ``lose_events`` / ``lose_deletes``: the bus takes an event and delivers nothing.
 - ``FaultyEventStream``: ``drop_events`` (a live event reaches no tab of this process) and
   ``sse_delay`` / ``slow_worker`` (each live event is held until it is that old).
+- ``late_clock``: ``late_reminders``: the reminder scan runs on a clock that far behind.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 
-from taskora.db import Database
+from taskora.db import Database, utcnow
 from taskora.events.bus import Bus
 from taskora.events.envelope import CloudEvent
 from taskora.events.stream import EventStream, Subscriber
@@ -20,7 +22,7 @@ from taskora.events.types import EventType
 from taskora.failpoints import Failpoints
 from taskora.models import OutboxEvent
 
-__all__ = ["FaultyEventStream", "LossyBus", "wrap_bus"]
+__all__ = ["FaultyEventStream", "LossyBus", "late_clock", "wrap_bus"]
 
 
 class LossyBus:
@@ -87,3 +89,9 @@ class FaultyEventStream(EventStream):
         if self.failpoints.drop_events and self.failpoints.chance(self.failpoints.drop_events):
             return  # no subscriber of this process gets it live
         super()._hand_out(row)
+
+
+def late_clock(seconds: float) -> Callable[[], datetime]:
+    """The wall clock, ``seconds`` behind."""
+    behind = timedelta(seconds=seconds)
+    return lambda: utcnow() - behind

@@ -3,14 +3,15 @@ sidecar first asks with ``OPTIONS`` whether the app listens). The scheduler role
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Response
 from pydantic import BaseModel
 
-from taskora.api.deps import SIDECAR_ONLY, DatabaseDep, SettingsDep, sidecar_only
-from taskora.db import Database, utcnow
+from taskora.api.deps import SIDECAR_ONLY, DatabaseDep, ReminderClockDep, SettingsDep, sidecar_only
+from taskora.db import Database
 from taskora.domain.jobs import JOBS, housekeeping, reminder_check
 from taskora.settings import Settings
 
@@ -32,17 +33,20 @@ async def cron_probe(job: str) -> Response:
 
 
 @router.post("/cron/{job}", response_model=CronResult, responses=NO_SUCH)
-async def cron(job: str, db: DatabaseDep, settings: SettingsDep) -> CronResult:
+async def cron(
+    job: str, db: DatabaseDep, settings: SettingsDep, clock: ReminderClockDep
+) -> CronResult:
     """Run a scheduled job now (what a Dapr bindings.cron component calls)."""
     if job not in JOBS:
         raise HTTPException(404, detail=f"No job {job!r}: one of {', '.join(JOBS)}")
-    return await db.run(_run_job, job, db, settings)
+    return await db.run(_run_job, job, db, settings, clock)
 
 
-def _run_job(job: str, db: Database, settings: Settings) -> CronResult:
+def _run_job(
+    job: str, db: Database, settings: Settings, clock: Callable[[], datetime]
+) -> CronResult:
     if job == "reminder-check":
-        late_by = settings.failpoints.late_reminders
-        return CronResult(job=job, done=reminder_check(db, now=utcnow(), late_by=late_by))
+        return CronResult(job=job, done=reminder_check(db, now=clock()))
     if job == "housekeeping":
         housekeeping(
             db,
