@@ -36,10 +36,10 @@ skew_recurrence    0 or 1          a next occurrence is due a day after the day 
 =================  ==============  ===========================================================
 
 They are planted by wrapping the seams they break, only when set: the fault middleware
-(``taskora.api.faults``, added by the app factory), a lossy bus and a faulty stream tail
-(``taskora.events.faults``, built by the runtime), and the consumers' handlers
-(``taskora.domain.consumers.build_consumers``). A reminder clock set behind plants ``late_reminders``.
-The task routes (lost writes, the skipped owner check) still read them where they act.
+(``taskora.api.faults``, added by the app factory), a lossy bus, a faulty stream tail and a
+reminder clock set behind (``taskora.events.faults``, built by the runtime), and the consumers'
+handlers (``taskora.domain.consumers.build_consumers``). The task routes (lost writes, the
+skipped owner check) still read them where they act.
 """
 
 from __future__ import annotations
