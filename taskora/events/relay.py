@@ -40,7 +40,7 @@ class Relay:
         batch: int = 50,
         lease_ttl: timedelta = timedelta(seconds=10),
         max_attempts: int = 5,
-        follower_retry: timedelta = timedelta(seconds=1),
+        follower_retry: timedelta = timedelta(0),
     ) -> None:
         self.db = db
         self.bus = bus
@@ -55,8 +55,9 @@ class Relay:
     def is_leader(self) -> bool:
         """Hold the lease; renewed once a third of its time has passed, not on every batch
         (a renewal is a write transaction), so it never lapses while this relay runs. A
-        follower asks again only after ``follower_retry``: every ask is a write transaction,
-        and a crashed leader's lease lasts until it expires anyway."""
+        follower asks again only after ``follower_retry`` (default: at every poll; a second
+        between asks made SQLite writes under validate's load several times slower, a cause
+        not yet understood)."""
         asked = time.monotonic()
         if asked < self._leader_until:
             return True
