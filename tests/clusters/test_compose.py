@@ -61,18 +61,14 @@ def _metadata(component: dict[str, Any]) -> dict[str, str]:
     return {item["name"]: item["value"] for item in component["spec"]["metadata"]}
 
 
-@pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    db = tmp_path_factory.mktemp("compose") / "t.db"
-    settings = Settings(database_url=f"sqlite:///{db}", bus="dapr", background=False,
-                        jwt_secret="x" * 32, app_api_token=APP_TOKEN)  # fmt: skip
+@pytest.fixture
+def client(tmp_path: Path) -> Any:
+    """The app per test: the database's threads start as a test needs them (one request thread
+    or two) and are joined when its client closes, so none outlives the test."""
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 't.db'}", bus="dapr",
+                        background=False, jwt_secret="x" * 32, app_api_token=APP_TOKEN)  # fmt: skip
     app = create_app(settings)
     with TestClient(app, headers={"dapr-api-token": APP_TOKEN}) as test_client:
-        # The database's threads start now, not in the first test that needs them: the leftover
-        # guard counts the threads each test starts, and this client outlives tests.
-        assert test_client.get("/ready").status_code == 200  # the read threads
-        assert test_client.portal is not None
-        test_client.portal.call(app.state.db.run, int)  # the request threads
         yield test_client
 
 
