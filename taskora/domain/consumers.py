@@ -32,22 +32,20 @@ def _payload(event: CloudEvent) -> Payload:
 
 
 def _recurrence(session: Session, event: CloudEvent, now: datetime) -> None:
-    if event.type == EventType.TASK_COMPLETED:
-        payload = _payload(event)
-        assert isinstance(payload, TaskChanged)
-        try:
-            series.create_next_occurrence(session=session, task_id=payload.task.id, now=now)
-        except ValueError as exc:  # a rule refused since it was stored, or over its budget
-            raise PoisonEvent(f"{event.type} {event.id}: recurrence {exc}") from exc
+    """task.completed only (the consumer's ``types``)."""
+    payload = _payload(event)
+    assert isinstance(payload, TaskChanged)
+    try:
+        series.create_next_occurrence(session=session, task_id=payload.task.id, now=now)
+    except ValueError as exc:  # a rule refused since it was stored, or over its budget
+        raise PoisonEvent(f"{event.type} {event.id}: recurrence {exc}") from exc
 
 
 def _notifications(session: Session, event: CloudEvent, now: datetime) -> None:
-    if event.type == EventType.REMINDER_DUE:
-        payload = _payload(event)
-        assert isinstance(payload, ReminderDue)
-        notifications.notify_reminder(
-            session=session, user_id=event.userid, task=payload.task, now=now
-        )
+    """reminder.due only (the consumer's ``types``)."""
+    payload = _payload(event)
+    assert isinstance(payload, ReminderDue)
+    notifications.notify_reminder(session=session, user_id=event.userid, task=payload.task, now=now)
 
 
 def _audit(session: Session, event: CloudEvent, now: datetime) -> None:
@@ -96,8 +94,18 @@ def build_consumers(failpoints: Failpoints = OFF) -> tuple[Consumer, ...]:
     if failpoints.skew_recurrence:
         recurrence = _a_day_late(recurrence)
     consumers = (
-        Consumer("recurrence", frozenset({TASK_EVENTS}), recurrence),
-        Consumer("notifications", frozenset({REMINDER_EVENTS}), _notifications),
+        Consumer(
+            "recurrence",
+            frozenset({TASK_EVENTS}),
+            recurrence,
+            types=frozenset({EventType.TASK_COMPLETED}),
+        ),
+        Consumer(
+            "notifications",
+            frozenset({REMINDER_EVENTS}),
+            _notifications,
+            types=frozenset({EventType.REMINDER_DUE}),
+        ),
         Consumer("audit", frozenset({TASK_EVENTS, REMINDER_EVENTS}), _audit),
     )
     if failpoints.silent_poison:

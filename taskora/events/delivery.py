@@ -53,9 +53,17 @@ class PoisonEvent(Exception):
 
 @dataclass(frozen=True)
 class Consumer:
+    """A named handler of the events on ``topics``. With ``types`` it acts only on those event
+    types: any other event on its topics is acknowledged untouched, with no processed record
+    and no transaction (most task events are nothing to the recurrence consumer)."""
+
     name: str
     topics: frozenset[str]
     handle: Callable[[Session, CloudEvent, datetime], None]
+    types: frozenset[str] | None = None
+
+    def wants(self, event_type: str, topic: str) -> bool:
+        return topic in self.topics and (self.types is None or event_type in self.types)
 
 
 def record_dead_letter(
@@ -88,7 +96,7 @@ def deliver_batch(
     """Apply many events in one transaction (the fast path under load): True when all were
     applied. Any failure rolls the whole batch back and returns False; the caller then delivers
     the events one by one, so the failing event is retried or dead-lettered on its own."""
-    wanted = [(event, topic) for event, topic in events if topic in consumer.topics]
+    wanted = [(event, topic) for event, topic in events if consumer.wants(event.type, topic)]
     if not wanted:
         return True
     try:
@@ -121,6 +129,8 @@ def _insert_new_ids(session: Session, rows: list[dict[str, object]]) -> list[str
 def deliver(
     db: Database, consumer: Consumer, event: CloudEvent, topic: str, now: datetime
 ) -> Outcome:
+    if not consumer.wants(event.type, topic):
+        return Outcome.SUCCESS
     try:
         with db.write() as session:
             first = insert_ignoring_conflicts(

@@ -49,6 +49,21 @@ def test_redelivery_is_skipped(client, auth) -> None:
     assert _count(client, ProcessedEvent, ProcessedEvent.consumer == "audit") == 1
 
 
+def test_a_consumer_passes_the_types_it_does_not_act_on_without_a_record(client, auth) -> None:
+    task = client.post("/api/tasks", json=task_body(), headers=auth()).json()
+    client.post(f"/api/tasks/{task['id']}/complete", headers=auth())
+    assert drain(client) == 2
+    recorded = lambda name: _count(client, ProcessedEvent, ProcessedEvent.consumer == name)  # noqa: E731
+    assert recorded("audit") == 2  # every task event
+    assert recorded("recurrence") == 1  # task.completed only: the create passed unrecorded
+    created = to_cloudevent(outbox(client)[0])
+    recurrence = next(c for c in build_consumers() if c.name == "recurrence")
+    assert created.type == "task.created"
+    db = client.app.state.db
+    assert deliver(db, recurrence, created, TASK_EVENTS, utcnow()) is Outcome.SUCCESS
+    assert recorded("recurrence") == 1
+
+
 def test_a_failing_consumer_is_retried_then_dead_lettered(client, auth) -> None:
     calls = []
 
