@@ -64,8 +64,9 @@ class Settings(BaseSettings):
     bus: Literal["inline", "redis", "dapr"] = "inline"
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_prefix: str = Field(default="taskora", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
-    dapr_http_port: int = Field(
-        default=3500, validation_alias=AliasChoices("TASKORA_DAPR_HTTP_PORT", "DAPR_HTTP_PORT")
+    # The sidecar's gRPC API (the Dapr SDK's client; the sidecar injector sets DAPR_GRPC_PORT)
+    dapr_grpc_port: int = Field(
+        default=50001, validation_alias=AliasChoices("TASKORA_DAPR_GRPC_PORT", "DAPR_GRPC_PORT")
     )
     dapr_pubsub: str = "pubsub"
     app_api_token: str | None = Field(
