@@ -23,7 +23,7 @@ __all__ = ["SIDECAR_ERRORS", "connect", "failure"]
 SIDECAR_ERRORS: tuple[type[Exception], ...] = (grpc.RpcError, DaprInternalError, TimeoutError)
 
 
-class _Deadline(grpc.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+class _Deadline(grpc.UnaryUnaryClientInterceptor):
     """Gives every unary call a deadline (the SDK sets none unless DAPR_API_TIMEOUT_SECONDS)."""
 
     def __init__(self, seconds: float) -> None:
@@ -41,7 +41,7 @@ def connect(port: int, *, deadline: float) -> DaprClient:
 def failure(exc: BaseException) -> str:
     """One line saying why a call to the sidecar failed."""
     if isinstance(exc, grpc.RpcError):
-        code, details = exc.code(), exc.details()  # type: ignore[attr-defined]
+        code, details = exc.code(), exc.details()
         name = code.name if code is not None else "UNKNOWN"
         return f"{name}: {(details or '').splitlines()[0] if details else 'no details'}"
     text = str(exc).splitlines()

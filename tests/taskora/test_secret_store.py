@@ -58,7 +58,8 @@ def test_store_and_secret_names_are_configurable(sidecar) -> None:
     ("values", "expected"),
     [
         ({"secret_store": "nope"}, "store 'nope' did not give the secret 'taskora-secrets' "
-         "(INVALID_ARGUMENT: failed finding secret store with key nope): check TASKORA_SECRET_STORE"),
+         "(INVALID_ARGUMENT: failed finding secret store with key nope): check "
+         "TASKORA_SECRET_STORE"),
         ({"secret_name": "other"}, "did not give the secret 'other' (INTERNAL: failed getting "
          "secret with key other"),
     ],
