@@ -61,6 +61,8 @@ class FakeSidecar(dapr_pb2_grpc.DaprServicer):  # type: ignore[misc]
     bulk: list[pubsub_pb2.BulkPublishRequest] = field(default_factory=list)
     secret_requests: list[secret_pb2.GetSecretRequest] = field(default_factory=list)
     failure: Failure | None = None
+    holding: bool = False  # PublishEvent waits for ``released`` before it answers
+    released: threading.Event = field(default_factory=threading.Event)
     grpc_port: int = 0
     http_url: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -82,6 +84,8 @@ class FakeSidecar(dapr_pb2_grpc.DaprServicer):  # type: ignore[misc]
 
     def PublishEvent(self, request, context):  # noqa: N802
         self.attempts.append(request)
+        if self.holding:
+            self.released.wait(timeout=30)  # a sidecar that does not answer in time
         self._answer(context)
         self.accepted.append(request)
         return empty_pb2.Empty()
@@ -128,6 +132,7 @@ def fake_sidecar(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSidecar]:
     try:
         yield sidecar
     finally:
+        sidecar.released.set()
         health.stop()
         server.stop(grace=None).wait()
         pool.shutdown(wait=True)

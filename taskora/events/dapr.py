@@ -65,15 +65,25 @@ class DaprBus:
         self.pubsub = pubsub
         self.timeout = timeout
         self._client: DaprClient | None = None
+        self._closed = False
         self._lock = threading.Lock()
 
     def _connected(self) -> DaprClient:
+        """The client, built on first use. The wait for the sidecar holds no lock, so ``close``
+        never waits for it (shutdown stays prompt while the sidecar is not ready)."""
         from taskora.sidecar import connect
 
-        with self._lock:
-            if self._client is None:
-                self._client = connect(self.grpc_port, deadline=self.timeout)
+        if self._client is not None:
             return self._client
+        if self._closed:
+            raise BrokerUnavailable("the Dapr bus is closed")
+        client = connect(self.grpc_port, deadline=self.timeout)
+        with self._lock:
+            if self._closed:
+                client.close()
+                raise BrokerUnavailable("the Dapr bus is closed")
+            self._client = client
+        return client
 
     def publish_batch(self, events: Sequence[tuple[CloudEvent, str]]) -> bool:
         """One event at a time, in order (bulk publish keeps no order; see the module)."""
@@ -99,6 +109,7 @@ class DaprBus:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             if self._client is not None:
                 self._client.close()
                 self._client = None

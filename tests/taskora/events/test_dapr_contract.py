@@ -294,6 +294,35 @@ def test_contract_unreachable_sidecar_is_broker_unavailable(client, auth, sideca
         bus.close()
 
 
+def test_contract_a_sidecar_that_does_not_answer_in_time_is_broker_unavailable(
+    client, auth, sidecar
+) -> None:
+    """The deadline is ours (the SDK sets none): a sidecar that holds the call is the relay's
+    retry, after the bus's timeout, not a relay stuck for as long as the sidecar takes."""
+    client.post("/api/tasks", json=task_body(), headers=auth())
+    bus = DaprBus(grpc_port=sidecar.grpc_port, pubsub="pubsub", timeout=0.2)
+    sidecar.holding = True
+    try:
+        with pytest.raises(BrokerUnavailable, match="DEADLINE_EXCEEDED"):
+            bus.publish(to_cloudevent(outbox(client)[-1]), "task-events")
+    finally:
+        sidecar.released.set()
+        bus.close()
+    # the sidecar may still take the held event: the relay's retry makes a duplicate, which
+    # the consumers' idempotency records absorb (at-least-once)
+    assert len(sidecar.attempts) == 1
+
+
+def test_a_closed_bus_publishes_nothing_and_connects_no_more(client, auth, sidecar, dapr_bus):
+    client.post("/api/tasks", json=task_body(), headers=auth())
+    event = to_cloudevent(outbox(client)[-1])
+    dapr_bus.publish(event, "task-events")
+    dapr_bus.close()
+    with pytest.raises(BrokerUnavailable, match="closed"):
+        dapr_bus.publish(event, "task-events")
+    assert len(sidecar.attempts) == 1
+
+
 def test_contract_a_sidecar_never_ready_is_broker_unavailable(client, auth, monkeypatch):
     """The SDK's client waits for the sidecar's health endpoint when it is built: a sidecar
     that never answers is BrokerUnavailable (built again on the relay's next attempt)."""
