@@ -34,6 +34,7 @@ class Options:
     image: str | None = None  # cluster targets: the image to deploy
     kube_context: str | None = None  # cluster targets: the kubeconfig context
     namespace: str = "taskora"  # cluster targets: the namespace to deploy to
+    overlay: str | None = None  # cluster targets: clusters/k8s/overlays/<overlay> (default: target)
     load_workers: int | None = None  # Locust worker processes under one master (sc008.processes)
     load_in_cluster: bool = False  # cluster targets: Locust runs in the cluster (clusters/locust)
     prometheus: str | None = None  # local | off; None: the profile's observability.prometheus
@@ -70,6 +71,8 @@ TARGET_FLAGS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("--image", {"help": "cluster targets: the image to deploy (default: build taskora:dev)"}),
     ("--kube-context", {"help": "cluster targets: the kubeconfig context (default: current)"}),
     ("--namespace", {"default": "taskora", "help": "cluster targets: the namespace"}),
+    ("--overlay", {"help": "cluster targets: the overlay under clusters/k8s/overlays to deploy "
+                   "(default: the target's own; kind also runs kind-kafka, Dapr over Kafka)"}),
     ("--load-workers", {"type": int, "help": "Locust worker processes under one master "
                         "(default: one per two spare cores; 1: a single process; in the "
                         "cluster: worker pods, default 2)"}),

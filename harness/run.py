@@ -90,6 +90,9 @@ def build_target(options: Options, profile: Profile) -> Target:
     _check_observability(options, profile)
     if options.target != "local" and (flags := _local_only(options)):
         raise UsageError(f"{', '.join(flags)}: for --target local only, not {options.target}")
+    if options.overlay is not None and options.target not in CLUSTER_TOOLS:
+        raise UsageError(f"--overlay: for cluster targets ({', '.join(CLUSTER_TOOLS)}) only, "
+                         f"not {options.target}")  # fmt: skip
     if options.load_in_cluster and options.target not in CLUSTER_TOOLS:
         raise UsageError(f"--load-in-cluster: for cluster targets ({', '.join(CLUSTER_TOOLS)}) "
                          f"only, not {options.target}")  # fmt: skip
@@ -123,7 +126,7 @@ def _cluster_target(options: Options, profile: Profile) -> Target:
     from harness.targets.kubernetes import KubernetesTarget
 
     target = KubernetesTarget(
-        CLUSTERS[options.target],
+        CLUSTERS[options.target].with_overlay(options.overlay),
         image=options.image,
         context=options.kube_context,
         namespace=options.namespace,

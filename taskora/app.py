@@ -26,6 +26,7 @@ from taskora.metrics import watch_event_loop
 from taskora.middleware import RequestContextMiddleware
 from taskora.migrate import head_revision, upgrade
 from taskora.runtime import Runtime
+from taskora.secret_store import with_secrets
 from taskora.settings import Settings
 
 __all__ = ["create_app", "serve_app"]
@@ -125,7 +126,8 @@ def serve_app() -> FastAPI:
     """The factory uvicorn's workers call: JSON logs, then the app."""
     settings = Settings()
     configure_logging(settings.log_level)
-    app = create_app(settings)
+    # Each worker reads the secret store itself: the secrets never pass through the environment.
+    app = create_app(with_secrets(settings))
     # Modules, the app and its compiled schemas live as long as the worker: keep them out of
     # the collector's full passes, each of which would otherwise stall the event loop.
     gc.freeze()

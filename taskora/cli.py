@@ -24,13 +24,14 @@ KEEP_ALIVE_SECONDS = 75
 def _settings_from(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     """Settings from the environment, with command-line flags taking precedence. Flags are
     written back to the environment so that worker processes see the same settings."""
+    from taskora.secret_store import with_secrets
     from taskora.settings import Settings
 
     if getattr(args, "database_url", None):
         os.environ["TASKORA_DATABASE_URL"] = args.database_url
     if getattr(args, "role", None):
         os.environ["TASKORA_ROLE"] = args.role
-    settings = Settings()
+    settings = with_secrets(Settings())
     settings.check_safe()
     return settings
 

@@ -39,7 +39,7 @@ def build_bus(settings: Settings, db: Database, consumers: tuple[Consumer, ...])
     if settings.bus == "dapr":
         from taskora.events.dapr import DaprBus
 
-        return DaprBus(port=settings.dapr_http_port, pubsub=settings.dapr_pubsub)
+        return DaprBus(grpc_port=settings.dapr_grpc_port, pubsub=settings.dapr_pubsub)
     return InlineBus(db, consumers)
 
 

@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     # lose the last commits. FULL fsyncs every commit (power-loss durable, several times slower).
     sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
     jwt_secret: str = Field(default=DEFAULT_JWT_SECRET, repr=False)
+    # Where the JWT secret and the database URL come from: ``env`` (the two variables above), or
+    # ``dapr``: the secret ``secret_name`` of the Dapr secret store ``secret_store`` (keys
+    # jwt-secret and database-url), read once at start-up (taskora.secret_store)
+    secrets: Literal["env", "dapr"] = "env"
+    secret_store: str = Field(default="secretstore", min_length=1)
+    secret_name: str = Field(default="taskora-secrets", min_length=1)
     jwt_algorithm: Literal["HS256"] = "HS256"
     token_ttl_seconds: int = Field(default=3600, gt=0)
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
@@ -64,8 +70,9 @@ class Settings(BaseSettings):
     bus: Literal["inline", "redis", "dapr"] = "inline"
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_prefix: str = Field(default="taskora", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
-    dapr_http_port: int = Field(
-        default=3500, validation_alias=AliasChoices("TASKORA_DAPR_HTTP_PORT", "DAPR_HTTP_PORT")
+    # The sidecar's gRPC API (the Dapr SDK's client; the sidecar injector sets DAPR_GRPC_PORT)
+    dapr_grpc_port: int = Field(
+        default=50001, validation_alias=AliasChoices("TASKORA_DAPR_GRPC_PORT", "DAPR_GRPC_PORT")
     )
     dapr_pubsub: str = "pubsub"
     app_api_token: str | None = Field(

@@ -7,9 +7,10 @@ configuration), or from ``chaos run --var key=value``:
 - ``taskora_target`` (``TASKORA_CHAOS_TARGET``, default ``local``): ``local`` is the stack
   ``python -m harness up`` started from the current directory (its ``.harness/up.json``);
   ``kind``, ``minikube`` or ``doks`` is the deployment in a Kubernetes cluster;
-- ``taskora_namespace`` (``TASKORA_CHAOS_NAMESPACE``, default ``taskora``) and
-  ``taskora_context`` (``TASKORA_CHAOS_CONTEXT``, default: the cluster's usual context) for
-  the clusters;
+- ``taskora_namespace`` (``TASKORA_CHAOS_NAMESPACE``, default ``taskora``),
+  ``taskora_context`` (``TASKORA_CHAOS_CONTEXT``, default: the cluster's usual context) and
+  ``taskora_overlay`` (``TASKORA_CHAOS_OVERLAY``, default: the cluster's own; ``kind-kafka``
+  on kind, whose broker is Redpanda) for the clusters;
 - ``writers`` (default 4): how many ledger writers write while the faults are injected.
 
 The writers' users are new for every run, so a run judges only its own writes.
@@ -33,10 +34,11 @@ __all__ = ["attach", "session_for"]
 DEFAULT_WRITERS = 4
 
 
-def _names(configuration: Mapping[str, Any]) -> tuple[str, str, str]:
+def _names(configuration: Mapping[str, Any]) -> tuple[str, str, str, str]:
     target = str(configuration.get("taskora_target") or "local")
     namespace = str(configuration.get("taskora_namespace") or "taskora")
-    return target, namespace, str(configuration.get("taskora_context") or "")
+    context = str(configuration.get("taskora_context") or "")
+    return target, namespace, context, str(configuration.get("taskora_overlay") or "")
 
 
 def attachment_key(configuration: Mapping[str, Any]) -> str:
@@ -45,14 +47,15 @@ def attachment_key(configuration: Mapping[str, Any]) -> str:
 
 
 def _target(configuration: Mapping[str, Any]) -> tuple[Target, Deployment]:
-    name, namespace, context = _names(configuration)
+    name, namespace, context, overlay = _names(configuration)
     if name == "local":
         local = RunningLocalTarget(StackState.load(STATE))
         return local, local.up()
     if name in CLUSTERS:
         from harness.targets.kubernetes import KubernetesTarget
 
-        cluster = KubernetesTarget(CLUSTERS[name], namespace=namespace, context=context or None)
+        cluster = KubernetesTarget(CLUSTERS[name].with_overlay(overlay or None),
+                                   namespace=namespace, context=context or None)  # fmt: skip
         return cluster, cluster.attach()
     raise UsageError(
         f"configuration taskora_target={name!r}: use local (a stack started by python -m "

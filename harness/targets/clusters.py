@@ -1,13 +1,14 @@
 """What differs between the Kubernetes clusters the harness deploys to (kind, Minikube, DOKS):
-the tool each needs, its kubeconfig context, how the image gets into it, its broker and its
-database. The target that deploys to them is ``harness.targets.kubernetes``."""
+the tool each needs, its kubeconfig context, how the image gets into it, its overlays (the one
+named after it, and others such as kind-kafka), its broker and its database. The target that
+deploys to them is ``harness.targets.kubernetes``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from harness.errors import TargetUnavailable
+from harness.errors import TargetUnavailable, UsageError
 from harness.targets.commands import Runner
 
 __all__ = ["CLUSTERS", "CLUSTER_TOOLS", "IMAGE", "Cluster"]
@@ -25,14 +26,35 @@ class Cluster:
     install_hint: str
     context: str | None
     create_hint: str  # how to get the context when it is missing
-    broker: tuple[str, str]  # (deployment|statefulset, name)
+    broker: tuple[str, str]  # (deployment|statefulset, name) of the overlay in use
     in_cluster_database: bool = True  # a postgres StatefulSet (else a managed database)
     load_image: tuple[str, ...] = ()  # the command that loads IMAGE into the cluster
     registry_image_only: bool = False  # the cluster pulls from a registry: --image is required
+    # Other overlays this cluster runs (--overlay), each with its broker
+    other_overlays: tuple[tuple[str, tuple[str, str]], ...] = ()
+    overlay_name: str = ""  # the overlay in use; "" is the one named after the cluster
+
+    @property
+    def overlays(self) -> tuple[str, ...]:
+        """The overlays ``--overlay`` accepts for this cluster, its own first."""
+        return (self.name, *(name for name, _ in self.other_overlays))
 
     @property
     def overlay(self) -> str:
-        return f"clusters/k8s/overlays/{self.name}"
+        return f"clusters/k8s/overlays/{self.overlay_name or self.name}"
+
+    def with_overlay(self, overlay: str | None) -> Cluster:
+        """This cluster deploying ``overlay`` (None: its own); a UsageError naming the valid
+        ones for any other."""
+        if overlay is None or overlay == self.name:
+            return self
+        brokers = dict(self.other_overlays)
+        if overlay not in brokers:
+            raise UsageError(
+                f"--overlay {overlay!r}: for --target {self.name} use one of "
+                f"{', '.join(self.overlays)}"
+            )
+        return replace(self, overlay_name=overlay, broker=brokers[overlay])
 
     def tools(self, builds_image: bool) -> list[tuple[str, str]]:
         """(tool, why) that must be on PATH."""
@@ -60,6 +82,7 @@ CLUSTERS: dict[str, Cluster] = {
         context=f"kind-{CLUSTER_NAME}", create_hint=f"kind create cluster --name {CLUSTER_NAME}",
         broker=("statefulset", "redis"),
         load_image=("kind", "load", "docker-image", IMAGE, "--name", CLUSTER_NAME),
+        other_overlays=(("kind-kafka", ("statefulset", "redpanda")),),
     ),
     "minikube": Cluster(
         name="minikube", tool="minikube", install_hint="https://minikube.sigs.k8s.io/docs/start/",

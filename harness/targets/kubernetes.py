@@ -223,7 +223,7 @@ class KubernetesTarget:
         if secret is None or not secret.get("jwt-secret"):
             raise TargetUnavailable(
                 f"no taskora deployment in namespace {self.namespace} of kube context "
-                f"{self.context}: deploy it first (clusters/k8s/overlays/{self.name} or the chart)"
+                f"{self.context}: deploy it first ({self.cluster.overlay} or the chart)"
             )
         atexit.register(self.down)
         self.base_url = self._reach()

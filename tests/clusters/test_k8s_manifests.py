@@ -12,10 +12,12 @@ from urllib.parse import urlsplit
 
 import kubernetes_validate
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 from kubernetes_validate.utils import latest_version, major_minor
 
 from taskora.app import create_app
+from taskora.events.envelope import TOPICS, dead_letter_topic
 from taskora.migrate import upgrade
 from taskora.settings import Settings
 from tests.clusters.manifests import (
@@ -205,6 +207,72 @@ def test_the_topic_job_creates_every_subscribed_and_dead_letter_topic(
     brokers = named(objects, "StatefulSet", "redpanda")["spec"]["replicas"]
     assert 1 <= int(env["REPLICAS"]) <= brokers
     assert service_for(objects, env["RPK_BROKERS"])["metadata"]["name"] == "redpanda"
+
+
+def _e2e_matrix() -> list[dict[str, str]]:
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "e2e-kind.yml").read_text())
+    (job,) = workflow["jobs"].values()
+    return list(job["strategy"]["matrix"]["include"])
+
+
+def test_the_e2e_matrix_runs_each_pubsub_on_an_overlay_whose_component_and_topics_agree(
+    app_client: AppClient,
+) -> None:
+    """e2e-kind.yml validates Redis and Kafka: each matrix entry's overlay renders the pub/sub
+    component of that kind, the one the consumers subscribe with, and on Kafka the topic job
+    creates every topic and dead-letter topic the app declares."""
+    matrix = _e2e_matrix()
+    assert sorted(entry["pubsub"] for entry in matrix) == ["kafka", "redis"]
+    for entry in matrix:
+        objects = list(_render(entry["overlay"]))
+        (component,) = components_of_type(objects, "pubsub.")
+        assert component["spec"]["type"] == f"pubsub.{entry['pubsub']}", entry
+        subscriptions = app_client(objects, "consumers").get("/dapr/subscribe").json()
+        assert {s["pubsubname"] for s in subscriptions} == {component["metadata"]["name"]}
+        declared = {s["topic"] for s in subscriptions} | {
+            s["deadLetterTopic"] for s in subscriptions
+        }
+        assert declared == set(TOPICS) | {dead_letter_topic(t) for t in TOPICS}
+        if entry["pubsub"] == "kafka":
+            (rpk,) = named(objects, "Job", "redpanda-topics")["spec"]["template"]["spec"][
+                "containers"
+            ]
+            topics = {e["name"]: e["value"] for e in rpk["env"]}["TOPICS"].split()
+            assert declared <= set(topics)
+
+
+def test_consumers_and_scheduler_read_their_secrets_from_the_dapr_secret_store(
+    objects: list[Object],
+) -> None:
+    """TASKORA_SECRETS=dapr in the roles the sidecar serves before they start; the store and
+    secret the app asks for by default exist, are scoped to them, and the sidecar (the pods'
+    service account) may read that secret. The api keeps the variables: its migrate init
+    container runs before any sidecar."""
+    defaults = Settings()
+    store = named(objects, "Component", defaults.secret_store)
+    assert store["spec"]["type"] == "secretstores.kubernetes"
+    (configuration,) = of_kind(objects, "Configuration")
+    scopes = {s["storeName"]: s for s in configuration["spec"]["secrets"]["scopes"]}
+    assert defaults.secret_name in scopes[defaults.secret_store]["allowedSecrets"]
+    (role,) = [r for r in of_kind(objects, "Role") if any("secrets" in rule["resources"]
+                                                          for rule in r["rules"])]  # fmt: skip
+    (rule,) = role["rules"]
+    assert rule["resourceNames"] == [defaults.secret_name] and rule["verbs"] == ["get"]
+    (binding,) = [b for b in of_kind(objects, "RoleBinding") if b["roleRef"]["name"] ==
+                  role["metadata"]["name"]]  # fmt: skip
+    accounts = {s["name"] for s in binding["subjects"]}
+    for name, (deployment, container) in _taskora(objects).items():
+        env = {e["name"]: e for e in container["env"]}
+        pod = deployment["spec"]["template"]
+        if name == "api":
+            assert {"TASKORA_JWT_SECRET", "TASKORA_DATABASE_URL"} <= set(
+                env
+            ) and "TASKORA_SECRETS" not in env
+            continue
+        assert env["TASKORA_SECRETS"]["value"] == "dapr"
+        assert not {"TASKORA_JWT_SECRET", "TASKORA_DATABASE_URL"} & set(env), name
+        assert pod["metadata"]["annotations"]["dapr.io/app-id"] in store["scopes"]
+        assert pod["spec"]["serviceAccountName"] in accounts
 
 
 def test_cron_bindings_call_jobs_the_scheduler_runs(

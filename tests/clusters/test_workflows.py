@@ -158,3 +158,21 @@ def test_e2e_kind_uses_the_repository_kind_config_named_taskora() -> None:
     assert yaml.safe_load(config.read_text())["name"] == "taskora"
     assert "dapr" in runs and "nox -s validate -- --target kind" in runs
     assert any(s.get("if") == "always()" for s in _uses("e2e-kind", "actions/upload-artifact"))
+
+
+def test_e2e_kind_validates_dapr_over_redis_and_over_kafka() -> None:
+    """One job per pub/sub path, each deploying its overlay through the harness's --overlay
+    (which must accept it for --target kind) and keeping its own report."""
+    from harness.targets.clusters import CLUSTERS
+
+    (job,) = _load("e2e-kind")["jobs"].values()
+    matrix = job["strategy"]["matrix"]["include"]
+    assert {e["pubsub"]: e["overlay"] for e in matrix} == {"redis": "kind", "kafka": "kind-kafka"}
+    assert job["strategy"]["fail-fast"] is False  # one path failing still reports the other
+    for entry in matrix:
+        assert entry["overlay"] in CLUSTERS["kind"].overlays
+        assert (ROOT / "clusters/k8s/overlays" / entry["overlay"] / "kustomization.yaml").is_file()
+    runs = _runs("e2e-kind")
+    assert "nox -s validate -- --target kind --overlay ${{ matrix.overlay }}" in runs
+    (upload,) = _uses("e2e-kind", "actions/upload-artifact")
+    assert upload["with"]["name"].endswith("${{ matrix.pubsub }}")

@@ -33,7 +33,7 @@ def test_experiment_is_valid_and_calls_only_real_activities(name: str) -> None:
     assert probes - {"poison-contained"} == {"service-is-ready", "api-error-ratio", "api-p95-ms",
                                              "acknowledged-writes-intact"}  # fmt: skip
     assert experiment["rollbacks"], "every experiment puts the service back"
-    for key in ("taskora_target", "taskora_namespace", "taskora_context"):
+    for key in ("taskora_target", "taskora_namespace", "taskora_context", "taskora_overlay"):
         assert experiment["configuration"][key]["type"] == "env"  # chaos run reads them there
 
 
@@ -52,6 +52,8 @@ def test_activities_outside_a_session_say_how_to_run_them(
         activities.service_ready({"taskora_target": "local"})
     with pytest.raises(UsageError, match="use local .* or one of kind, minikube, doks"):
         activities.service_ready({"taskora_target": "nowhere"})
+    with pytest.raises(UsageError, match="--overlay 'nope': for --target kind use one of kind, "):
+        activities.service_ready({"taskora_target": "kind", "taskora_overlay": "nope"})
     with pytest.raises(HarnessError, match="is over"):
         activities.service_ready({SESSION_KEY: "0" * 32})
     with pytest.raises(UsageError, match="no experiment"):

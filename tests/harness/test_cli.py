@@ -37,6 +37,11 @@ def _harness(
         (["validate", "--target", "compose", "--split-roles"], "--split-roles: for --target local"),
         (["validate", "--profile", "nope"], "no profile"),
         (["load", "--load-in-cluster"], "--load-in-cluster: for cluster targets"),
+        (
+            ["validate", "--target", "kind", "--overlay", "doks"],
+            "--overlay 'doks': for --target kind use one of kind, kind-kafka",
+        ),
+        (["validate", "--overlay", "kind-kafka"], "--overlay: for cluster targets"),
         (["report", "/nonexistent"], "no report.json"),
         (
             ["validate", "--target", "url", "--url", "http://127.0.0.1:1", "--prometheus", "local"],

@@ -130,14 +130,16 @@ def kubectl(tmp_path: Path) -> str:
     return str(script)
 
 
-def _target(standin: KubeStandIn, kubectl: str, cluster: str = "kind", **kw: Any) -> Any:
+def _target(
+    standin: KubeStandIn, kubectl: str, cluster: str = "kind", overlay: str | None = None, **kw: Any
+) -> Any:
     configuration = kubernetes.client.Configuration(host=standin.host)
     defaults: dict[str, Any] = {
         "context": "test", "namespace": NS, "poll_interval": POLL, "ready_timeout": 20,
         "run": Tools(standin), "render": lambda overlay: MANIFEST, "which": lambda t: f"/bin/{t}",
         "kubectl": [kubectl], "api_client": kubernetes.client.ApiClient(configuration),
     }  # fmt: skip
-    return KubernetesTarget(CLUSTERS[cluster], **{**defaults, **kw})
+    return KubernetesTarget(CLUSTERS[cluster].with_overlay(overlay), **{**defaults, **kw})
 
 
 def _containers(doc: dict[str, Any]) -> list[dict[str, Any]]:
@@ -301,6 +303,41 @@ def test_the_broker_is_scaled_to_zero_and_back(
     assert target._unready() == []  # start_broker returned once it was ready again
 
 
+def test_the_kafka_overlay_deploys_its_own_directory_and_its_broker_is_redpanda(
+    standin: KubeStandIn, kubectl: str
+) -> None:
+    """``--target kind --overlay kind-kafka``: the same cluster, the overlay with Dapr over
+    Kafka, and the chaos experiments take Redpanda away, not Redis."""
+    rendered: list[str] = []
+    target = _target(standin, kubectl, "kind", "kind-kafka", image="reg/taskora:1",
+                     render=lambda overlay: rendered.append(str(overlay)) or MANIFEST)  # fmt: skip
+    assert (target.name, target.cluster.overlay) == ("kind", "clusters/k8s/overlays/kind-kafka")
+    standin.workloads[(NS, "statefulsets", "redpanda")] = Workload(replicas=1, polls_left=0)
+    target.up()
+    try:
+        assert rendered == [str(target.root / "clusters/k8s/overlays/kind-kafka")]
+        target.stop_broker()
+        target.start_broker()
+    finally:
+        target.down()
+    scale = rf"/apis/apps/v1/namespaces/{NS}/statefulsets/redpanda/scale"
+    assert [p.body["spec"]["replicas"] for p in standin.calls_to("PATCH", scale)] == [0, 1]
+
+
+@pytest.mark.parametrize("cluster", sorted(CLUSTERS))
+def test_an_overlay_a_cluster_does_not_run_is_a_usage_error_naming_those_it_does(
+    cluster: str,
+) -> None:
+    with pytest.raises(UsageError) as caught:
+        CLUSTERS[cluster].with_overlay("nope")
+    assert str(caught.value) == (
+        f"--overlay 'nope': for --target {cluster} use one of "
+        f"{', '.join(CLUSTERS[cluster].overlays)}"
+    )
+    assert CLUSTERS[cluster].with_overlay(None) is CLUSTERS[cluster]
+    assert CLUSTERS[cluster].with_overlay(cluster) is CLUSTERS[cluster]
+
+
 @pytest.mark.parametrize(
     ("cluster", "missing", "image"),
     [("kind", "kind", None), ("minikube", "minikube", None), ("doks", "doctl", "r/taskora:1"),
@@ -349,9 +386,11 @@ def test_a_failing_kubectl_apply_is_one_line_with_its_stderr(
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
-@pytest.mark.parametrize("cluster", sorted(CLUSTERS))
-def test_the_real_overlays_get_the_image_everywhere_taskora_runs(cluster: str) -> None:
-    overlay = ROOT / CLUSTERS[cluster].overlay
+@pytest.mark.parametrize(
+    ("cluster", "name"), [(c, o) for c in sorted(CLUSTERS) for o in CLUSTERS[c].overlays]
+)
+def test_the_real_overlays_get_the_image_everywhere_taskora_runs(cluster: str, name: str) -> None:
+    overlay = ROOT / CLUSTERS[cluster].with_overlay(name).overlay
     if not overlay.is_dir():
         pytest.skip(f"no overlay at {overlay}")
     rendered = run_command(["kubectl", "kustomize", str(overlay)])

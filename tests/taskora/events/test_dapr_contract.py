@@ -1,16 +1,19 @@
-"""Dapr, tested against its documented HTTP contract (no sidecar runs here).
+"""Dapr, tested against its contract (no sidecar runs here).
 
-Deliveries are shaped as the sidecar sends them (structured CloudEvent, Dapr's own attributes
-added); publishing goes to a stand-in HTTP server that checks what the sidecar would receive.
+Deliveries are shaped as the sidecar sends them over HTTP to the app (structured CloudEvent,
+Dapr's own attributes added). Publishing goes through the Dapr SDK's gRPC client to a fake
+sidecar built from the SDK's own generated servicer (``tests/dapr_sidecar.py``), which records
+each request as the sidecar would receive it.
 """
 
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import grpc
 import pytest
 from fastapi.testclient import TestClient
 
@@ -23,9 +26,9 @@ from taskora.events.delivery import Consumer
 from taskora.events.envelope import TASK_EVENTS, to_cloudevent
 from taskora.events.relay import Relay
 from tests.conftest import outbox
+from tests.dapr_sidecar import Failure, FakeSidecar, fake_sidecar
 from tests.factories import task_body
 from tests.poison import GOOD, POISON_RULES, assert_line_flowed, write_around_poison
-from tests.servers import ServingThread
 
 SIDECAR_HEADERS = {"Content-Type": "application/cloudevents+json", "traceparent": "00-1-2-01"}
 
@@ -192,69 +195,149 @@ def test_production_refuses_to_start_when_the_sidecar_calls_it_without_a_token(
     create_app(settings.model_copy(update={"env": "production", "jwt_secret": "x" * 32}))
 
 
-class _Sidecar:
-    """A stand-in for the sidecar's publish endpoint that records each request."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[str, dict[str, str], bytes]] = []
-        self.status = 204
-        sidecar = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                sidecar.requests.append((self.path, dict(self.headers), body))
-                self.send_response(sidecar.status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.runner = ServingThread(ThreadingHTTPServer(("127.0.0.1", 0), Handler))
-        self.port = self.runner.server.server_address[1]
-        self.runner.start()
-
-    def close(self) -> None:
-        self.runner.stop()
+@pytest.fixture
+def sidecar(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSidecar]:
+    with fake_sidecar(monkeypatch) as running:
+        yield running
 
 
 @pytest.fixture
-def sidecar() -> Iterator[_Sidecar]:
-    stand_in = _Sidecar()
-    yield stand_in
-    stand_in.close()
+def dapr_bus(sidecar: FakeSidecar) -> Iterator[DaprBus]:
+    bus = DaprBus(grpc_port=sidecar.grpc_port, pubsub="pubsub")
+    yield bus
+    bus.close()
 
 
-def test_contract_publish_request_is_what_the_sidecar_expects(client, auth, sidecar) -> None:
-    client.post("/api/tasks", json=task_body(), headers=auth())
+def _published(requests) -> list[dict]:
+    return [json.loads(request.data) for request in requests]
+
+
+def test_contract_publish_request_is_what_the_sidecar_expects(client, auth, sidecar, dapr_bus):
+    client.post("/api/tasks", json=task_body(), headers=auth("alice"))
     event = to_cloudevent(outbox(client)[-1])
-    bus = DaprBus(port=sidecar.port, pubsub="pubsub")
-    bus.publish(event, "task-events")
-    path, headers, body = sidecar.requests[0]
-    assert path == "/v1.0/publish/pubsub/task-events"
-    assert headers["Content-Type"] == "application/cloudevents+json"
-    sent = json.loads(body)
+    dapr_bus.publish(event, "task-events")
+    [request] = sidecar.accepted
+    assert (request.pubsub_name, request.topic) == ("pubsub", "task-events")
+    assert request.data_content_type == "application/cloudevents+json"
+    # partitionKey: one user's events share a Kafka partition; no rawPayload (Dapr keeps the
+    # CloudEvent handling and takes our envelope as it is)
+    assert dict(request.metadata) == {"partitionKey": "alice"}
+    sent = json.loads(request.data)
     assert sent["id"] == event.id and sent["specversion"] == "1.0"  # our envelope passes through
     assert sent["type"] == "task.created" and sent["sequence"] == event.sequence
+    assert sent == event.model_dump(mode="json")
 
 
-def test_contract_relay_holds_events_while_the_sidecar_fails(client, auth, sidecar) -> None:
+def test_contract_relay_publishes_a_batch_one_event_at_a_time_in_order(
+    client, auth, sidecar, dapr_bus
+) -> None:
+    """Bulk publish keeps no order: a relay batch goes out as single PublishEvent calls, each
+    with its own user's partition key, in the outbox's order, across both topics."""
+    past = (datetime.now(UTC) - timedelta(seconds=5)).isoformat()
+    for user in ("alice", "bob", "alice"):
+        client.post("/api/tasks", json=task_body(remind_at=past), headers=auth(user))
+    client.post("/cron/reminder-check")  # reminder.due on reminder-events, between the others
+    client.post("/api/tasks", json=task_body(), headers=auth("bob"))
+    relay = Relay(client.app.state.db, dapr_bus, holder="dapr-test")
+    rows = outbox(client)
+    assert relay.run_once() == len(rows) == 7
+    assert sidecar.bulk == []
+    assert [(r.topic, r.metadata["partitionKey"]) for r in sidecar.accepted] == [
+        (row.topic, row.user_id) for row in rows
+    ]
+    assert {r.topic for r in sidecar.accepted} == {"task-events", "reminder-events"}
+    assert [e["id"] for e in _published(sidecar.accepted)] == [row.event_id for row in rows]
+
+
+def test_the_fake_sidecar_records_a_bulk_publish(sidecar, dapr_bus) -> None:
+    """What makes ``sidecar.bulk == []`` above mean something: a bulk publish is recorded."""
+    dapr_bus._connected().publish_events(
+        pubsub_name="pubsub", topic_name="task-events", data=["{}", "{}"],
+        data_content_type="application/cloudevents+json",
+    )  # fmt: skip
+    [request] = sidecar.bulk
+    assert (request.topic, len(request.entries)) == ("task-events", 2)
+
+
+def test_contract_relay_holds_events_while_the_sidecar_fails(client, auth, sidecar, dapr_bus):
+    """An error from the sidecar is BrokerUnavailable: the relay stops at that event, keeps it
+    and those behind it, and publishes them in order once the sidecar takes events again;
+    every event the sidecar acknowledged is marked dispatched, and none is lost."""
     db = client.app.state.db
-    relay = Relay(db, DaprBus(port=sidecar.port, pubsub="pubsub"), holder="dapr-test")
+    relay = Relay(db, dapr_bus, holder="dapr-test")
     for _ in range(3):
         client.post("/api/tasks", json=task_body(), headers=auth())
-    sidecar.status = 500
+    sidecar.failure = Failure(grpc.StatusCode.UNAVAILABLE, "kafka: client has run out of brokers")
     assert relay.run_once() == 0
     assert all(row.dispatched_at is None for row in outbox(client))
-    sidecar.status = 204
-    assert relay.run_once() == 3
-    assert all(row.dispatched_at is not None for row in outbox(client))
-    published = [json.loads(body)["id"] for _, _, body in sidecar.requests[1:]]
-    assert published == [row.event_id for row in outbox(client)]  # in order
+    assert len(sidecar.attempts) == 1  # no retries of the SDK's own: the relay decides
 
-
-def test_contract_unreachable_sidecar_is_broker_unavailable(client, auth) -> None:
+    sidecar.failure = Failure(grpc.StatusCode.INTERNAL, "broker hiccup", times=1, after=1)
     client.post("/api/tasks", json=task_body(), headers=auth())
-    with pytest.raises(BrokerUnavailable):
-        DaprBus(port=1, pubsub="pubsub").publish(to_cloudevent(outbox(client)[-1]), "task-events")
+    assert relay.run_once() == 1
+    rows = outbox(client)
+    assert [row.dispatched_at is not None for row in rows] == [True, False, False, False]
+    assert relay.run_once() == 3
+    rows = outbox(client)
+    assert all(row.dispatched_at is not None for row in rows)
+    assert [e["id"] for e in _published(sidecar.accepted)] == [row.event_id for row in rows]
+
+
+def test_contract_unreachable_sidecar_is_broker_unavailable(client, auth, sidecar) -> None:
+    """The sidecar is ready but its gRPC port does not answer: UNAVAILABLE, the relay's retry."""
+    client.post("/api/tasks", json=task_body(), headers=auth())
+    bus = DaprBus(grpc_port=_closed_port(), pubsub="pubsub")
+    try:
+        with pytest.raises(BrokerUnavailable, match="UNAVAILABLE"):
+            bus.publish(to_cloudevent(outbox(client)[-1]), "task-events")
+    finally:
+        bus.close()
+
+
+def test_contract_a_sidecar_that_does_not_answer_in_time_is_broker_unavailable(
+    client, auth, sidecar
+) -> None:
+    """The deadline is ours (the SDK sets none): a sidecar that holds the call is the relay's
+    retry, after the bus's timeout, not a relay stuck for as long as the sidecar takes."""
+    client.post("/api/tasks", json=task_body(), headers=auth())
+    bus = DaprBus(grpc_port=sidecar.grpc_port, pubsub="pubsub", timeout=0.2)
+    sidecar.holding = True
+    try:
+        with pytest.raises(BrokerUnavailable, match="DEADLINE_EXCEEDED"):
+            bus.publish(to_cloudevent(outbox(client)[-1]), "task-events")
+    finally:
+        sidecar.released.set()
+        bus.close()
+    # the sidecar may still take the held event: the relay's retry makes a duplicate, which
+    # the consumers' idempotency records absorb (at-least-once)
+    assert len(sidecar.attempts) == 1
+
+
+def test_a_closed_bus_publishes_nothing_and_connects_no_more(client, auth, sidecar, dapr_bus):
+    client.post("/api/tasks", json=task_body(), headers=auth())
+    event = to_cloudevent(outbox(client)[-1])
+    dapr_bus.publish(event, "task-events")
+    dapr_bus.close()
+    with pytest.raises(BrokerUnavailable, match="closed"):
+        dapr_bus.publish(event, "task-events")
+    assert len(sidecar.attempts) == 1
+
+
+def test_contract_a_sidecar_never_ready_is_broker_unavailable(client, auth, monkeypatch):
+    """The SDK's client waits for the sidecar's health endpoint when it is built: a sidecar
+    that never answers is BrokerUnavailable (built again on the relay's next attempt)."""
+    client.post("/api/tasks", json=task_body(), headers=auth())
+    monkeypatch.setenv("DAPR_HTTP_ENDPOINT", f"http://127.0.0.1:{_closed_port()}")
+    monkeypatch.setenv("DAPR_HEALTH_TIMEOUT", "0")
+    bus = DaprBus(grpc_port=_closed_port(), pubsub="pubsub")
+    with pytest.raises(BrokerUnavailable, match="TimeoutError"):
+        bus.publish(to_cloudevent(outbox(client)[-1]), "task-events")
+    assert bus._client is None
+    bus.close()
+
+
+def _closed_port() -> int:
+    """A local port nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

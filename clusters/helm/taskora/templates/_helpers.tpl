@@ -42,13 +42,27 @@ imagePullPolicy: {{ . }}
 {{- end }}
 
 {{/*
-Configuration of a taskora container: the ConfigMap, and the Secret's keys (never values).
+Configuration of a taskora container (the role, or "migrate"): the ConfigMap, and the Secrets'
+keys (never values). The api and its migrate init container (which runs before the sidecar) get
+the JWT secret and the database URL as variables; the consumers and the scheduler read them from
+the Dapr secret store (TASKORA_SECRETS=dapr; the Role lets the sidecar read taskora-secrets).
 */}}
 {{- define "taskora.env" -}}
 envFrom:
   - configMapRef:
       name: taskora-config
 env:
+  {{- if ne . "migrate" }}
+  - name: APP_API_TOKEN  # what the sidecar brings on every call (dapr.io/app-token-secret)
+    valueFrom:
+      secretKeyRef:
+        name: taskora-app-token
+        key: token
+  {{- end }}
+  {{- if has . (list "consumers" "scheduler") }}
+  - name: TASKORA_SECRETS
+    value: dapr
+  {{- else }}
   - name: TASKORA_JWT_SECRET
     valueFrom:
       secretKeyRef:
@@ -59,6 +73,7 @@ env:
       secretKeyRef:
         name: taskora-secrets
         key: database-url
+  {{- end }}
 {{- end }}
 
 {{/*
@@ -121,7 +136,7 @@ spec:
     - name: migrate
       {{- include "taskora.image" $root | nindent 6 }}
       args: ["migrate"]
-      {{- include "taskora.env" $root | nindent 6 }}
+      {{- include "taskora.env" "migrate" | nindent 6 }}
       resources:
         {{- toYaml $values.migrate.resources | nindent 8 }}
       securityContext:
@@ -139,12 +154,7 @@ spec:
         - name: http
           containerPort: {{ $values.service.port }}
           protocol: TCP
-      {{- include "taskora.env" $root | nindent 6 }}
-        - name: APP_API_TOKEN  # what the sidecar brings on every call (dapr.io/app-token-secret)
-          valueFrom:
-            secretKeyRef:
-              name: taskora-app-token
-              key: token
+      {{- include "taskora.env" $role | nindent 6 }}
       startupProbe:
         httpGet:
           path: /health
