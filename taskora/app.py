@@ -17,7 +17,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
 
 from taskora import __version__
-from taskora.api.faults import FaultMiddleware
+from taskora.api.faults import FaultMiddleware, task_overrides
 from taskora.api.main import routers_for
 from taskora.db import Database
 from taskora.errors import DomainError, Invalid
@@ -114,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if faults.error_rate or faults.slow_requests or faults.busy_above:
         # Inside the request context: a planted 500 is counted, logged and timed like a real one.
         app.add_middleware(FaultMiddleware, failpoints=faults)
+    app.dependency_overrides.update(task_overrides(faults))
     app.add_middleware(
         RequestContextMiddleware,
         access_log_enabled=settings.access_log,

@@ -35,11 +35,11 @@ silent_poison      0 or 1          the consumers swallow an event they cannot ap
 skew_recurrence    0 or 1          a next occurrence is due a day after the day its rule gives
 =================  ==============  ===========================================================
 
-They are planted by wrapping the seams they break, only when set: the fault middleware
-(``taskora.api.faults``, added by the app factory), a lossy bus, a faulty stream tail and a
-reminder clock set behind (``taskora.events.faults``, built by the runtime), and the consumers'
-handlers (``taskora.domain.consumers.build_consumers``). The task routes (lost writes, the
-skipped owner check) still read them where they act.
+They are planted by wrapping the seams they break, only when set: a fault middleware and the
+task creator and reader dependencies (``taskora.api.faults``, installed by the app factory), a
+lossy bus, a faulty stream tail and a reminder clock set behind (``taskora.events.faults``, built
+by the runtime), and the consumers' handlers (``taskora.domain.faults``). No other module reads
+them.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from functools import partial
 
 from taskora.db import Database, utcnow
 from taskora.domain.consumers import build_consumers
+from taskora.domain.faults import with_faults
 from taskora.domain.jobs import housekeeping, measure_outbox_lag, reminder_check
 from taskora.events.bus import Bus, InlineBus
 from taskora.events.delivery import Consumer
@@ -67,8 +68,8 @@ class Runtime:
     def __init__(self, settings: Settings, db: Database) -> None:
         self.settings = settings
         self.db = db
-        self.consumers = build_consumers(settings.failpoints)
         faults = settings.failpoints
+        self.consumers = with_faults(build_consumers(), faults) if faults else build_consumers()
         # The time the reminder scan runs at: the wall clock, or (failpoint late_reminders) a
         # clock that far behind, so that every reminder is claimed that late.
         self.reminder_clock = late_clock(faults.late_reminders) if faults.late_reminders else utcnow

@@ -23,7 +23,6 @@ from sqlalchemy import (
     bindparam,
     func,
     select,
-    true,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlmodel import col
@@ -90,19 +89,15 @@ def _public(row: Any) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=8)
-def _task_statement(dialect: str, any_owner: bool = False) -> Executable:
-    owner = true() if any_owner else col(Task.user_id) == bindparam("user_id")
+def _task_statement(dialect: str) -> Executable:
     return select(*PUBLIC_COLUMNS, _tags_column(dialect)).where(
-        col(Task.id) == bindparam("task_id"), owner
+        col(Task.id) == bindparam("task_id"), col(Task.user_id) == bindparam("user_id")
     )
 
 
-def read_task(
-    *, connection: Connection, user_id: str, task_id: int, any_owner: bool = False
-) -> TaskPublic:
-    """One of the user's tasks with its tags; another user's task does not exist (404).
-    ``any_owner`` (failpoint skip_owner_check only) drops the owner condition."""
-    statement = _task_statement(connection.dialect.name, any_owner)
+def read_task(*, connection: Connection, user_id: str, task_id: int) -> TaskPublic:
+    """One of the user's tasks with its tags; another user's task does not exist (404)."""
+    statement = _task_statement(connection.dialect.name)
     row = connection.execute(statement, {"task_id": task_id, "user_id": user_id}).first()
     if row is None:
         raise NotFound("Task not found")

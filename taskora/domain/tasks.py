@@ -152,10 +152,8 @@ def create_task(*, session: Session, user_id: str, data: TaskCreate, now: dateti
     return public
 
 
-def get_task(
-    *, connection: Connection, user_id: str, task_id: int, any_owner: bool = False
-) -> TaskPublic:
-    return read_task(connection=connection, user_id=user_id, task_id=task_id, any_owner=any_owner)
+def get_task(*, connection: Connection, user_id: str, task_id: int) -> TaskPublic:
+    return read_task(connection=connection, user_id=user_id, task_id=task_id)
 
 
 def update_task(

@@ -27,6 +27,7 @@ from taskora.app import create_app
 from taskora.cli import main
 from taskora.db import Database
 from taskora.domain.consumers import build_consumers
+from taskora.domain.faults import with_faults
 from taskora.errors import ConfigurationError
 from taskora.events.bus import InlineBus
 from taskora.events.delivery import Outcome, deliver
@@ -88,6 +89,9 @@ def test_without_failpoints_nothing_changes(monkeypatch, settings, caplog) -> No
     assert type(runtime.stream) is EventStream  # no fault wrapper around the seams
     assert type(runtime.bus) is InlineBus
     assert not any(m.cls is FaultMiddleware for m in app.user_middleware)
+    assert app.dependency_overrides == {}  # the task routes' own creator and reader
+    consumers = runtime.consumers
+    assert [c.handle for c in consumers] == [c.handle for c in build_consumers()]
     with TestClient(app) as client:
         assert client.get("/ready").status_code == 200
 
@@ -351,7 +355,7 @@ def test_silent_poison_swallows_what_would_be_dead_lettered(
                            subject="tasks/0", time=datetime.now(UTC), sequence="1", userid="u",
                            actor="u",
                            data={"task": "none"})  # fmt: skip
-        recurrence = build_consumers(Failpoints.parse(spec))[0]
+        recurrence = with_faults(build_consumers(), Failpoints.parse(spec))[0]
         outcome = deliver(db, recurrence, event, TASK_EVENTS, datetime.now(UTC))
         assert outcome is (Outcome.DROP if dead_letters else Outcome.SUCCESS)
         with db.read() as session:

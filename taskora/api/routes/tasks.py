@@ -9,18 +9,17 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Response
-from sqlmodel import Session
 
-from taskora.api.deps import CurrentUser, DatabaseDep, IdempotencyKey, SettingsDep
-from taskora.api.idempotent import run_idempotent
+from taskora.api.deps import CurrentUser, DatabaseDep, IdempotencyKey
 from taskora.api.query_model import query_model
 from taskora.api.responses import json_response
 from taskora.api.strict_json import StrictJSONRoute
+from taskora.api.task_access import TASKS_PATH, TaskCreatorDep, TaskReaderDep
 from taskora.db import Database, utcnow
 from taskora.domain import tasks
 from taskora.schemas import TaskCreate, TaskPublic, TaskQuery, TasksPublic, TaskUpdate
 
-router = APIRouter(prefix="/api/tasks", tags=["tasks"], route_class=StrictJSONRoute)
+router = APIRouter(prefix=TASKS_PATH, tags=["tasks"], route_class=StrictJSONRoute)
 
 TaskId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such task for this user"}}
@@ -31,35 +30,11 @@ async def create_task(
     body: TaskCreate,
     user: CurrentUser,
     db: DatabaseDep,
-    settings: SettingsDep,
+    create: TaskCreatorDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Create a task; with an Idempotency-Key a retry returns the first response."""
-    failpoints = settings.failpoints
-    lost = failpoints.lose_writes > 0 and failpoints.chance(failpoints.lose_writes)
-    if idempotency_key is None and failpoints.lose_keyless > 0:
-        lost = lost or failpoints.chance(failpoints.lose_keyless)
-    if idempotency_key is None or lost:  # a lost write keeps no idempotency record either
-
-        def create(session: Session) -> TaskPublic:
-            task = tasks.create_task(session=session, user_id=user, data=body, now=utcnow())
-            if lost:
-                session.rollback()  # failpoint lose_writes: acknowledged, never committed
-            return task
-
-        return json_response(await db.run_write(create), status_code=201)
-    return await run_idempotent(
-        db=db,
-        user_id=user,
-        key=idempotency_key,
-        method="POST",
-        path=router.prefix,
-        request_body=body.model_dump_json(),
-        status_code=201,
-        work=lambda session: tasks.create_task(
-            session=session, user_id=user, data=body, now=utcnow()
-        ),
-    )
+    return await create(db=db, user_id=user, data=body, key=idempotency_key)
 
 
 _task_query, _TASK_QUERY_DOCS = query_model(TaskQuery)
@@ -80,14 +55,11 @@ async def list_tasks(
 
 @router.get("/{task_id}", response_model=TaskPublic, responses=NOT_FOUND)
 async def get_task(
-    task_id: TaskId, user: CurrentUser, db: DatabaseDep, settings: SettingsDep
+    task_id: TaskId, user: CurrentUser, db: DatabaseDep, read: TaskReaderDep
 ) -> Response:
     """Read one task."""
-    any_owner = settings.failpoints.skip_owner_check
     task = await db.run_statement(
-        lambda connection: tasks.get_task(
-            connection=connection, user_id=user, task_id=task_id, any_owner=any_owner
-        )
+        lambda connection: read(connection=connection, user_id=user, task_id=task_id)
     )
     return json_response(task)
 

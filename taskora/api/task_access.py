@@ -1,0 +1,69 @@
+"""The two task operations the self-test's faults replace: creating a task (a lost write) and
+reading one by id (a forgotten owner check). Routes take them as dependencies; the app factory
+overrides those with the faulty versions in ``taskora.api.faults`` only when a failpoint asks,
+so the handlers and the domain carry no fault branch."""
+
+from __future__ import annotations
+
+from typing import Annotated, Protocol
+
+from fastapi import Depends, Response
+from sqlalchemy import Connection
+
+from taskora.api.idempotent import run_idempotent
+from taskora.api.responses import json_response
+from taskora.db import Database, utcnow
+from taskora.domain import tasks
+from taskora.schemas import TaskCreate, TaskPublic
+
+__all__ = [
+    "TASKS_PATH", "TaskCreator", "TaskCreatorDep", "TaskReader", "TaskReaderDep", "create_task",
+    "get_task_creator", "get_task_reader",
+]  # fmt: skip
+
+TASKS_PATH = "/api/tasks"
+
+
+class TaskCreator(Protocol):
+    async def __call__(
+        self, *, db: Database, user_id: str, data: TaskCreate, key: str | None
+    ) -> Response: ...
+
+
+class TaskReader(Protocol):
+    def __call__(self, *, connection: Connection, user_id: str, task_id: int) -> TaskPublic: ...
+
+
+async def create_task(*, db: Database, user_id: str, data: TaskCreate, key: str | None) -> Response:
+    """Create a task, once per Idempotency-Key when one is given; the 201 response."""
+    if key is None:
+        task = await db.run_write(
+            lambda session: tasks.create_task(
+                session=session, user_id=user_id, data=data, now=utcnow()
+            )
+        )
+        return json_response(task, status_code=201)
+    return await run_idempotent(
+        db=db,
+        user_id=user_id,
+        key=key,
+        method="POST",
+        path=TASKS_PATH,
+        request_body=data.model_dump_json(),
+        status_code=201,
+        work=lambda session: tasks.create_task(
+            session=session, user_id=user_id, data=data, now=utcnow()
+        ),
+    )
+
+
+async def get_task_creator() -> TaskCreator:
+    return create_task
+
+
+async def get_task_reader() -> TaskReader:
+    return tasks.get_task
+
+
+TaskCreatorDep = Annotated[TaskCreator, Depends(get_task_creator)]
+TaskReaderDep = Annotated[TaskReader, Depends(get_task_reader)]
