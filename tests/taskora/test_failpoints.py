@@ -7,10 +7,12 @@ import asyncio
 import json
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,6 +22,7 @@ from fastapi.testclient import TestClient
 from httpx_sse import connect_sse
 from sqlalchemy import func, select
 
+import taskora
 from taskora.api.deps import StreamClaims
 from taskora.api.faults import FaultMiddleware
 from taskora.api.routes.events import event_stream
@@ -484,3 +487,15 @@ def test_a_served_process_takes_failpoints_from_the_environment(tmp_path) -> Non
             written = datetime.fromisoformat(json.loads(event.data)["time"])
             assert received - written >= timedelta(seconds=1.5)  # held until 1.5 s old
     assert "TASKORA_FAILPOINTS=sse_delay=1.5" in (tmp_path / "serve.log").read_text()
+
+
+def test_only_the_fault_wrappers_and_the_factories_read_the_failpoints() -> None:
+    package = Path(taskora.__file__).parent
+    readers = {
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if re.search(r"\b(failpoints|Failpoints)\b", path.read_text(encoding="utf-8"))
+    }
+    wrappers = {"api/faults.py", "events/faults.py", "domain/faults.py"}
+    factories = {"app.py", "runtime.py"}  # they plant the wrappers, only when a fault is set
+    assert readers <= wrappers | factories | {"failpoints.py", "settings.py"}
