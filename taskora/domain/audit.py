@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from taskora.domain.paging import newest_first
 from taskora.domain.payloads import Payload, TaskChanged, TaskRecurred, TaskUpdated
-from taskora.errors import Invalid
 from taskora.events.envelope import CloudEvent
 from taskora.events.types import EventType
 from taskora.models import AuditEntry
@@ -64,16 +64,9 @@ def list_audit(*, session: Session, user_id: str, query: AuditQuery) -> AuditPag
         statement = statement.where(col(AuditEntry.type).in_(query.type))
     if query.since is not None:
         statement = statement.where(col(AuditEntry.time) >= query.since)
-    if query.cursor is not None:
-        if not query.cursor.isdigit() or len(query.cursor) > 19:
-            raise Invalid(
-                "invalid cursor: pass next_cursor from the previous page", loc=("query", "cursor")
-            )
-        statement = statement.where(col(AuditEntry.id) < int(query.cursor))
-    rows = session.scalars(
-        statement.order_by(col(AuditEntry.id).desc()).limit(query.limit + 1)
-    ).all()
-    page = rows[: query.limit]
+    page, next_cursor = newest_first(
+        session, statement, col(AuditEntry.id), cursor=query.cursor, limit=query.limit
+    )
     items = [
         AuditEntryPublic(
             id=row.id or 0,
@@ -87,5 +80,4 @@ def list_audit(*, session: Session, user_id: str, query: AuditQuery) -> AuditPag
         )
         for row in page
     ]
-    next_cursor = str(page[-1].id) if len(rows) > query.limit else None
     return AuditPage(items=items, next_cursor=next_cursor)

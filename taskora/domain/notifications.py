@@ -7,8 +7,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlmodel import Session, col
 
+from taskora.domain.paging import newest_first
 from taskora.domain.payloads import NotificationCreated
-from taskora.errors import Invalid, NotFound
+from taskora.errors import NotFound
 from taskora.events.outbox import emit
 from taskora.events.types import EventType
 from taskora.models import Notification, UserPreferences
@@ -99,15 +100,9 @@ def list_notifications(
     statement = select(Notification).where(_visible(user_id))
     if query.unread:
         statement = statement.where(col(Notification.read_at).is_(None))
-    if query.cursor is not None:
-        if len(query.cursor) > 19:
-            raise Invalid("invalid cursor", loc=("query", "cursor"))
-        statement = statement.where(col(Notification.id) < int(query.cursor))
-    rows = session.scalars(
-        statement.order_by(col(Notification.id).desc()).limit(query.limit + 1)
-    ).all()
-    page = rows[: query.limit]
-    next_cursor = str(page[-1].id) if len(rows) > query.limit else None
+    page, next_cursor = newest_first(
+        session, statement, col(Notification.id), cursor=query.cursor, limit=query.limit
+    )
     return NotificationsPage(items=[_public(r) for r in page], next_cursor=next_cursor)
 
 

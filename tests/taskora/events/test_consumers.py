@@ -239,3 +239,19 @@ def test_a_database_outage_holds_events_without_counting_attempts(client, auth) 
     row = outbox(client)[0]
     assert (row.dispatched_at, row.attempts) == (None, 0)
     assert _count(client, DeadLetter) == 0
+
+
+def test_the_audit_trail_pages_newest_first_without_gaps_or_repeats(client, auth) -> None:
+    for _ in range(5):
+        client.post("/api/tasks", json=task_body(), headers=auth())
+    assert drain(client) == 5
+    seen, cursor, pages = [], None, 0
+    while True:
+        params = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+        page = client.get("/api/audit", params=params, headers=auth()).json()
+        seen += [entry["id"] for entry in page["items"]]
+        pages, cursor = pages + 1, page["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == 3 and len(seen) == 5
+    assert seen == sorted(seen, reverse=True) and len(set(seen)) == 5
