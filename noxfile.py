@@ -117,32 +117,34 @@ def serve(session: nox.Session) -> None:
     session.run("taskora", "serve", *session.posargs)
 
 
+def _harness(session: nox.Session, command: str) -> None:
+    """Install the harness and run one of its commands with the session's arguments."""
+    session.install(*PINNED, "-e", HARNESS_EXTRAS)
+    session.run("python", "-m", "harness", command, *session.posargs)
+
+
 @nox.session(python=PYTHON)
 def validate(session: nox.Session) -> None:
     """Validate a deployment against the success criteria (default: local stack, quick profile)."""
-    session.install(*PINNED, "-e", HARNESS_EXTRAS)
-    session.run("python", "-m", "harness", "validate", *session.posargs)
+    _harness(session, "validate")
 
 
 @nox.session(python=PYTHON, default=False)
 def selftest(session: nox.Session) -> None:
     """Plant each fault in a local stack and prove the harness catches it."""
-    session.install(*PINNED, "-e", HARNESS_EXTRAS)
-    session.run("python", "-m", "harness", "selftest", *session.posargs)
+    _harness(session, "selftest")
 
 
 @nox.session(python=PYTHON, default=False)
 def load(session: nox.Session) -> None:
     """Only the Locust load stage (SC-008 users, SC-009 P95) against a target."""
-    session.install(*PINNED, "-e", HARNESS_EXTRAS)
-    session.run("python", "-m", "harness", "load", *session.posargs)
+    _harness(session, "load")
 
 
 @nox.session(python=PYTHON, default=False)
 def chaos(session: nox.Session) -> None:
     """The Chaos Toolkit experiments in chaos/ (SC-010), each against a fresh stack."""
-    session.install(*PINNED, "-e", HARNESS_EXTRAS)
-    session.run("python", "-m", "harness", "chaos", *session.posargs)
+    _harness(session, "chaos")
 
 
 @dataclass(frozen=True)
