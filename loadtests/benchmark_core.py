@@ -40,6 +40,8 @@ from typing import Any
 import httpx
 import jwt
 
+from harness.readiness import Readiness, wait_ready
+
 HOST = "127.0.0.1"
 HERE = Path(__file__).resolve().parent
 LOCUSTFILE = HERE / "core_api.py"
@@ -119,7 +121,7 @@ def serving(
                                 start_new_session=True)  # fmt: skip
     try:
         base_url = f"http://{HOST}:{port}"
-        wait_ready(base_url, proc, log_path)
+        wait_until_ready(base_url, proc, log_path)
         yield base_url
     finally:
         stop_group(proc)
@@ -137,18 +139,14 @@ def running_server(
         yield base_url
 
 
-def wait_ready(base_url: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"the server exited early:\n{tail(log_path)}")
-        try:
-            if httpx.get(f"{base_url}/ready", timeout=2.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"the server was not ready within {READY_TIMEOUT:.0f} s:\n{tail(log_path)}")
+def wait_until_ready(base_url: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:
+    readiness = wait_ready(f"{base_url}/ready", timeout=READY_TIMEOUT,
+                           exited=lambda: proc.poll() is not None, every=0.2)  # fmt: skip
+    if readiness is Readiness.EXITED:
+        raise SystemExit(f"the server exited early:\n{tail(log_path)}")
+    if readiness is Readiness.TIMED_OUT:
+        late = f"the server was not ready within {READY_TIMEOUT:.0f} s"
+        raise SystemExit(f"{late}:\n{tail(log_path)}")
 
 
 def tail(path: Path, lines: int = 30) -> str:

@@ -7,14 +7,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
+from harness.readiness import Readiness, wait_ready
 from taskora.auth import issue_token
 from taskora.settings import Settings
 
@@ -70,16 +68,10 @@ class Server:
             self.process = subprocess.Popen(
                 command, env=env, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True
             )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.base_url}/ready", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.1)
+        process = self.process
+        exited = lambda: process.poll() is not None  # noqa: E731
+        if wait_ready(f"{self.base_url}/ready", timeout=timeout, exited=exited) is Readiness.READY:
+            return
         self.kill()
         raise RuntimeError(
             "taskora serve did not become ready:\n" + self.log_path.read_text()[-3000:]

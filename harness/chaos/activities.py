@@ -16,6 +16,7 @@ from harness.chaos import poison as poisons
 from harness.chaos.attach import session_for
 from harness.chaos.session import ChaosSession
 from harness.errors import HarnessError
+from harness.readiness import Readiness, answers, wait_ready
 from harness.targets import Deployment, Target
 
 Configuration = dict[str, Any] | None
@@ -30,18 +31,13 @@ PROBE_USER = "chaos-probe"
 
 
 def _ready(deployment: Deployment) -> bool:
-    try:
-        return httpx.get(f"{deployment.base_url}/ready", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
+    return answers(f"{deployment.base_url}/ready")
 
 
 def _wait_ready(session: ChaosSession, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not _ready(session.deployment):
-        if time.monotonic() >= deadline:
-            raise HarnessError(f"the service was not ready {timeout_s:.0f} s after the fault")
-        time.sleep(0.1)
+    url = f"{session.deployment.base_url}/ready"
+    if wait_ready(url, timeout=timeout_s) is not Readiness.READY:
+        raise HarnessError(f"the service was not ready {timeout_s:.0f} s after the fault")
 
 
 def _sample(deployment: Deployment, requests: int) -> tuple[int, list[float]]:

@@ -25,9 +25,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from harness.errors import TargetUnavailable, UsageError
+from harness.readiness import Readiness, answers, wait_ready
 from harness.targets import Capabilities, Deployment
 from harness.targets.clusters import Cluster
 from harness.targets.commands import Runner, run_command
@@ -51,13 +50,6 @@ def _kubernetes() -> Any:
     except ImportError:
         raise TargetUnavailable("Kubernetes targets need `pip install 'taskora[k8s]'`") from None
     return kubernetes
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def _decode(data: dict[str, str] | None) -> dict[str, str]:
@@ -437,7 +429,7 @@ class KubernetesTarget:
         base_url = f"http://127.0.0.1:{port}"
         self.forward = PortForward(
             [*self._kubectl(), "port-forward", "svc/taskora", f"{port}:8000"],
-            healthy=lambda: _answers(f"{base_url}/health"),
+            healthy=lambda: answers(f"{base_url}/health"),
             restart_delay=1.0,
             log=Path(tempfile.gettempdir()) / f"taskora-port-forward-{port}.log",
         )
@@ -445,10 +437,7 @@ class KubernetesTarget:
         return base_url
 
     def _wait_http_ready(self) -> None:
-        deadline = time.monotonic() + self.ready_timeout
-        while not _answers(f"{self.base_url}/ready"):
-            if time.monotonic() >= deadline:
-                raise TargetUnavailable(
-                    f"{self.base_url}/ready did not answer 200 within {self.ready_timeout:.0f} s"
-                )
-            time.sleep(min(self.poll_interval, 0.5))
+        url = f"{self.base_url}/ready"
+        every = min(self.poll_interval, 0.5)
+        if wait_ready(url, timeout=self.ready_timeout, every=every) is not Readiness.READY:
+            raise TargetUnavailable(f"{url} did not answer 200 within {self.ready_timeout:.0f} s")

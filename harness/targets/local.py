@@ -21,9 +21,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 from harness.errors import TargetUnavailable
+from harness.readiness import Readiness, wait_ready
 from harness.targets import Capabilities, Deployment
 from harness.targets.throwaway import ThrowawayPostgres, ThrowawayRedis, free_port, stop_group
 from harness.targets.tokens import token_factory
@@ -196,19 +195,16 @@ class LocalTarget:
             self._wait_ready(role, started)
 
     def _wait_ready(self, role: RoleProcess, started: float) -> None:
-        assert role.process is not None
-        while time.monotonic() - started < self.ready_timeout:
-            if role.process.poll() is not None:
-                self.down()
-                raise TargetUnavailable(f"taskora serve --role {role.role} exited: "
-                                        f"{self._log_tail()}")  # fmt: skip
-            try:
-                if httpx.get(f"{role.base_url}/ready", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
+        process = role.process
+        assert process is not None
+        left = self.ready_timeout - (time.monotonic() - started)
+        readiness = wait_ready(f"{role.base_url}/ready", timeout=max(left, 0),
+                               exited=lambda: process.poll() is not None)  # fmt: skip
+        if readiness is Readiness.READY:
+            return
         self.down()
+        if readiness is Readiness.EXITED:
+            raise TargetUnavailable(f"taskora serve --role {role.role} exited: {self._log_tail()}")
         raise TargetUnavailable(
             f"taskora serve --role {role.role} not ready after {self.ready_timeout:.0f} s"
         )
