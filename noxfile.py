@@ -77,9 +77,13 @@ def flakes(session: nox.Session) -> None:
         junit = reports / f"run-{run:02d}-seed-{seed}.xml"
         session.log(f"flakes: run {run} of {runs}, --randomly-seed={seed}")
         session.run(
-            "pytest", *PYTEST, f"--randomly-seed={seed}", f"--junitxml={junit}", *extra,
+            "pytest",
+            *PYTEST,
+            f"--randomly-seed={seed}",
+            f"--junitxml={junit}",
+            *extra,
             success_codes=[0, 1],  # 1: some test failed, which is what is counted here
-        )  # fmt: skip
+        )
         if not junit.is_file():
             session.error(f"run {run} (seed {seed}) wrote no JUnit report")
         read_outcomes(junit, seed, outcomes)

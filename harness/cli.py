@@ -54,8 +54,12 @@ def _parser() -> argparse.ArgumentParser:
     chaos = commands.add_parser("chaos", help="run the chaos experiments (SC-010)")
     _target_arguments(chaos)
     chaos.add_argument("--report-dir", type=Path, help="default reports/<UTC timestamp>/")
-    chaos.add_argument("--experiment", action="append", choices=EXPERIMENTS,
-                       help="run only this one (repeatable; default: all)")  # fmt: skip
+    chaos.add_argument(
+        "--experiment",
+        action="append",
+        choices=EXPERIMENTS,
+        help="run only this one (repeatable; default: all)",
+    )
     up = commands.add_parser("up", help="start the local stack and leave it running")
     _target_arguments(up)
     commands.add_parser("down", help="stop what 'up' started")
@@ -79,10 +83,21 @@ def _pytest_arguments(options: Options, args: argparse.Namespace, report_dir: Pa
     # plugin of the environment is loaded (a random order, the test suite's plugins: seconds of
     # imports per run): the scenarios run the same, in their own order, wherever they run.
     scenarios = args.scenarios
-    argv = [str(scenarios), "-c", str(scenarios / "pytest.ini"), "--rootdir", str(scenarios),
-            "--disable-plugin-autoload", "-p", "no:terminal", "-p", "no:cacheprovider",
-            "--report-dir", str(report_dir),
-            *flags_of(options)]  # fmt: skip
+    argv = [
+        str(scenarios),
+        "-c",
+        str(scenarios / "pytest.ini"),
+        "--rootdir",
+        str(scenarios),
+        "--disable-plugin-autoload",
+        "-p",
+        "no:terminal",
+        "-p",
+        "no:cacheprovider",
+        "--report-dir",
+        str(report_dir),
+        *flags_of(options),
+    ]
     if args.select is not None:
         argv += ["-k", args.select]
     return argv
@@ -132,8 +147,7 @@ def _up(args: argparse.Namespace, console: Console) -> int:
     target = build_target(options, load_profile(options.profile, options.profile_overrides))
     assert isinstance(target, LocalTarget)
     deployment = target.up()
-    StackState(deployment.base_url, target.secret, target.process_groups(),
-               target.store_url).save()  # fmt: skip
+    StackState(deployment.base_url, target.secret, target.process_groups(), target.store_url).save()
     target.detach()
     console.print(f"taskora is up at {deployment.base_url} (stop it with: python -m harness down)")
     console.print(f"token for user 'demo': {deployment.token('demo')}")

@@ -168,8 +168,10 @@ def _progress_line(plan: LoadPlan, csv_prefix: Path, elapsed: float) -> str:
     now = read_progress(csv_prefix)
     if now is None:
         return f"load: starting Locust ({left})"
-    return (f"load: {now.users}/{plan.users} users, {now.rps:.0f} req/s, {now.requests} "
-            f"requests, {now.failures} failed, {left}")  # fmt: skip
+    return (
+        f"load: {now.users}/{plan.users} users, {now.rps:.0f} req/s, {now.requests} "
+        f"requests, {now.failures} failed, {left}"
+    )
 
 
 def _at_peak(plan: LoadPlan, csv_prefix: Path) -> bool:
@@ -179,9 +181,13 @@ def _at_peak(plan: LoadPlan, csv_prefix: Path) -> bool:
     return now is not None and now.users >= plan.users
 
 
-def _wait(locust: subprocess.Popen[bytes], plan: LoadPlan, csv_prefix: Path,
-          progress: Callable[[str], object] | None,
-          peak: threading.Thread | None) -> None:  # fmt: skip
+def _wait(
+    locust: subprocess.Popen[bytes],
+    plan: LoadPlan,
+    csv_prefix: Path,
+    progress: Callable[[str], object] | None,
+    peak: threading.Thread | None,
+) -> None:
     """Wait for Locust, reporting every PROGRESS_EVERY_S and starting ``peak`` once every user
     runs; kill Locust past its time and raise."""
     started = time.monotonic()
@@ -225,12 +231,30 @@ def run_load(
     csv_prefix, log = directory / "locust", directory / "locust.log"
     html, json_file = directory / "locust.html", directory / "locust.json"
     command = [
-        sys.executable, "-m", "locust", "-f", str(locustfile()), "--headless",
-        "--host", deployment.base_url, "--csv", str(csv_prefix), "--csv-full-history",
-        "--html", str(html),
-        "--json-file", str(directory / "locust"), "--logfile", str(log), "--loglevel", "INFO",
-        "--stop-timeout", "5", "--exit-code-on-error", "0",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(locustfile()),
+        "--headless",
+        "--host",
+        deployment.base_url,
+        "--csv",
+        str(csv_prefix),
+        "--csv-full-history",
+        "--html",
+        str(html),
+        "--json-file",
+        str(directory / "locust"),
+        "--logfile",
+        str(log),
+        "--loglevel",
+        "INFO",
+        "--stop-timeout",
+        "5",
+        "--exit-code-on-error",
+        "0",
+    ]
     processes = plan.locust_processes()
     if processes > 1:
         command += ["--processes", str(processes)]

@@ -56,10 +56,13 @@ def load_objects(
     secret = {
         "apiVersion": "v1",
         "kind": "Secret",
-        "metadata": {"name": "taskora-load-users", "namespace": NAMESPACE,
-                     "labels": {"app.kubernetes.io/part-of": "taskora-load"}},
+        "metadata": {
+            "name": "taskora-load-users",
+            "namespace": NAMESPACE,
+            "labels": {"app.kubernetes.io/part-of": "taskora-load"},
+        },
         "stringData": {"users.json": users_json},
-    }  # fmt: skip
+    }
     return [*objects, secret]
 
 
@@ -99,12 +102,23 @@ class _Cluster:
 
     def apply(self, objects: list[dict[str, Any]]) -> None:
         self.delete()  # a finished Job of an earlier run cannot be changed: start clean
-        self.target.run([*self.kubectl, "-n", NAMESPACE, "apply", "-f", "-"],
-                        stdin=yaml.safe_dump_all(objects))  # fmt: skip
+        self.target.run(
+            [*self.kubectl, "-n", NAMESPACE, "apply", "-f", "-"], stdin=yaml.safe_dump_all(objects)
+        )
 
     def delete(self) -> None:
-        self.target.run([*self.kubectl, "delete", "namespace", NAMESPACE, "--ignore-not-found",
-                         "--wait=true", "--timeout=180s"], timeout=240)  # fmt: skip
+        self.target.run(
+            [
+                *self.kubectl,
+                "delete",
+                "namespace",
+                NAMESPACE,
+                "--ignore-not-found",
+                "--wait=true",
+                "--timeout=180s",
+            ],
+            timeout=240,
+        )
 
     def workers_ready(self) -> int:
         with self.target.api_errors("read the Locust workers"):
@@ -163,14 +177,19 @@ def run_load_in_cluster(
     users_file = seed_users(deployment, plan, directory, prefix)
     cluster = _Cluster(target)
     host = f"http://taskora.{target.namespace}.svc.cluster.local:8000"
-    objects = load_objects(cluster.render(), plan, users_file.read_text(encoding="utf-8"),
-                           workers=workers, host=host)  # fmt: skip
+    objects = load_objects(
+        cluster.render(), plan, users_file.read_text(encoding="utf-8"), workers=workers, host=host
+    )
     show(f"load: applying {LAYOUT} to namespace {NAMESPACE} ({workers} workers)")
     cluster.apply(objects)
     peak: threading.Timer | None = None
     try:
-        _wait_for(lambda: cluster.workers_ready() >= workers, target.ready_timeout,
-                  f"the {workers} Locust workers were not ready", target.poll_interval)  # fmt: skip
+        _wait_for(
+            lambda: cluster.workers_ready() >= workers,
+            target.ready_timeout,
+            f"the {workers} Locust workers were not ready",
+            target.poll_interval,
+        )
         started = time.monotonic()
         if at_peak is not None:
             peak = threading.Timer(plan.ramp_s, at_peak)
@@ -181,8 +200,13 @@ def run_load_in_cluster(
             left = max(0.0, plan.duration_s - (time.monotonic() - started))
             show(f"load: Locust runs in the cluster, {workers} workers, {left:.0f} s left")
 
-        _wait_for(cluster.master_done, plan.duration_s + GRACE_S, "the Locust master did not end",
-                  target.poll_interval, running)  # fmt: skip
+        _wait_for(
+            cluster.master_done,
+            plan.duration_s + GRACE_S,
+            "the Locust master did not end",
+            target.poll_interval,
+            running,
+        )
         results_from_log(cluster.master_log(), directory)
     finally:
         if peak is not None:

@@ -39,20 +39,27 @@ def percentiles(fig: Any, verdict: Verdict) -> bool:
     if not endpoints:
         return False
     timeline = _timeline(verdict)
-    bars, over_time = (fig.subplots(1, 2, width_ratios=(3, 2)) if timeline
-                       else (fig.add_subplot(), None))  # fmt: skip
+    bars, over_time = (
+        fig.subplots(1, 2, width_ratios=(3, 2)) if timeline else (fig.add_subplot(), None)
+    )
     width = 0.27
     for i, (key, label, colour) in enumerate(_PERCENTILES):
         xs = [n + (i - 1) * width for n in range(len(endpoints))]
         ys = [e.get(key) if e.get(key) is not None else math.nan for e in endpoints]
         bars.bar(xs, ys, width, label=label, color=colour)
-    bars.set_xticks(range(len(endpoints)), [e["name"] for e in endpoints], rotation=35,
-                    ha="right", fontsize=8)  # fmt: skip
+    bars.set_xticks(
+        range(len(endpoints)), [e["name"] for e in endpoints], rotation=35, ha="right", fontsize=8
+    )
     bars.set_ylabel("milliseconds", parse_math=False)
     bars.set_title(f"{verdict.id}: percentiles per endpoint", loc="left", parse_math=False)
     if verdict.threshold is not None:
-        bars.axhline(verdict.threshold, color="red", linestyle="--", linewidth=1.2,
-                     label=f"threshold {verdict.threshold:g} ms")  # fmt: skip
+        bars.axhline(
+            verdict.threshold,
+            color="red",
+            linestyle="--",
+            linewidth=1.2,
+            label=f"threshold {verdict.threshold:g} ms",
+        )
     bars.legend(fontsize=8)
     bars.grid(axis="y", alpha=0.3)
     if over_time is not None:
@@ -61,8 +68,9 @@ def percentiles(fig: Any, verdict: Verdict) -> bool:
         if verdict.threshold is not None:
             over_time.axhline(verdict.threshold, color="red", linestyle="--", linewidth=1.2)
         over_time.set_xlabel("seconds into the load", parse_math=False)
-        over_time.set_title("P95 of the last 10 s, over time", loc="left", fontsize=9,
-                            parse_math=False)  # fmt: skip
+        over_time.set_title(
+            "P95 of the last 10 s, over time", loc="left", fontsize=9, parse_math=False
+        )
         over_time.grid(alpha=0.3)
     return True
 
@@ -73,15 +81,16 @@ def load_over_time(fig: Any, verdict: Verdict) -> bool:
         return False
     seconds = [_value(r, 0) for r in timeline]
     users = fig.add_subplot()
-    users.plot(seconds, [_value(r, 1) for r in timeline], color=_GREY, linewidth=1.6,
-               label="users")  # fmt: skip
+    users.plot(seconds, [_value(r, 1) for r in timeline], color=_GREY, linewidth=1.6, label="users")
     users.set_ylabel("users", parse_math=False)
     users.set_xlabel("seconds into the load", parse_math=False)
     rates = users.twinx()
-    rates.plot(seconds, [_value(r, 2) for r in timeline], color=_BLUE, linewidth=1.2,
-               label="requests/s")  # fmt: skip
-    rates.plot(seconds, [_value(r, 3) for r in timeline], color=_RED, linewidth=1.2,
-               label="failures/s")  # fmt: skip
+    rates.plot(
+        seconds, [_value(r, 2) for r in timeline], color=_BLUE, linewidth=1.2, label="requests/s"
+    )
+    rates.plot(
+        seconds, [_value(r, 3) for r in timeline], color=_RED, linewidth=1.2, label="failures/s"
+    )
     rates.set_ylabel("per second", parse_math=False)
     rates.set_ylim(bottom=0)
     users.set_ylim(bottom=0)
@@ -114,12 +123,24 @@ def phases(fig: Any, verdict: Verdict) -> bool:
     threshold = verdict.threshold
     if threshold is not None and threshold > 5 * largest > 0:
         ax.set_xlim(0, largest * 1.25)  # the threshold far off: say so instead of drawing it
-        ax.text(0.99, 0.5, f"threshold {threshold:g} {verdict.unit} →\n"
-                f"{threshold / largest:.0f}x the slowest", transform=ax.transAxes, ha="right",
-                color="red", fontsize=9, parse_math=False)  # fmt: skip
+        ax.text(
+            0.99,
+            0.5,
+            f"threshold {threshold:g} {verdict.unit} →\n{threshold / largest:.0f}x the slowest",
+            transform=ax.transAxes,
+            ha="right",
+            color="red",
+            fontsize=9,
+            parse_math=False,
+        )
     elif threshold is not None:
-        ax.axvline(threshold, color="red", linestyle="--", linewidth=1.2,
-                   label=f"threshold {threshold:g} {verdict.unit}")  # fmt: skip
+        ax.axvline(
+            threshold,
+            color="red",
+            linestyle="--",
+            linewidth=1.2,
+            label=f"threshold {threshold:g} {verdict.unit}",
+        )
     ax.set_xlabel(verdict.unit or "value", parse_math=False)
     ax.set_ylabel("fraction of samples ≤ x", parse_math=False)
     ax.set_ylim(0, 1.05)

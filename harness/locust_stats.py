@@ -18,8 +18,14 @@ from typing import Any
 
 from harness.errors import HarnessError
 
-__all__ = ["RESOLUTION_NOTE", "EndpointStats", "LoadStats", "Progress", "read_load_stats",
-           "read_progress"]  # fmt: skip
+__all__ = [
+    "RESOLUTION_NOTE",
+    "EndpointStats",
+    "LoadStats",
+    "Progress",
+    "read_load_stats",
+    "read_progress",
+]
 
 RESOLUTION_NOTE = (
     "Locust rounds response times: exact below 100 ms, to 10 ms from 100 ms to 1 s, "
@@ -130,9 +136,16 @@ def _timeline(history: Path) -> list[list[float | None]]:
     if not rows:
         return []
     start = int(rows[0]["Timestamp"])
-    return [[float(int(r["Timestamp"]) - start), _number(r.get("User Count")),
-             _number(r.get("Requests/s")), _number(r.get("Failures/s")), _number(r.get("95%"))]
-            for r in rows]  # fmt: skip
+    return [
+        [
+            float(int(r["Timestamp"]) - start),
+            _number(r.get("User Count")),
+            _number(r.get("Requests/s")),
+            _number(r.get("Failures/s")),
+            _number(r.get("95%")),
+        ]
+        for r in rows
+    ]
 
 
 def _failures(path: Path) -> list[dict[str, str]]:

@@ -53,39 +53,92 @@ class Options:
 TARGET_FLAGS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("--target", {"default": "local", "choices": TARGETS, "help": "where the service runs"}),
     ("--profile", {"default": "quick", "help": "quick, ci, full or a .toml path"}),
-    ("--set", {"action": "append", "default": [], "dest": "overrides",
-               "metavar": "SECTION.KEY=VALUE", "help": "override a profile value"}),
+    (
+        "--set",
+        {
+            "action": "append",
+            "default": [],
+            "dest": "overrides",
+            "metavar": "SECTION.KEY=VALUE",
+            "help": "override a profile value",
+        },
+    ),
     ("--url", {"help": "--target url: the deployment's base URL"}),
     ("--jwt-secret", {"help": "--target url: the service's JWT signing secret"}),
     ("--token", {"help": "--target url: a bearer token (one user)"}),
     ("--workers", {"type": int, "help": "--target local: worker processes"}),
     ("--database-url", {"help": "--target local: a database instead of SQLite"}),
-    ("--database", {"default": "sqlite", "choices": ("sqlite", "postgres"),
-                    "help": "--target local: postgres starts a throwaway server"}),
-    ("--bus", {"default": "inline", "choices": ("inline", "redis", "dapr"),
-               "help": "local: inline or redis; compose: redis or dapr (sidecars)"}),
+    (
+        "--database",
+        {
+            "default": "sqlite",
+            "choices": ("sqlite", "postgres"),
+            "help": "--target local: postgres starts a throwaway server",
+        },
+    ),
+    (
+        "--bus",
+        {
+            "default": "inline",
+            "choices": ("inline", "redis", "dapr"),
+            "help": "local: inline or redis; compose: redis or dapr (sidecars)",
+        },
+    ),
     ("--redis-url", {"help": "--bus redis: the Redis server"}),
     ("--failpoints", {"help": "--target local: plant faults (TASKORA_FAILPOINTS)"}),
-    ("--split-roles", {"action": "store_true",
-                       "help": "--target local: one process group per role"}),
+    (
+        "--split-roles",
+        {"action": "store_true", "help": "--target local: one process group per role"},
+    ),
     ("--image", {"help": "cluster targets: the image to deploy (default: build taskora:dev)"}),
     ("--kube-context", {"help": "cluster targets: the kubeconfig context (default: current)"}),
     ("--namespace", {"default": "taskora", "help": "cluster targets: the namespace"}),
-    ("--overlay", {"help": "cluster targets: the overlay under clusters/k8s/overlays to deploy "
-                   "(default: the target's own; kind also runs kind-kafka, Dapr over Kafka)"}),
-    ("--load-workers", {"type": int, "help": "Locust worker processes under one master "
-                        "(default: one per two spare cores; 1: a single process; in the "
-                        "cluster: worker pods, default 2)"}),
-    ("--load-in-cluster", {"action": "store_true",
-                           "help": "cluster targets: run Locust in the cluster (clusters/locust)"}),
-    ("--prometheus", {"choices": ("local", "off"),
-                      "help": "--target local: a Prometheus server scraping the stack each second "
-                      "(default: the profile's observability.prometheus)"}),
-    ("--prometheus-url", {"help": "the deployment's own Prometheus: SC-007, SC-009 and OBS-001 "
-                          "also read its metrics"}),
-    ("--slo-window", {"help": "with --prometheus-url: judge SC-007 on the deployment's "
-                      "availability over this PromQL duration (e.g. 7d)"}),
-)  # fmt: skip
+    (
+        "--overlay",
+        {
+            "help": "cluster targets: the overlay under clusters/k8s/overlays to deploy "
+            "(default: the target's own; kind also runs kind-kafka, Dapr over Kafka)"
+        },
+    ),
+    (
+        "--load-workers",
+        {
+            "type": int,
+            "help": "Locust worker processes under one master "
+            "(default: one per two spare cores; 1: a single process; in the "
+            "cluster: worker pods, default 2)",
+        },
+    ),
+    (
+        "--load-in-cluster",
+        {
+            "action": "store_true",
+            "help": "cluster targets: run Locust in the cluster (clusters/locust)",
+        },
+    ),
+    (
+        "--prometheus",
+        {
+            "choices": ("local", "off"),
+            "help": "--target local: a Prometheus server scraping the stack each second "
+            "(default: the profile's observability.prometheus)",
+        },
+    ),
+    (
+        "--prometheus-url",
+        {
+            "help": "the deployment's own Prometheus: SC-007, SC-009 and OBS-001 "
+            "also read its metrics"
+        },
+    ),
+    (
+        "--slo-window",
+        {
+            "help": "with --prometheus-url: judge SC-007 on the deployment's "
+            "availability over this PromQL duration (e.g. 7d)"
+        },
+    ),
+)
 
 
 def add_target_flags(add: Callable[..., Any]) -> None:

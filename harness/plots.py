@@ -61,8 +61,12 @@ def plotter() -> PlotFunction | None:
         ax.set_ylim(min([0.0, *ratios]) - 0.05, 1.05)
         ax.set_xlabel("seconds into the run", parse_math=False)
         ax.set_ylabel("probes answered", parse_math=False)
-        ax.set_title(f"{verdict.id}: availability each second; {len(down)} second(s) with a "
-                     "failed probe (red)", loc="left", parse_math=False)  # fmt: skip
+        ax.set_title(
+            f"{verdict.id}: availability each second; {len(down)} second(s) with a "
+            "failed probe (red)",
+            loc="left",
+            parse_math=False,
+        )
         ax.grid(alpha=0.3)
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png")

@@ -86,9 +86,13 @@ class LocalPrometheus:
         self.directory.mkdir(parents=True, exist_ok=True)
         config = self.directory / "prometheus.yml"  # JSON is YAML
         config.write_text(json.dumps(scrape_config(self.targets, rules_file()), indent=2) + "\n")
-        command = [self.binary, f"--config.file={config}",
-                   f"--storage.tsdb.path={self.directory / 'data'}",
-                   f"--web.listen-address={HOST}:{self.port}", "--log.level=warn"]  # fmt: skip
+        command = [
+            self.binary,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={self.directory / 'data'}",
+            f"--web.listen-address={HOST}:{self.port}",
+            "--log.level=warn",
+        ]
         with (self.directory / "prometheus.log").open("ab") as log:
             self.process = subprocess.Popen(
                 command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True

@@ -39,6 +39,8 @@ def load_report(directory: Path) -> Report:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
-        raise UsageError(f"{path} does not follow {SCHEMA_FILE.name}: {where}: {first['msg']} "
-                         f"({exc.error_count()} errors)") from None  # fmt: skip
+        raise UsageError(
+            f"{path} does not follow {SCHEMA_FILE.name}: {where}: {first['msg']} "
+            f"({exc.error_count()} errors)"
+        ) from None
     return Report.from_json(data)

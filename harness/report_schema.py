@@ -58,6 +58,5 @@ class ReportDocument(BaseModel):
 def schema_text() -> str:
     """The JSON Schema of ``report.json``, as published in ``SCHEMA_FILE``."""
     schema = ReportDocument.model_json_schema(by_alias=True)
-    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID,
-              **schema}  # fmt: skip
+    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}
     return json.dumps(schema, indent=2) + "\n"

@@ -64,8 +64,10 @@ def prometheus_mode(options: Options, profile: Profile) -> str:
 def _check_observability(options: Options, profile: Profile) -> None:
     local = prometheus_mode(options, profile) == "local"
     if local and options.target != "local":
-        raise UsageError(f"--prometheus local: for --target local only; for {options.target}, "
-                         "point --prometheus-url at the deployment's own Prometheus")  # fmt: skip
+        raise UsageError(
+            f"--prometheus local: for --target local only; for {options.target}, "
+            "point --prometheus-url at the deployment's own Prometheus"
+        )
     if local and options.prometheus_url:
         raise UsageError("--prometheus local and --prometheus-url: choose one")
     if options.slo_window and not options.prometheus_url:
@@ -91,11 +93,15 @@ def build_target(options: Options, profile: Profile) -> Target:
     if options.target != "local" and (flags := _local_only(options)):
         raise UsageError(f"{', '.join(flags)}: for --target local only, not {options.target}")
     if options.overlay is not None and options.target not in CLUSTER_TOOLS:
-        raise UsageError(f"--overlay: for cluster targets ({', '.join(CLUSTER_TOOLS)}) only, "
-                         f"not {options.target}")  # fmt: skip
+        raise UsageError(
+            f"--overlay: for cluster targets ({', '.join(CLUSTER_TOOLS)}) only, "
+            f"not {options.target}"
+        )
     if options.load_in_cluster and options.target not in CLUSTER_TOOLS:
-        raise UsageError(f"--load-in-cluster: for cluster targets ({', '.join(CLUSTER_TOOLS)}) "
-                         f"only, not {options.target}")  # fmt: skip
+        raise UsageError(
+            f"--load-in-cluster: for cluster targets ({', '.join(CLUSTER_TOOLS)}) "
+            f"only, not {options.target}"
+        )
     if options.target == "local":
         if options.bus == "dapr":
             raise UsageError("--bus dapr needs Dapr sidecars: use --target compose or a cluster")

@@ -40,9 +40,17 @@ class Case:
 
 # A small load and one kill cycle: enough to tell a fault from health, quick enough to repeat.
 # The full-size run is ``validate`` itself.
-SMALL = ("sc008.users=100", "sc008.ramp_s=2", "sc008.hold_s=6", "sc008.ramp_down_s=1",
-         "sc008.seed_per_user=1", "sc008.wait_min_s=1", "sc008.wait_max_s=2",
-         "sc008.sse_every=50", "sc010.cycles=1")  # fmt: skip
+SMALL = (
+    "sc008.users=100",
+    "sc008.ramp_s=2",
+    "sc008.hold_s=6",
+    "sc008.ramp_down_s=1",
+    "sc008.seed_per_user=1",
+    "sc008.wait_min_s=1",
+    "sc008.wait_max_s=2",
+    "sc008.sse_every=50",
+    "sc010.cycles=1",
+)
 ALERT_SEEN = re.compile(r"(?P<name>\S+) (?P<when>(?:pending|firing) after \d+ s)")  # OBS-001's
 AT_IDLE = "sc002 and not under_load"  # SC-002's faults at idle, without a load stage
 
@@ -98,8 +106,13 @@ def _alerts(criteria: dict[str, dict[str, Any]]) -> str:
     for alert in obs["details"].get("alerts", []):
         if match := ALERT_SEEN.match(alert):
             went_off.setdefault(match["name"], []).append(match["when"])
-    return ", ".join(f"{name} ({', '.join(sorted(whens, key=_seconds))})"
-                     for name, whens in sorted(went_off.items())) or "none"  # fmt: skip
+    return (
+        ", ".join(
+            f"{name} ({', '.join(sorted(whens, key=_seconds))})"
+            for name, whens in sorted(went_off.items())
+        )
+        or "none"
+    )
 
 
 def _seconds(when: str) -> float:

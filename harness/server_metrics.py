@@ -41,12 +41,16 @@ class ServerP95:
         if self.p95_ms is None or lower < client_ms <= upper:
             return ""
         if client_ms > upper:
-            return (f"the load generator's P95 {client_ms:.0f} ms is above the server's bucket "
-                    f"({lower:g}, {upper:g}] ms: time spent before the app saw the requests "
-                    "(queueing, the network, the load generator's own CPU)")  # fmt: skip
-        return (f"the load generator's P95 {client_ms:.0f} ms is below the server's bucket "
-                f"({lower:g}, {upper:g}] ms: the server's histogram counts requests the load "
-                "did not send, or the two clocks disagree")  # fmt: skip
+            return (
+                f"the load generator's P95 {client_ms:.0f} ms is above the server's bucket "
+                f"({lower:g}, {upper:g}] ms: time spent before the app saw the requests "
+                "(queueing, the network, the load generator's own CPU)"
+            )
+        return (
+            f"the load generator's P95 {client_ms:.0f} ms is below the server's bucket "
+            f"({lower:g}, {upper:g}] ms: the server's histogram counts requests the load "
+            "did not send, or the two clocks disagree"
+        )
 
 
 def p95(promql: PromQL, *, start: float, end: float) -> ServerP95 | None:

@@ -60,7 +60,7 @@ PAGE = TasksPublic(
             created_at=_NOW,
             updated_at=_NOW,
             completed_at=None,
-        )  # fmt: skip
+        )
         for n in range(1, 21)
     ],
     next_cursor=None,

@@ -112,8 +112,19 @@ def wrk(url: str, args: argparse.Namespace, *, token: str | None, script: Path |
 @contextmanager
 def bare_app(workers: int, log_path: Path) -> Iterator[str]:
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "loadtests.bare_app:app", "--host", HOST,
-               "--port", str(port), "--workers", str(workers), "--no-access-log"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "loadtests.bare_app:app",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--no-access-log",
+    ]
     with serving(command, port, log_path, cwd=ROOT) as base_url:
         yield base_url
 
@@ -143,8 +154,13 @@ def seed(base_url: str, token: str) -> int:
     task_id = 0
     with httpx.Client(base_url=base_url, headers=headers, timeout=30) as http:
         for n in range(SEEDED_TASKS):
-            body = {"title": f"seeded {n}", "priority": "medium", "tags": ["seed", f"t{n % 4}"],
-                    "due_at": "2027-01-01T09:00:00Z", "description": "a seeded task"}  # fmt: skip
+            body = {
+                "title": f"seeded {n}",
+                "priority": "medium",
+                "tags": ["seed", f"t{n % 4}"],
+                "due_at": "2027-01-01T09:00:00Z",
+                "description": "a seeded task",
+            }
             response = http.post("/api/tasks", json=body)
             response.raise_for_status()
             task_id = response.json()["id"]
@@ -170,8 +186,10 @@ def measure_taskora(
         results = {}
         for endpoint, (url, lua) in targets.items():
             results[endpoint] = wrk(url, args, token=token, script=lua)
-            print(f"  {name:<10} {endpoint:<7} {results[endpoint].get('rps', 0):>9.0f} req/s",
-                  flush=True)  # fmt: skip
+            print(
+                f"  {name:<10} {endpoint:<7} {results[endpoint].get('rps', 0):>9.0f} req/s",
+                flush=True,
+            )
     return results
 
 
@@ -183,8 +201,9 @@ def load_average() -> str:
 def print_table(results: dict[str, Any]) -> None:
     bare = results["bare"]["list"].get("rps") or 0.0
     services = [name for name in ("sqlite", "postgres") if name in results]
-    header = f"{'endpoint':<10}" + "".join(f"{s + ' req/s':>16}{'ratio':>8}{'p99 ms':>9}"
-                                           for s in services)  # fmt: skip
+    header = f"{'endpoint':<10}" + "".join(
+        f"{s + ' req/s':>16}{'ratio':>8}{'p99 ms':>9}" for s in services
+    )
     print(f"\nbare app list: {bare:.0f} req/s (p99 {results['bare']['list'].get('p99_ms')} ms)")
     print(header)
     for endpoint in ENDPOINTS:
@@ -205,9 +224,12 @@ def main() -> int:
         raise SystemExit("wrk is not installed: apt-get install wrk")
     print(f"load average before the run: {load_average()}", flush=True)
     workdir = Path(tempfile.mkdtemp(prefix="taskora-capacity-"))
-    results: dict[str, Any] = {"workers": args.workers, "duration_s": args.duration,
-                               "connections": args.connections,
-                               "load_before": os.getloadavg()}  # fmt: skip
+    results: dict[str, Any] = {
+        "workers": args.workers,
+        "duration_s": args.duration,
+        "connections": args.connections,
+        "load_before": os.getloadavg(),
+    }
     try:
         with bare_app(args.workers, workdir / "bare.log") as base_url:
             results["bare"] = {"list": wrk(f"{base_url}/api/tasks", args, token=None, script=None)}

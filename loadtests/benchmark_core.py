@@ -117,8 +117,9 @@ def serving(
 ) -> Iterator[str]:
     """Start an HTTP server in its own process group; yield its base URL once ``/ready``."""
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)  # fmt: skip
+        proc = subprocess.Popen(
+            command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         base_url = f"http://{HOST}:{port}"
         wait_until_ready(base_url, proc, log_path)
@@ -140,8 +141,12 @@ def running_server(
 
 
 def wait_until_ready(base_url: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:
-    readiness = wait_ready(f"{base_url}/ready", timeout=READY_TIMEOUT,
-                           exited=lambda: proc.poll() is not None, every=0.2)  # fmt: skip
+    readiness = wait_ready(
+        f"{base_url}/ready",
+        timeout=READY_TIMEOUT,
+        exited=lambda: proc.poll() is not None,
+        every=0.2,
+    )
     if readiness is Readiness.EXITED:
         raise SystemExit(f"the server exited early:\n{tail(log_path)}")
     if readiness is Readiness.TIMED_OUT:

@@ -50,31 +50,47 @@ def parse_args() -> argparse.Namespace:
 
 
 def plan(args: argparse.Namespace, *, sse_every: int) -> LoadPlan:
-    return LoadPlan(users=args.users, ramp_s=args.ramp, hold_s=args.hold, ramp_down_s=5.0,
-                    wait_min_s=1.0, wait_max_s=3.0, sse_every=sse_every, seed_per_user=5,
-                    processes=0)  # fmt: skip
+    return LoadPlan(
+        users=args.users,
+        ramp_s=args.ramp,
+        hold_s=args.hold,
+        ramp_down_s=5.0,
+        wait_min_s=1.0,
+        wait_max_s=3.0,
+        sse_every=sse_every,
+        seed_per_user=5,
+        processes=0,
+    )
 
 
 def summary(run: LoadRun) -> dict[str, Any]:
     stats = run.stats
     return {
-        "peak_users": stats.peak_users, "held_s": stats.held_s,
-        "requests_per_s": round(stats.total.rps, 1), "failure_ratio": stats.failure_ratio,
-        "p50_ms": stats.total.p50_ms, "p95_ms": stats.total.p95_ms, "p99_ms": stats.total.p99_ms,
+        "peak_users": stats.peak_users,
+        "held_s": stats.held_s,
+        "requests_per_s": round(stats.total.rps, 1),
+        "failure_ratio": stats.failure_ratio,
+        "p50_ms": stats.total.p50_ms,
+        "p95_ms": stats.total.p95_ms,
+        "p99_ms": stats.total.p99_ms,
         "endpoints": [e.to_json() for e in stats.endpoints],
         "locust_cpu_warnings": run.cpu_warnings,
-    }  # fmt: skip
+    }
 
 
 def show(title: str, run: LoadRun) -> None:
     stats = run.stats
-    print(f"\n{title}: {stats.peak_users} users held {stats.held_s:.0f} s, "
-          f"{stats.total.rps:.1f} req/s, failures {stats.failure_ratio:.4%}")  # fmt: skip
+    print(
+        f"\n{title}: {stats.peak_users} users held {stats.held_s:.0f} s, "
+        f"{stats.total.rps:.1f} req/s, failures {stats.failure_ratio:.4%}"
+    )
     print(f"{'endpoint':<15}{'requests':>9}{'fail':>6}{'req/s':>8}{'P50':>7}{'P95':>7}{'P99':>7}")
     for e in [*stats.endpoints, stats.total]:
         cells = [f"{v:.0f}" if v is not None else "-" for v in (e.p50_ms, e.p95_ms, e.p99_ms)]
-        print(f"{e.name:<15}{e.requests:>9}{e.failures:>6}{e.rps:>8.1f}"
-              + "".join(f"{c:>7}" for c in cells))  # fmt: skip
+        print(
+            f"{e.name:<15}{e.requests:>9}{e.failures:>6}{e.rps:>8.1f}"
+            + "".join(f"{c:>7}" for c in cells)
+        )
 
 
 def on_taskora(args: argparse.Namespace, directory: Path, name: str, sse_every: int) -> LoadRun:
@@ -88,9 +104,19 @@ def on_taskora(args: argparse.Namespace, directory: Path, name: str, sse_every: 
 
 def on_bare(args: argparse.Namespace, directory: Path) -> LoadRun:
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "loadtests.bare_app:app", "--port", str(port),
-               "--workers", str(args.workers), "--no-access-log",
-               "--log-level", "warning"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "loadtests.bare_app:app",
+        "--port",
+        str(port),
+        "--workers",
+        str(args.workers),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
     server = subprocess.Popen(command, cwd=ROOT, start_new_session=True)
     base_url = f"http://127.0.0.1:{port}"
     try:
@@ -121,13 +147,23 @@ def main() -> int:
         bare = on_bare(args, directory)
         show("bare FastAPI/uvicorn, list only", bare)
     ratio = lists.stats.total.rps / bare.stats.total.rps if bare.stats.total.rps else 0.0
-    print(f"\ntaskora list-read throughput / bare uvicorn: {ratio:.2f} "
-          f"({lists.stats.total.rps:.1f} / {bare.stats.total.rps:.1f} req/s)")  # fmt: skip
+    print(
+        f"\ntaskora list-read throughput / bare uvicorn: {ratio:.2f} "
+        f"({lists.stats.total.rps:.1f} / {bare.stats.total.rps:.1f} req/s)"
+    )
     print(RESOLUTION_NOTE)
     if args.out:
-        result = {"database": database, "users": args.users, "hold_s": args.hold,
-                  "workers": args.workers, "mix": summary(mix), "list": summary(lists),
-                  "bare": summary(bare), "list_ratio": ratio, "note": RESOLUTION_NOTE}  # fmt: skip
+        result = {
+            "database": database,
+            "users": args.users,
+            "hold_s": args.hold,
+            "workers": args.workers,
+            "mix": summary(mix),
+            "list": summary(lists),
+            "bare": summary(bare),
+            "list_ratio": ratio,
+            "note": RESOLUTION_NOTE,
+        }
         args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return 0
 

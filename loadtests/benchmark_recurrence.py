@@ -69,8 +69,10 @@ def _named(repeat: int) -> None:
     for rule, current in RULES:
         runs = [_timed(rule, current) for _ in range(repeat)]
         cpu, wall = [r[0] for r in runs], [r[1] for r in runs]
-        print(f"{rule:46} {statistics.median(cpu):6.2f} / {max(cpu):6.2f} "
-              f"{statistics.median(wall):7.2f} / {max(wall):6.2f}  {runs[-1][2]}")  # fmt: skip
+        print(
+            f"{rule:46} {statistics.median(cpu):6.2f} / {max(cpu):6.2f} "
+            f"{statistics.median(wall):7.2f} / {max(wall):6.2f}  {runs[-1][2]}"
+        )
 
 
 def _random(count: int, seed: int) -> None:
@@ -89,8 +91,10 @@ def _random(count: int, seed: int) -> None:
         costs.append((cpu, wall, rule, outcome))
     costs.sort(reverse=True)
     over = sum(1 for c in costs if c[3].startswith("over budget"))
-    print(f"\n{count} random rules: {accepted} accepted; next occurrence from a random later "
-          f"point: {over} over budget, slowest:")  # fmt: skip
+    print(
+        f"\n{count} random rules: {accepted} accepted; next occurrence from a random later "
+        f"point: {over} over budget, slowest:"
+    )
     for cpu, wall, rule, outcome in costs[:5]:
         print(f"  cpu {cpu:6.2f} ms  wall {wall:6.2f} ms  {rule}  -> {outcome[:40]}")
 

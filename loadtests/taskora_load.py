@@ -132,18 +132,22 @@ class TaskUser(FastHttpUser):
     def _on_task(self, method: str, task_id: int, suffix: str, name: str, **kwargs: Any) -> None:
         """A request on one task; a 404 on a task this user created is recorded as lost."""
         path = f"/api/tasks/{task_id}{suffix}"
-        with self.client.request(method, path, headers=self.headers, name=name,
-                                 catch_response=True, **kwargs) as response:  # fmt: skip
+        with self.client.request(
+            method, path, headers=self.headers, name=name, catch_response=True, **kwargs
+        ) as response:
             if response.status_code != 404 or task_id not in self.created:
                 return
             response.success()  # answered; what it says is judged as data loss instead
             self.created.discard(task_id)
             self.tasks_known.remove(task_id)  # asked no more
             events.request.fire(
-                request_type=LOST, name="created task answered 404", response_time=0,
-                response_length=0, context={},
+                request_type=LOST,
+                name="created task answered 404",
+                response_time=0,
+                response_length=0,
+                context={},
                 exception=LostTask(f"task {task_id}: created (201), then 404 on {method} {path}"),
-            )  # fmt: skip
+            )
 
     @task(30)
     def list_tasks(self) -> None:
@@ -244,9 +248,13 @@ class SseUser(FastHttpUser):
             return
         latency_ms = (time.time() - sent.timestamp()) * 1000
         events.request.fire(
-            request_type=SSE, name="SSE delivery", response_time=max(0.0, latency_ms),
-            response_length=len(data), exception=None, context={},
-        )  # fmt: skip
+            request_type=SSE,
+            name="SSE delivery",
+            response_time=max(0.0, latency_ms),
+            response_length=len(data),
+            exception=None,
+            context={},
+        )
 
 
 if SSE_EVERY <= 0:

@@ -26,10 +26,13 @@ def _load_stage(
     profile = harness_run.profile
     plan = LoadPlan.from_profile(profile)
     sync = SyncInBackground(
-        deployment, fresh_user("sc002-load"), tabs=int(profile.get("sc002", "subscribers")),
-        writes=int(profile.get("sc002", "writes")), wait_s=float(profile.get("sc002", "max_s")) + 5,
+        deployment,
+        fresh_user("sc002-load"),
+        tabs=int(profile.get("sc002", "subscribers")),
+        writes=int(profile.get("sc002", "writes")),
+        wait_s=float(profile.get("sc002", "max_s")) + 5,
         replicas=streamed_replicas(harness_run, deployment),
-    )  # fmt: skip
+    )
 
     def show(line: str) -> None:  # the live view prints it (harness.live)
         request.config.hook.pytest_harness_progress(line=line)
@@ -40,12 +43,18 @@ def _load_stage(
         from harness.targets.kubernetes import KubernetesTarget
 
         assert isinstance(harness_run.target, KubernetesTarget)
-        run = run_load_in_cluster(harness_run.target, deployment, plan, directory,
-                                  fresh_user("load"), workers=plan.processes or 2, at_peak=sync,
-                                  progress=show)  # fmt: skip
+        run = run_load_in_cluster(
+            harness_run.target,
+            deployment,
+            plan,
+            directory,
+            fresh_user("load"),
+            workers=plan.processes or 2,
+            at_peak=sync,
+            progress=show,
+        )
     else:
-        run = run_load(deployment, plan, directory, fresh_user("load"), at_peak=sync,
-                       progress=show)  # fmt: skip
+        run = run_load(deployment, plan, directory, fresh_user("load"), at_peak=sync, progress=show)
     harness_run.artifacts["Locust report (HTML)"] = "load/locust.html"
     harness_run.artifacts["Locust statistics (CSV)"] = "load/locust_stats.csv"
     return run, sync

@@ -36,8 +36,11 @@ def test_no_alert_during_the_run(harness_run, verdict) -> None:
     firing = [a for a in seen if a.state == "firing"]
     said = "; ".join(map(str, seen))
     verdict.record(
-        measured=len(seen), threshold=0, alerts=[str(a) for a in seen], firing=len(firing),
+        measured=len(seen),
+        threshold=0,
+        alerts=[str(a) for a in seen],
+        firing=len(firing),
         window_s=round(end - start, 1),
         summary=f"no alert pending or firing over {end - start:.0f} s",
-    )  # fmt: skip
+    )
     assert not seen, f"{len(seen)} alert(s) went off during the run: {said}"

@@ -40,12 +40,16 @@ def _record(verdict: Recorder, result: SyncResult, limit: float, where: str) -> 
         measured=max(result.slowest, before if before is not None else 0.0),
         threshold=limit,
         samples=[Sample(f"{where}: {s.label}", s.value) for s in result.samples],
-        **{f"{where}_p50_s": percentile(latencies, 50), f"{where}_p95_s": percentile(latencies, 95),
-           f"{where}_slowest_s": result.slowest if latencies else None,
-           f"{where}_missed": result.missed, f"{where}_deliveries": result.deliveries,
-           f"{where}_uncovered": result.uncovered,
-           f"{where}_tabs": result.per_tab()},
-    )  # fmt: skip
+        **{
+            f"{where}_p50_s": percentile(latencies, 50),
+            f"{where}_p95_s": percentile(latencies, 95),
+            f"{where}_slowest_s": result.slowest if latencies else None,
+            f"{where}_missed": result.missed,
+            f"{where}_deliveries": result.deliveries,
+            f"{where}_uncovered": result.uncovered,
+            f"{where}_tabs": result.per_tab(),
+        },
+    )
 
 
 def _missed(result: SyncResult, where: str) -> str:
@@ -53,9 +57,11 @@ def _missed(result: SyncResult, where: str) -> str:
 
 
 def _uncovered(result: SyncResult, where: str) -> str:
-    return (f"{where}: no stream reached replica {', '.join(result.uncovered)} in "
-            f"{SPREAD_S:g} s of new connections (tabs on {result.covered} of "
-            f"{result.covered + len(result.uncovered)} replicas)")  # fmt: skip
+    return (
+        f"{where}: no stream reached replica {', '.join(result.uncovered)} in "
+        f"{SPREAD_S:g} s of new connections (tabs on {result.covered} of "
+        f"{result.covered + len(result.uncovered)} replicas)"
+    )
 
 
 def _late(result: SyncResult, limit: float, where: str) -> str:
@@ -73,10 +79,13 @@ def test_every_change_reaches_every_tab_in_time(
 ) -> None:
     limit = float(profile.get("sc002", "max_s"))
     result = measure_sync(
-        deployment, fresh_user("sc002"), tabs=int(profile.get("sc002", "subscribers")),
-        writes=int(profile.get("sc002", "writes")), wait_s=limit + 5,
+        deployment,
+        fresh_user("sc002"),
+        tabs=int(profile.get("sc002", "subscribers")),
+        writes=int(profile.get("sc002", "writes")),
+        wait_s=limit + 5,
         replicas=streamed_replicas(harness_run, deployment)(),
-    )  # fmt: skip
+    )
     _record(verdict, result, limit, "idle")
     assert result.missed == 0, _missed(result, "idle")
     assert not result.uncovered, _uncovered(result, "idle")

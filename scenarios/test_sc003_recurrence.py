@@ -47,15 +47,22 @@ def test_next_occurrence_appears_in_time(deployment, profile, verdict) -> None:
         occurrences = [t for t in _open_tasks(api) if t["series_id"] in completed]
     per_series = Counter(t["series_id"] for t in occurrences)
     extra = sum(n - 1 for n in per_series.values() if n > 1)
-    wrong_day = [t["id"] for t in occurrences
-                 if datetime.fromisoformat(t["due_at"]) != due + PERIOD]  # fmt: skip
+    wrong_day = [
+        t["id"] for t in occurrences if datetime.fromisoformat(t["due_at"]) != due + PERIOD
+    ]
     latencies = list(found.values())
     missing = count - len(found)
     slowest = max(latencies, default=float("inf"))
     samples = [Sample(f"series{s}", v) for s, v in found.items()]
-    verdict.record(measured=slowest, threshold=limit, samples=samples,
-                   p50_s=percentile(latencies, 50), missing=missing, extra_occurrences=extra,
-                   wrong_day=len(wrong_day))  # fmt: skip
+    verdict.record(
+        measured=slowest,
+        threshold=limit,
+        samples=samples,
+        p50_s=percentile(latencies, 50),
+        missing=missing,
+        extra_occurrences=extra,
+        wrong_day=len(wrong_day),
+    )
     assert missing == 0, f"{missing} of {count} next occurrences never appeared"
     assert extra == 0, f"{extra} completions brought more than one next occurrence"
     assert not wrong_day, f"next occurrences not due one day later: tasks {wrong_day[:5]}"

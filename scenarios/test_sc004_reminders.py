@@ -39,7 +39,12 @@ def test_reminders_arrive_on_time(deployment, profile, verdict) -> None:
     missing = count - len(values)
     latest = max(values, default=float("inf"))
     samples = [Sample(f"task{t}", v) for t, v in lateness.items()]
-    verdict.record(measured=latest, threshold=limit, samples=samples,
-                   p50_s=percentile(values, 50), missing=missing)  # fmt: skip
+    verdict.record(
+        measured=latest,
+        threshold=limit,
+        samples=samples,
+        p50_s=percentile(values, 50),
+        missing=missing,
+    )
     assert missing == 0, f"{missing} of {count} reminders never produced a notification"
     assert latest <= limit, f"latest reminder came {latest:.1f} s after its time (limit {limit} s)"

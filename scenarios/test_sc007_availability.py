@@ -34,12 +34,16 @@ WINDOW_S = 1.0
 
 def _said(judgement: Judgement) -> str:
     longest = judgement.longest
-    said = (f"unavailable {judgement.unavailable_s:.1f} s of {judgement.total_s:.1f} s "
-            f"({judgement.ratio:.3%})")  # fmt: skip
+    said = (
+        f"unavailable {judgement.unavailable_s:.1f} s of {judgement.total_s:.1f} s "
+        f"({judgement.ratio:.3%})"
+    )
     if longest is None:
         return said
-    return (f"{said}; longest outage {longest.duration_s:.1f} s from {longest.start_s:.1f} s "
-            f"into the run ({longest.answers})")  # fmt: skip
+    return (
+        f"{said}; longest outage {longest.duration_s:.1f} s from {longest.start_s:.1f} s "
+        f"into the run ({longest.answers})"
+    )
 
 
 def _server_view(
@@ -53,10 +57,15 @@ def _server_view(
     now, since = time.time(), harness_run.metrics_since
     view = server_metrics.availability(metrics, window=window or now - since, at=now)
     into_run = since - harness_run.started_at.timestamp()
-    over = window or (f"the run from its first scrape, {into_run:.0f} s in" if into_run >= 1
-                      else "the run")  # fmt: skip
-    verdict.note(server_ratio=view.ratio, server_requests=round(view.requests),
-                 server_up_ratio=view.up_ratio, server_window=over)  # fmt: skip
+    over = window or (
+        f"the run from its first scrape, {into_run:.0f} s in" if into_run >= 1 else "the run"
+    )
+    verdict.note(
+        server_ratio=view.ratio,
+        server_requests=round(view.requests),
+        server_up_ratio=view.up_ratio,
+        server_window=over,
+    )
     return view, _server_said(view, over)
 
 
@@ -78,9 +87,12 @@ def test_available_over_the_whole_run(harness_run, profile, verdict) -> None:
     required = float(profile.get("sc007", "min_ratio"))
     wanted = max(int(profile.get("sc007", "min_probes")), probes_needed(required))
     allowed = failures_allowed(wanted, required)
-    wait_for(lambda: len(prober.probes) >= wanted
-             or sum(not p.ok for p in list(prober.probes)) > allowed,
-             timeout=wanted * prober.interval * 3 + 5)  # fmt: skip
+    wait_for(
+        lambda: (
+            len(prober.probes) >= wanted or sum(not p.ok for p in list(prober.probes)) > allowed
+        ),
+        timeout=wanted * prober.interval * 3 + 5,
+    )
     probes = sorted(prober.probes, key=lambda p: p.at)
     failed = sum(not p.ok for p in probes)
     assert len(probes) >= wanted or failed > allowed, (
@@ -93,16 +105,23 @@ def test_available_over_the_whole_run(harness_run, profile, verdict) -> None:
     samples = [Sample(f"second{w}", sum(oks) / len(oks)) for w, oks in sorted(windows.items())]
     longest = judgement.longest
     slowest = max(probes, key=lambda p: p.latency_s)
-    verdict.record(measured=judgement.ratio, threshold=required, samples=samples,
-                   summary=_said(judgement), probes=len(probes),
-                   failed_probes=failed,
-                   retried_probes=sum(p.retried for p in probes),
-                   slowest_probe_s=slowest.latency_s, slowest_probe_at_s=slowest.at,
-                   unavailable_s=judgement.unavailable_s, total_s=judgement.total_s,
-                   outages=len(judgement.outages),
-                   longest_outage_s=longest.duration_s if longest else 0.0,
-                   longest_outage_at_s=longest.start_s if longest else None,
-                   longest_outage_answers=longest.answers if longest else None)  # fmt: skip
+    verdict.record(
+        measured=judgement.ratio,
+        threshold=required,
+        samples=samples,
+        summary=_said(judgement),
+        probes=len(probes),
+        failed_probes=failed,
+        retried_probes=sum(p.retried for p in probes),
+        slowest_probe_s=slowest.latency_s,
+        slowest_probe_at_s=slowest.at,
+        unavailable_s=judgement.unavailable_s,
+        total_s=judgement.total_s,
+        outages=len(judgement.outages),
+        longest_outage_s=longest.duration_s if longest else 0.0,
+        longest_outage_at_s=longest.start_s if longest else None,
+        longest_outage_answers=longest.answers if longest else None,
+    )
     server = _server_view(harness_run, verdict)
     beside = "" if server is None else f"; {server[1]}"
     verdict.summary += beside

@@ -18,21 +18,33 @@ CRITERION = "SC-008"
 def test_concurrent_users_are_served(load_run: LoadRun, profile, verdict) -> None:
     stats, plan = load_run.stats, load_run.plan
     allowed = float(profile.get("sc008", "max_failure_ratio"))
-    samples = [Sample(e.name, e.failures / e.requests if e.requests else 0.0)
-               for e in stats.endpoints if e.method != "SSE"]  # fmt: skip
+    samples = [
+        Sample(e.name, e.failures / e.requests if e.requests else 0.0)
+        for e in stats.endpoints
+        if e.method != "SSE"
+    ]
     verdict.record(
-        measured=stats.failure_ratio, threshold=allowed, samples=samples,
-        users=stats.peak_users, users_wanted=plan.users, held_s=stats.held_s,
-        hold_wanted_s=plan.hold_s, requests=stats.total.requests,
-        failures=stats.total.failures, lost=stats.lost,
+        measured=stats.failure_ratio,
+        threshold=allowed,
+        samples=samples,
+        users=stats.peak_users,
+        users_wanted=plan.users,
+        held_s=stats.held_s,
+        hold_wanted_s=plan.hold_s,
+        requests=stats.total.requests,
+        failures=stats.total.failures,
+        lost=stats.lost,
         requests_per_s=round(stats.total.rps, 1),
-        failure_kinds=[f"{f['Method']} {f['Name']}: {f['Error']} x{f['Occurrences']}"
-                       for f in stats.failures[:10]],
-        locust_cpu_warnings=load_run.cpu_warnings, load=plan.offered_load,
+        failure_kinds=[
+            f"{f['Method']} {f['Name']}: {f['Error']} x{f['Occurrences']}"
+            for f in stats.failures[:10]
+        ],
+        locust_cpu_warnings=load_run.cpu_warnings,
+        load=plan.offered_load,
         timeline=stats.timeline,
         summary=f"{plan.offered_load}: {stats.total.requests} requests, "
-                f"{stats.total.rps:.0f}/s, {stats.failure_ratio:.3%} failed",
-    )  # fmt: skip
+        f"{stats.total.rps:.0f}/s, {stats.failure_ratio:.3%} failed",
+    )
     assert stats.peak_users >= plan.users, f"only {stats.peak_users} of {plan.users} users ran"
     assert plan.peak_held(stats.held_s), (
         f"{plan.users} users held {stats.held_s:.0f} s of {plan.hold_s:.0f} s"

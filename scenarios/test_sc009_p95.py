@@ -33,8 +33,12 @@ def _server_view(harness_run: Run, load_run: LoadRun, verdict: Recorder) -> str:
         return "; the server's histogram recorded no API request"
     client = stats.total.p95_ms
     disagreement = "" if client is None else view.disagreement(client)
-    verdict.note(server_p95_ms=round(view.p95_ms, 1), server_p95_bucket_ms=list(view.bucket_ms),
-                 server_requests=round(view.requests), p95_disagreement=disagreement)  # fmt: skip
+    verdict.note(
+        server_p95_ms=round(view.p95_ms, 1),
+        server_p95_bucket_ms=list(view.bucket_ms),
+        server_requests=round(view.requests),
+        p95_disagreement=disagreement,
+    )
     lower, upper = view.bucket_ms
     return f"; server P95 {view.p95_ms:.0f} ms (bucket {lower:g}-{upper:g} ms)" + (
         f"; {disagreement}" if disagreement else ""
@@ -46,16 +50,22 @@ def test_p95_under_load(load_run: LoadRun, profile, verdict, harness_run) -> Non
     limit = float(profile.get("sc009", "p95_ms"))
     p95 = stats.total.p95_ms
     verdict.record(
-        measured=p95 if p95 is not None else float("inf"), threshold=limit,
+        measured=p95 if p95 is not None else float("inf"),
+        threshold=limit,
         samples=[Sample(e.name, e.p95_ms) for e in stats.endpoints if e.p95_ms is not None],
-        p50_ms=stats.total.p50_ms, p99_ms=stats.total.p99_ms, max_ms=stats.total.max_ms,
-        users=stats.peak_users, requests_per_s=round(stats.total.rps, 1),
-        endpoints=[e.to_json() for e in stats.endpoints], resolution=RESOLUTION_NOTE,
+        p50_ms=stats.total.p50_ms,
+        p99_ms=stats.total.p99_ms,
+        max_ms=stats.total.max_ms,
+        users=stats.peak_users,
+        requests_per_s=round(stats.total.rps, 1),
+        endpoints=[e.to_json() for e in stats.endpoints],
+        resolution=RESOLUTION_NOTE,
         timeline=stats.timeline,
         load=load_run.plan.offered_load,
-        summary=f"P95 {p95:.0f} ms, max {stats.total.max_ms:.0f} ms at "
-                f"{load_run.plan.offered_load}" if p95 is not None else "",
-    )  # fmt: skip
+        summary=f"P95 {p95:.0f} ms, max {stats.total.max_ms:.0f} ms at {load_run.plan.offered_load}"
+        if p95 is not None
+        else "",
+    )
     server = _server_view(harness_run, load_run, verdict)
     verdict.summary += server
     assert p95 is not None, "no API request was measured"

@@ -24,14 +24,20 @@ def test_no_loss_while_replicas_are_killed(harness_run, deployment, profile, ver
     cycles = int(profile.get("sc010", "cycles"))
     writers = [fresh_user("sc010") for _ in range(int(profile.get("sc010", "writers")))]
     configuration = {"cycles": cycles, "every_s": float(profile.get("sc010", "every_s"))}
-    outcome = run_chaos(harness_run.target, deployment, EXPERIMENT,
-                        harness_run.report_dir / "chaos", users=writers,
-                        configuration=configuration)  # fmt: skip
+    outcome = run_chaos(
+        harness_run.target,
+        deployment,
+        EXPERIMENT,
+        harness_run.report_dir / "chaos",
+        users=writers,
+        configuration=configuration,
+    )
     harness_run.artifacts[f"Chaos Toolkit journal ({EXPERIMENT})"] = f"chaos/{outcome.journal.name}"
     check = outcome.check
     bad = check.lost + len(check.undelivered) + check.duplicates + len(check.ledger.unexpected)
-    verdict.record(measured=bad, threshold=0, cycles=cycles, **outcome.summary(),
-                   actions=outcome.events)  # fmt: skip
+    verdict.record(
+        measured=bad, threshold=0, cycles=cycles, **outcome.summary(), actions=outcome.events
+    )
     assert outcome.status == "completed", f"the experiment {outcome.status}: see its journal"
     assert outcome.kills >= cycles, f"only {outcome.kills} of {cycles} kills happened"
     assert check.ledger.acknowledged > 0, "no write was acknowledged during the experiment"

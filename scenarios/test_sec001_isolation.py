@@ -16,10 +16,16 @@ CRITERION = "SEC-001"
 
 def test_no_user_reaches_another_users_data(deployment, profile, verdict) -> None:
     wait_s = float(profile.get("sec001", "wait_s"))
-    result = probe_isolation(deployment, fresh_user("sec001-owner"), fresh_user("sec001-intruder"),
-                             timeout_s=wait_s)  # fmt: skip
-    verdict.record(measured=len(result.leaks), threshold=0, checks=len(result.checks),
-                   leaks=result.leaks, not_exercised=result.not_exercised)  # fmt: skip
+    result = probe_isolation(
+        deployment, fresh_user("sec001-owner"), fresh_user("sec001-intruder"), timeout_s=wait_s
+    )
+    verdict.record(
+        measured=len(result.leaks),
+        threshold=0,
+        checks=len(result.checks),
+        leaks=result.leaks,
+        not_exercised=result.not_exercised,
+    )
     assert not result.leaks, (
         f"{len(result.leaks)} of {len(result.checks)} checks leaked: {'; '.join(result.leaks[:3])}"
     )

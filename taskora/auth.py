@@ -52,8 +52,9 @@ def _verified(secret: str, algorithm: str, token: str) -> tuple[str, datetime]:
     signature again cost as much as the rest of a read. Only valid tokens are kept (a refused
     one raises, and nothing is cached); expiry is checked again at every use."""
     try:
-        claims = jwt.decode(token, secret, algorithms=[algorithm],
-                            options={"require": ["exp", "sub"]})  # fmt: skip
+        claims = jwt.decode(
+            token, secret, algorithms=[algorithm], options={"require": ["exp", "sub"]}
+        )
     except jwt.PyJWTError as exc:
         raise InvalidToken(str(exc)) from exc
     user_id = claims["sub"]

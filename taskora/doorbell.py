@@ -38,8 +38,9 @@ class Doorbell:
                 return
             self._pending |= channels
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="taskora-doorbell",
-                                                daemon=True)  # fmt: skip
+                self._thread = threading.Thread(
+                    target=self._run, name="taskora-doorbell", daemon=True
+                )
                 self._thread.start()
             self._changed.notify()
 

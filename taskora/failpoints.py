@@ -141,8 +141,9 @@ class Failpoints:
     silent_poison: bool = False
     skew_recurrence: bool = False
     rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
-    traffic: Traffic = field(default_factory=lambda: Traffic(time.monotonic), compare=False,
-                             repr=False)  # fmt: skip
+    traffic: Traffic = field(
+        default_factory=lambda: Traffic(time.monotonic), compare=False, repr=False
+    )
 
     @classmethod
     def parse(cls, spec: str, *, seed: int | None = None) -> Failpoints:

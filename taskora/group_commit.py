@@ -185,10 +185,11 @@ def _savepoint(connection: Connection) -> Iterator[Session]:
     """A session of its own inside the batch's transaction: its commit releases a SAVEPOINT,
     its rollback (or an exception) returns to it."""
     with (
-        Session(bind=connection, join_transaction_mode="create_savepoint",
-                expire_on_commit=False) as session,
+        Session(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        ) as session,
         session.begin(),
-    ):  # fmt: skip
+    ):
         yield session
 
 

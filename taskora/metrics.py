@@ -18,9 +18,14 @@ from prometheus_client import (
 )
 
 __all__ = [
-    "CONTENT_TYPE_LATEST", "EVENT_LOOP_LAG", "REQUESTS", "REQUEST_SECONDS", "WRITE_BATCH", "render",
+    "CONTENT_TYPE_LATEST",
+    "EVENT_LOOP_LAG",
+    "REQUESTS",
+    "REQUEST_SECONDS",
+    "WRITE_BATCH",
+    "render",
     "watch_event_loop",
-]  # fmt: skip
+]
 
 REQUESTS = Counter(
     "taskora_http_requests_total",

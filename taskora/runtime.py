@@ -118,11 +118,16 @@ class Runtime:
             loops.append(("relay", self._relay_loop))
         if runs("scheduler"):
             every = HOUSEKEEPING_SECONDS
-            loops.append(("housekeeping", partial(_every, self._stop, every, self._housekeeping,
-                                                   "housekeeping")))  # fmt: skip
+            loops.append(
+                (
+                    "housekeeping",
+                    partial(_every, self._stop, every, self._housekeeping, "housekeeping"),
+                )
+            )
             lag = partial(measure_outbox_lag, self.db)
-            loops.append(("outbox-lag", partial(_every, self._stop, OUTBOX_LAG_SECONDS, lag,
-                                                 "outbox-lag")))  # fmt: skip
+            loops.append(
+                ("outbox-lag", partial(_every, self._stop, OUTBOX_LAG_SECONDS, lag, "outbox-lag"))
+            )
             if self.settings.ticker_seconds > 0:
                 loops.append(("ticker", self._ticker))
         return loops

@@ -48,8 +48,12 @@ class ServerLimits:
 
     @classmethod
     def of(cls, settings: Settings) -> ServerLimits:
-        return cls(settings.max_header_bytes, settings.max_headers,
-                   settings.header_timeout_seconds, settings.body_timeout_seconds)  # fmt: skip
+        return cls(
+            settings.max_header_bytes,
+            settings.max_headers,
+            settings.header_timeout_seconds,
+            settings.body_timeout_seconds,
+        )
 
 
 @cache
@@ -95,16 +99,21 @@ class BoundedHttpTools(HttpToolsProtocol):
 
     def _answer(self, status: int, reason: str) -> None:
         """Answer with ``status`` and a one-line reason, and close the connection."""
-        log.warning("request refused", extra={"status": status, "reason": reason,
-                                              "client": self.client})  # fmt: skip
+        log.warning(
+            "request refused", extra={"status": status, "reason": reason, "client": self.client}
+        )
         body = reason.encode("ascii")
-        self.transport.write(b"".join([
-            STATUS_LINE[status],
-            b"content-type: text/plain; charset=utf-8\r\n",
-            b"content-length: %d\r\n" % len(body),
-            b"connection: close\r\n\r\n",
-            body,
-        ]))  # fmt: skip
+        self.transport.write(
+            b"".join(
+                [
+                    STATUS_LINE[status],
+                    b"content-type: text/plain; charset=utf-8\r\n",
+                    b"content-length: %d\r\n" % len(body),
+                    b"connection: close\r\n\r\n",
+                    body,
+                ]
+            )
+        )
         self.transport.close()
         self._disarm()
 

@@ -25,8 +25,14 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
-__all__ = ["API_SUITE", "SLOW_CALLBACK_SECONDS", "SlowCallbacks", "StatementsOnTheLoop",
-           "debug_for", "watched_client"]  # fmt: skip
+__all__ = [
+    "API_SUITE",
+    "SLOW_CALLBACK_SECONDS",
+    "SlowCallbacks",
+    "StatementsOnTheLoop",
+    "debug_for",
+    "watched_client",
+]
 
 # One-time work on the loop (an app's first request, FastAPI building its handlers, an error
 # response's first encoding) measured 52-82 ms of CPU on a loaded 2-core machine: not a callback
@@ -35,8 +41,9 @@ __all__ = ["API_SUITE", "SLOW_CALLBACK_SECONDS", "SlowCallbacks", "StatementsOnT
 SLOW_CALLBACK_SECONDS = 0.2
 DEBUG = os.environ.get("TASKORA_TEST_ASYNCIO_DEBUG") == "1"
 # The modules whose TestClient loops always run in debug mode: the API's requests, end to end.
-API_SUITE = frozenset({"test_tasks_api.py", "test_task_list.py", "test_tags_api.py",
-                       "test_system.py", "test_auth.py"})  # fmt: skip
+API_SUITE = frozenset(
+    {"test_tasks_api.py", "test_task_list.py", "test_tags_api.py", "test_system.py", "test_auth.py"}
+)
 
 
 def debug_for(test_module: Path) -> bool:

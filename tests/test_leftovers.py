@@ -31,8 +31,12 @@ def test_a_started_thread_is_seen_until_it_ends() -> None:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_an_orphaned_grandchild_is_seen_and_killed() -> None:
-    spawned = subprocess.run(["sh", "-c", "sleep 60 >/dev/null 2>&1 & echo $!"],
-                             capture_output=True, text=True, check=True)  # fmt: skip
+    spawned = subprocess.run(
+        ["sh", "-c", "sleep 60 >/dev/null 2>&1 & echo $!"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     pid = int(spawned.stdout)
     try:
         found = leftovers.processes()

@@ -22,10 +22,22 @@ from harness.targets import Deployment, Target
 Configuration = dict[str, Any] | None
 
 __all__ = [
-    "crash_service", "ensure_service_up", "error_ratio", "events_wait", "kill_replicas",
-    "p95_ms", "plant_poison", "poison_contained", "restart_service", "service_ready",
-    "start_broker", "start_writers", "stop_broker", "stop_writers", "writes_intact",
-]  # fmt: skip
+    "crash_service",
+    "ensure_service_up",
+    "error_ratio",
+    "events_wait",
+    "kill_replicas",
+    "p95_ms",
+    "plant_poison",
+    "poison_contained",
+    "restart_service",
+    "service_ready",
+    "start_broker",
+    "start_writers",
+    "stop_broker",
+    "stop_writers",
+    "writes_intact",
+]
 
 PROBE_USER = "chaos-probe"
 
@@ -43,8 +55,9 @@ def _wait_ready(session: ChaosSession, timeout_s: float) -> None:
 def _sample(deployment: Deployment, requests: int) -> tuple[int, list[float]]:
     """``requests`` reads of the task list: (errors, latencies in ms)."""
     errors, latencies = 0, []
-    with httpx.Client(base_url=deployment.base_url, headers=deployment.headers(PROBE_USER),
-                      timeout=5) as http:  # fmt: skip
+    with httpx.Client(
+        base_url=deployment.base_url, headers=deployment.headers(PROBE_USER), timeout=5
+    ) as http:
         for _ in range(int(requests)):
             started = time.perf_counter()
             try:
@@ -79,8 +92,9 @@ def p95_ms(requests: int = 20, configuration: Configuration = None) -> float:
 
 def _event_delivered(deployment: Deployment, within_s: float) -> bool:
     """Create a task; whether its ``task.created`` reached the audit trail within ``within_s``."""
-    with httpx.Client(base_url=deployment.base_url, headers=deployment.headers(PROBE_USER),
-                      timeout=5) as http:  # fmt: skip
+    with httpx.Client(
+        base_url=deployment.base_url, headers=deployment.headers(PROBE_USER), timeout=5
+    ) as http:
         created = http.post("/api/tasks", json={"title": "delivery probe"})
         if created.status_code != 201:
             raise HarnessError(f"the delivery probe's write failed: {created.status_code}")
@@ -115,8 +129,10 @@ def writes_intact(configuration: Configuration = None) -> bool:
 def _store(session: ChaosSession) -> str:
     url = session.target.store_url
     if not session.target.capabilities.database or url is None:
-        raise HarnessError(f"the {session.target.name} target cannot reach the service's "
-                           "database, where the poison is planted")  # fmt: skip
+        raise HarnessError(
+            f"the {session.target.name} target cannot reach the service's "
+            "database, where the poison is planted"
+        )
     return url
 
 
@@ -127,11 +143,11 @@ def poison_contained(within_s: float = 30.0, configuration: Configuration = None
     poison = session.poison
     if poison is None:
         return True
-    accepted = {what: status for what, status in poison.refused.items()
-                if not 400 <= status < 500}  # fmt: skip
+    accepted = {what: status for what, status in poison.refused.items() if not 400 <= status < 500}
     missing = poisons.dead_lettered(_store(session), poison, float(within_s))
-    session.events.append(f"poison: accepted {accepted or 'nothing'}, "
-                          f"not dead-lettered {missing or 'nothing'}")  # fmt: skip
+    session.events.append(
+        f"poison: accepted {accepted or 'nothing'}, not dead-lettered {missing or 'nothing'}"
+    )
     return not accepted and not missing
 
 
@@ -145,8 +161,11 @@ def plant_poison(configuration: Configuration = None) -> dict[str, Any]:
     victim = session.writers.users[0] if session.writers.users else "victim"
     session.poison = poisons.plant_poison(session.deployment, _store(session), victim)
     session.events.append(f"planted poison as {session.poison.user}")
-    return {"refused": session.poison.refused, "planted": session.poison.planted,
-            "completed_task": session.poison.completed_task}  # fmt: skip
+    return {
+        "refused": session.poison.refused,
+        "planted": session.poison.planted,
+        "completed_task": session.poison.completed_task,
+    }
 
 
 def start_writers(configuration: Configuration = None) -> int:

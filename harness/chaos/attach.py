@@ -54,8 +54,11 @@ def _target(configuration: Mapping[str, Any]) -> tuple[Target, Deployment]:
     if name in CLUSTERS:
         from harness.targets.kubernetes import KubernetesTarget
 
-        cluster = KubernetesTarget(CLUSTERS[name].with_overlay(overlay or None),
-                                   namespace=namespace, context=context or None)  # fmt: skip
+        cluster = KubernetesTarget(
+            CLUSTERS[name].with_overlay(overlay or None),
+            namespace=namespace,
+            context=context or None,
+        )
         return cluster, cluster.attach()
     raise UsageError(
         f"configuration taskora_target={name!r}: use local (a stack started by python -m "

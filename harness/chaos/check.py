@@ -54,15 +54,23 @@ class DataLossCheck:
 
     def summary(self) -> dict[str, Any]:
         return {
-            "attempted": self.ledger.attempted, "acknowledged": self.ledger.acknowledged,
-            "keyless": self.keyless, "info": self.info, "lost": self.lost,
+            "attempted": self.ledger.attempted,
+            "acknowledged": self.ledger.acknowledged,
+            "keyless": self.keyless,
+            "info": self.info,
+            "lost": self.lost,
             "undelivered": len(self.undelivered),
-            "duplicates": self.duplicates, "unexpected": len(self.ledger.unexpected),
+            "duplicates": self.duplicates,
+            "unexpected": len(self.ledger.unexpected),
             "failed_but_present": len(self.ledger.failed_but_present),
             "completions": self.completions,
-            "examples": (self.ledger.lost + self.undelivered + self.ledger.duplicated
-                         + self.duplicate_effects)[:10],
-        }  # fmt: skip
+            "examples": (
+                self.ledger.lost
+                + self.undelivered
+                + self.ledger.duplicated
+                + self.duplicate_effects
+            )[:10],
+        }
 
 
 def _pages(http: httpx.Client, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -92,8 +100,9 @@ def _read(writers: Writers) -> tuple[list[dict[str, Any]], Effects]:
             tasks += _pages(http, "/api/tasks", {"status": "all"})
             audit = _pages(http, "/api/audit", {"type": list(_AUDITED)})
             notes = _pages(http, "/api/notifications", {})
-        effects.update((user, e["type"], int(e["task_id"]))
-                       for e in audit if e.get("task_id") is not None)  # fmt: skip
+        effects.update(
+            (user, e["type"], int(e["task_id"])) for e in audit if e.get("task_id") is not None
+        )
         effects.update(
             (user, "reminder", int(n["task_id"]))
             for n in notes
@@ -108,16 +117,26 @@ _AUDITED = ("task.created", "task.updated", "task.completed", "task.deleted")
 def _expected(writers: Writers) -> list[tuple[str, str, int, str]]:
     """(user, effect, task id, the write's name) for every acknowledged change."""
     user_of = {key: key.rsplit("-", 1)[0] for key in writers.acked_ids}
-    expected = [(user_of[key], "task.created", task_id, key)
-                for key, task_id in sorted(writers.acked_ids.items())]  # fmt: skip
-    expected += [(user, "task.completed", task_id, f"task {task_id}")
-                 for task_id, user in sorted(writers.completed.items())]  # fmt: skip
-    expected += [(user, "task.updated", task_id, f"task {task_id}")
-                 for task_id, user in sorted(writers.updated.items())]  # fmt: skip
-    expected += [(user_of[key], "task.deleted", task_id, key)
-                 for key, task_id in sorted(writers.deleted.items())]  # fmt: skip
-    expected += [(user, "reminder", task_id, f"task {task_id}")
-                 for task_id, user in sorted(writers.reminded.items())]  # fmt: skip
+    expected = [
+        (user_of[key], "task.created", task_id, key)
+        for key, task_id in sorted(writers.acked_ids.items())
+    ]
+    expected += [
+        (user, "task.completed", task_id, f"task {task_id}")
+        for task_id, user in sorted(writers.completed.items())
+    ]
+    expected += [
+        (user, "task.updated", task_id, f"task {task_id}")
+        for task_id, user in sorted(writers.updated.items())
+    ]
+    expected += [
+        (user_of[key], "task.deleted", task_id, key)
+        for key, task_id in sorted(writers.deleted.items())
+    ]
+    expected += [
+        (user, "reminder", task_id, f"task {task_id}")
+        for task_id, user in sorted(writers.reminded.items())
+    ]
     return expected
 
 
@@ -139,8 +158,9 @@ def _judge(writers: Writers, tasks: list[dict[str, Any]], effects: Effects) -> D
         elif following[task_id] > 1:
             duplicates.append(f"task {task_id}: {following[task_id]} next occurrences")
     info = sum(1 for status in writers.ledger.operations.values() if status == "info")
-    return DataLossCheck(ledger, info, undelivered, duplicates, len(writers.completed),
-                         writers.keyless)  # fmt: skip
+    return DataLossCheck(
+        ledger, info, undelivered, duplicates, len(writers.completed), writers.keyless
+    )
 
 
 def check_writes(

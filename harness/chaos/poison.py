@@ -26,8 +26,11 @@ from harness.targets import Deployment
 
 __all__ = ["HOSTILE_RULES", "Poison", "dead_lettered", "plant_poison"]
 
-HOSTILE_RULES = ("FREQ=DAILY;INTERVAL=0", "FREQ=MINUTELY;BYMONTH=2;BYMONTHDAY=30",
-                 "FREQ=MINUTELY;BYSECOND=0,1,2")  # fmt: skip
+HOSTILE_RULES = (
+    "FREQ=DAILY;INTERVAL=0",
+    "FREQ=MINUTELY;BYMONTH=2;BYMONTHDAY=30",
+    "FREQ=MINUTELY;BYSECOND=0,1,2",
+)
 NEVER_YIELDS = "FREQ=DAILY;INTERVAL=0"
 
 
@@ -52,10 +55,19 @@ def _api_attempts(http: httpx.Client, poison: Poison, victim: str) -> None:
         body = {"title": "hostile", "due_at": due, "recurrence": rule}
         poison.refused[f"rule {rule}"] = http.post("/api/tasks", json=body).status_code
     phishing = {"task": {"id": 1, "title": "verify your account at evil.example"}}
-    forged = {"specversion": "1.0", "id": str(uuid.uuid4()), "source": "/forged",
-              "type": "reminder.due", "userid": victim, "data": phishing}  # fmt: skip
-    answer = http.post("/dapr/events/reminder-events", json=forged,
-                       headers={"Content-Type": "application/cloudevents+json"})  # fmt: skip
+    forged = {
+        "specversion": "1.0",
+        "id": str(uuid.uuid4()),
+        "source": "/forged",
+        "type": "reminder.due",
+        "userid": victim,
+        "data": phishing,
+    }
+    answer = http.post(
+        "/dapr/events/reminder-events",
+        json=forged,
+        headers={"Content-Type": "application/cloudevents+json"},
+    )
     poison.refused["forged reminder event"] = answer.status_code
 
 
@@ -71,18 +83,26 @@ def _recurring_task(http: httpx.Client) -> int:
 def _plant(connection: Connection, poison: Poison, task_id: int) -> None:
     """The task's stored rule becomes one that never yields; an event carrying no task joins
     the outbox."""
-    connection.execute(text("UPDATE tasks SET recurrence = :rule WHERE id = :id"),
-                       {"rule": NEVER_YIELDS, "id": task_id})  # fmt: skip
+    connection.execute(
+        text("UPDATE tasks SET recurrence = :rule WHERE id = :id"),
+        {"rule": NEVER_YIELDS, "id": task_id},
+    )
     now = datetime.now(UTC)
     event_id = str(uuid.uuid4())
     connection.execute(
-        text("INSERT INTO outbox (event_id, topic, type, subject, user_id, actor, time, data, "
-             "attempts) VALUES (:event_id, 'task-events', 'task.completed', 'tasks/0', :user, "
-             ":user, :time, :data, 0)"),
-        {"event_id": event_id, "user": poison.user, "data": json.dumps({"task": "none"}),
-         # the service keeps naive UTC on SQLite, timestamptz on PostgreSQL
-         "time": now.replace(tzinfo=None) if connection.dialect.name == "sqlite" else now},
-    )  # fmt: skip
+        text(
+            "INSERT INTO outbox (event_id, topic, type, subject, user_id, actor, time, data, "
+            "attempts) VALUES (:event_id, 'task-events', 'task.completed', 'tasks/0', :user, "
+            ":user, :time, :data, 0)"
+        ),
+        {
+            "event_id": event_id,
+            "user": poison.user,
+            "data": json.dumps({"task": "none"}),
+            # the service keeps naive UTC on SQLite, timestamptz on PostgreSQL
+            "time": now.replace(tzinfo=None) if connection.dialect.name == "sqlite" else now,
+        },
+    )
     poison.planted.append(event_id)
 
 
@@ -91,8 +111,9 @@ def plant_poison(deployment: Deployment, database_url: str, victim: str) -> Pois
     poison = Poison(user=f"hostile-{uuid.uuid4().hex[:10]}")
     engine = create_engine(_engine_url(database_url))
     try:
-        with httpx.Client(base_url=deployment.base_url, headers=deployment.headers(poison.user),
-                          timeout=10) as http:  # fmt: skip
+        with httpx.Client(
+            base_url=deployment.base_url, headers=deployment.headers(poison.user), timeout=10
+        ) as http:
             _api_attempts(http, poison, victim)
             task_id = _recurring_task(http)
             with engine.begin() as connection:
@@ -118,8 +139,9 @@ def dead_lettered(database_url: str, poison: Poison, within_s: float) -> list[st
             ids = {row.event_id for row in rows}
             missing = [f"planted event {e}" for e in poison.planted if e not in ids]
             if not any(r.consumer == "recurrence" and poison.user in r.payload for r in rows):
-                missing.append(f"the completion of task {poison.completed_task} (its rule "
-                               "never yields)")  # fmt: skip
+                missing.append(
+                    f"the completion of task {poison.completed_task} (its rule never yields)"
+                )
             if not missing or time.monotonic() >= deadline:
                 return missing
             time.sleep(0.5)

@@ -19,9 +19,12 @@ __all__ = ["EXPERIMENTS", "ChaosOutcome", "experiment_path", "run_chaos"]
 
 EXPERIMENTS_DIR = Path("chaos")
 EXPERIMENTS = (
-    "kill-replica-under-load", "crash-whole-service", "broker-outage", "kill-consumers-under-load",
+    "kill-replica-under-load",
+    "crash-whole-service",
+    "broker-outage",
+    "kill-consumers-under-load",
     "poison-event-under-load",
-)  # fmt: skip
+)
 NEEDS = {  # what each experiment needs of the target
     "kill-replica-under-load": "kill",
     "crash-whole-service": "crash",
@@ -44,10 +47,14 @@ class ChaosOutcome:
 
     def summary(self) -> dict[str, Any]:
         return {
-            "experiment": self.experiment, "status": self.status, "deviated": self.deviated,
-            "kills": self.kills, **self.check.summary(), "journal": self.journal.name,
+            "experiment": self.experiment,
+            "status": self.status,
+            "deviated": self.deviated,
+            "kills": self.kills,
+            **self.check.summary(),
+            "journal": self.journal.name,
             "failed_activities": self.failed,
-        }  # fmt: skip
+        }
 
 
 def experiment_path(name: str) -> Path:
@@ -101,7 +108,7 @@ def run_chaos(
             f"{run['activity']['name']}: {run.get('exception', [''])[-1].strip()}"
             for run in journal.get("run", [])
             if run.get("status") != "succeeded"
-        ],  # fmt: skip
+        ],
         journal=path,
         events=list(session.events),
     )

@@ -33,20 +33,25 @@ def _problems(outcome: ChaosOutcome) -> list[str]:
         problems.append(f"status {outcome.status}, steady state deviated: {outcome.deviated}")
     problems += [f"activity failed: {failure}" for failure in outcome.failed]
     if not check.clean:
-        problems.append(f"{check.lost} lost, {len(check.undelivered)} undelivered, "
-                        f"{check.duplicates} duplicated")  # fmt: skip
+        problems.append(
+            f"{check.lost} lost, {len(check.undelivered)} undelivered, "
+            f"{check.duplicates} duplicated"
+        )
     if check.ledger.acknowledged == 0:
         problems.append("no write was acknowledged")
     return problems
 
 
-def run_suite(options: Options, profile: Profile, experiments: list[str], report_dir: Path,
-              console: Console) -> Report:  # fmt: skip
+def run_suite(
+    options: Options, profile: Profile, experiments: list[str], report_dir: Path, console: Console
+) -> Report:
     started = datetime.now(UTC)
     criterion = CRITERIA["SC-010"]
     verdict = Verdict(criterion.id, criterion.title, "pass", threshold=0, unit=criterion.unit)
-    configuration = {"cycles": int(profile.get("sc010", "cycles")),
-                     "every_s": float(profile.get("sc010", "every_s"))}  # fmt: skip
+    configuration = {
+        "cycles": int(profile.get("sc010", "cycles")),
+        "every_s": float(profile.get("sc010", "every_s")),
+    }
     writers = int(profile.get("sc010", "writers"))
     reasons, skipped, bad, ran = [], [], 0, 0
     for name in experiments:
@@ -65,8 +70,14 @@ def run_suite(options: Options, profile: Profile, experiments: list[str], report
         deployment = target.up()
         try:
             users = [f"{WRITER_PREFIX}-{name}-{n}" for n in range(writers)]
-            outcome = run_chaos(target, deployment, name, report_dir / "chaos", users=users,
-                                configuration=configuration)  # fmt: skip
+            outcome = run_chaos(
+                target,
+                deployment,
+                name,
+                report_dir / "chaos",
+                users=users,
+                configuration=configuration,
+            )
         finally:
             target.down()
         ran += 1
@@ -76,9 +87,11 @@ def run_suite(options: Options, profile: Profile, experiments: list[str], report
         problems = _problems(outcome)
         reasons += [f"{name}: {p}" for p in problems]
         result = "FAILED" if problems else "ok"
-        console.print(f"chaos: {name}: {outcome.kills} kills, {check.ledger.acknowledged} "
-                      f"acknowledged, {check.lost} lost, {len(check.undelivered)} undelivered, "
-                      f"{check.duplicates} duplicates: {result}")  # fmt: skip
+        console.print(
+            f"chaos: {name}: {outcome.kills} kills, {check.ledger.acknowledged} "
+            f"acknowledged, {check.lost} lost, {len(check.undelivered)} undelivered, "
+            f"{check.duplicates} duplicates: {result}"
+        )
     verdict.measured = bad
     if reasons:
         verdict.verdict, verdict.reason = "fail", "; ".join(reasons)
@@ -86,8 +99,16 @@ def run_suite(options: Options, profile: Profile, experiments: list[str], report
         verdict.verdict, verdict.reason = "skip", "; ".join(skipped) or "no experiment ran"
     elif skipped:
         verdict.reason = "skipped: " + "; ".join(skipped)
-    artifacts = {f"Chaos Toolkit journal ({name})": f"chaos/{name}.journal.json"
-                 for name in experiments if name in verdict.details}  # fmt: skip
-    return Report(target=options.target, profile=profile.name, started_at=started,
-                  finished_at=datetime.now(UTC), criteria=[verdict],
-                  details={"artifacts": artifacts, "experiments": experiments})  # fmt: skip
+    artifacts = {
+        f"Chaos Toolkit journal ({name})": f"chaos/{name}.journal.json"
+        for name in experiments
+        if name in verdict.details
+    }
+    return Report(
+        target=options.target,
+        profile=profile.name,
+        started_at=started,
+        finished_at=datetime.now(UTC),
+        criteria=[verdict],
+        details={"artifacts": artifacts, "experiments": experiments},
+    )

@@ -119,12 +119,14 @@ class Writers:
             body.update(recurrence="FREQ=DAILY;COUNT=3", due_at="2030-01-31T09:00:00+00:00")
         elif step == 3:
             remind_at = datetime.now(UTC) + timedelta(seconds=REMINDER_AFTER_S)
-            body.update(due_at=(remind_at + timedelta(days=1)).isoformat(),
-                        remind_at=remind_at.isoformat())  # fmt: skip
+            body.update(
+                due_at=(remind_at + timedelta(days=1)).isoformat(), remind_at=remind_at.isoformat()
+            )
         self.ledger.record(key, "info")  # attempted; the answer decides
         if n % 2 == 0:
-            response = self._send(http, "POST", "/api/tasks", json=body,
-                                  headers={"Idempotency-Key": key})  # fmt: skip
+            response = self._send(
+                http, "POST", "/api/tasks", json=body, headers={"Idempotency-Key": key}
+            )
         else:
             with self._lock:
                 self.keyless += 1

@@ -55,8 +55,9 @@ class _Owner:
 
 
 def _client(deployment: Deployment, user: str) -> httpx.Client:
-    return httpx.Client(base_url=deployment.base_url, headers=deployment.headers(user),
-                        timeout=10.0)  # fmt: skip
+    return httpx.Client(
+        base_url=deployment.base_url, headers=deployment.headers(user), timeout=10.0
+    )
 
 
 def _wait(check: Callable[[], T], timeout_s: float) -> T:
@@ -91,19 +92,28 @@ def _cursors(api: httpx.Client, timeout_s: float) -> dict[str, str | None]:
 
 def _idempotency(api: httpx.Client, owner: _Owner, result: IsolationResult) -> int | None:
     """The intruder creates a task of its own under the owner's Idempotency-Key; its id."""
-    mine = api.post("/api/tasks", json={"title": "the intruder's own"},
-                    headers={"Idempotency-Key": owner.key})  # fmt: skip
+    mine = api.post(
+        "/api/tasks", json={"title": "the intruder's own"}, headers={"Idempotency-Key": owner.key}
+    )
     own = mine.status_code == 201 and mine.json()["id"] != owner.task_id
-    result.check("the owner's Idempotency-Key", own and not owner.found_in(mine.text),
-                 f"answered {mine.status_code} {mine.text[:200]}")  # fmt: skip
+    result.check(
+        "the owner's Idempotency-Key",
+        own and not owner.found_in(mine.text),
+        f"answered {mine.status_code} {mine.text[:200]}",
+    )
     return int(mine.json()["id"]) if own else None
 
 
 def _by_id(api: httpx.Client, owner: _Owner, result: IsolationResult) -> None:
     path = f"/api/tasks/{owner.task_id}"
-    attempts = (("GET", path, None), ("PATCH", path, {"title": "taken"}),
-                ("POST", f"{path}/complete", None), ("POST", f"{path}/reopen", None),
-                ("POST", f"{path}/recurrence/cancel", None), ("DELETE", path, None))  # fmt: skip
+    attempts = (
+        ("GET", path, None),
+        ("PATCH", path, {"title": "taken"}),
+        ("POST", f"{path}/complete", None),
+        ("POST", f"{path}/reopen", None),
+        ("POST", f"{path}/recurrence/cancel", None),
+        ("DELETE", path, None),
+    )
     for method, url, body in attempts:
         response = api.request(method, url, json=body)
         what = f"{method} {url.replace(str(owner.task_id), '{owner task}')}"
@@ -179,12 +189,16 @@ def probe_isolation(
             _stream("live stream", live, owner, own_id, timeout_s, result)
             replay = SseTab(deployment.base_url, deployment.token(intruder), last_event_id="0")
             with _open(replay):
-                _stream("stream replayed from Last-Event-ID 0", replay, owner, own_id,
-                        timeout_s, result)  # fmt: skip
+                _stream(
+                    "stream replayed from Last-Event-ID 0", replay, owner, own_id, timeout_s, result
+                )
         after = owner_api.get(f"/api/tasks/{owner.task_id}")
         intact = after.status_code == 200 and after.json() == before
-        result.check("the owner's task after the attempts", intact,
-                     f"now {after.status_code} {after.text[:200]}")  # fmt: skip
+        result.check(
+            "the owner's task after the attempts",
+            intact,
+            f"now {after.status_code} {after.text[:200]}",
+        )
     return result
 
 

@@ -31,8 +31,13 @@ class LedgerCheck:
 
     @property
     def clean(self) -> bool:
-        return not (self.lost or self.unexpected or self.duplicated or self.failed_but_present
-                    or self.resurrected)  # fmt: skip
+        return not (
+            self.lost
+            or self.unexpected
+            or self.duplicated
+            or self.failed_but_present
+            or self.resurrected
+        )
 
 
 @dataclass

@@ -49,9 +49,15 @@ class SyncResult:
             tab = sample.label.split("/")[0]
             slowest[tab] = max(slowest.get(tab, 0.0), sample.value)
             arrived[tab] = arrived.get(tab, 0) + 1
-        return [{"tab": f"tab{n}", "worker": worker, "slowest_s": slowest.get(f"tab{n}"),
-                 "missed": self.writes - arrived.get(f"tab{n}", 0)}
-                for n, worker in enumerate(self.workers)]  # fmt: skip
+        return [
+            {
+                "tab": f"tab{n}",
+                "worker": worker,
+                "slowest_s": slowest.get(f"tab{n}"),
+                "missed": self.writes - arrived.get(f"tab{n}", 0),
+            }
+            for n, worker in enumerate(self.workers)
+        ]
 
     @property
     def covered(self) -> int:
@@ -127,8 +133,9 @@ def measure_sync(
     )
     acked: dict[str, float] = {}  # title -> when the write was acknowledged
     try:  # a tab is subscribed once connected: the service registers it before it answers
-        with httpx.Client(base_url=deployment.base_url, headers=deployment.headers(user),
-                          timeout=10.0) as api:  # fmt: skip
+        with httpx.Client(
+            base_url=deployment.base_url, headers=deployment.headers(user), timeout=10.0
+        ) as api:
             for i in range(writes):
                 title = f"{user} write {i}"
                 api.post("/api/tasks", json={"title": title}).raise_for_status()
@@ -149,8 +156,9 @@ def measure_sync(
                 samples.append(Sample(f"tab{n}/write{i}", max(0.0, seen[title] - ack)))
             else:
                 missed += 1
-    return SyncResult(samples, missed, writes, len(opened), [tab.served_by for tab in opened],
-                      uncovered)  # fmt: skip
+    return SyncResult(
+        samples, missed, writes, len(opened), [tab.served_by for tab in opened], uncovered
+    )
 
 
 class SyncInBackground:
@@ -167,8 +175,9 @@ class SyncInBackground:
         wait_s: float,
         replicas: Callable[[], Sequence[str]] = tuple,
     ) -> None:
-        self._run = lambda: measure_sync(deployment, user, tabs=tabs, writes=writes,
-                                         wait_s=wait_s, replicas=replicas())  # fmt: skip
+        self._run = lambda: measure_sync(
+            deployment, user, tabs=tabs, writes=writes, wait_s=wait_s, replicas=replicas()
+        )
         self.result: SyncResult | None = None
         self.error: str | None = None
         self.started = threading.Event()

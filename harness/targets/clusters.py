@@ -78,23 +78,34 @@ class Cluster:
 
 CLUSTERS: dict[str, Cluster] = {
     "kind": Cluster(
-        name="kind", tool="kind", install_hint="https://kind.sigs.k8s.io/docs/user/quick-start/",
-        context=f"kind-{CLUSTER_NAME}", create_hint=f"kind create cluster --name {CLUSTER_NAME}",
+        name="kind",
+        tool="kind",
+        install_hint="https://kind.sigs.k8s.io/docs/user/quick-start/",
+        context=f"kind-{CLUSTER_NAME}",
+        create_hint=f"kind create cluster --name {CLUSTER_NAME}",
         broker=("statefulset", "redis"),
         load_image=("kind", "load", "docker-image", IMAGE, "--name", CLUSTER_NAME),
         other_overlays=(("kind-kafka", ("statefulset", "redpanda")),),
     ),
     "minikube": Cluster(
-        name="minikube", tool="minikube", install_hint="https://minikube.sigs.k8s.io/docs/start/",
-        context=CLUSTER_NAME, create_hint=f"minikube start -p {CLUSTER_NAME}",
+        name="minikube",
+        tool="minikube",
+        install_hint="https://minikube.sigs.k8s.io/docs/start/",
+        context=CLUSTER_NAME,
+        create_hint=f"minikube start -p {CLUSTER_NAME}",
         broker=("statefulset", "redis"),
         load_image=("minikube", "-p", CLUSTER_NAME, "image", "load", IMAGE),
     ),
     "doks": Cluster(
-        name="doks", tool="doctl", install_hint="https://docs.digitalocean.com/reference/doctl/",
-        context=None, create_hint="doctl kubernetes cluster kubeconfig save <cluster>",
-        broker=("statefulset", "redpanda"), in_cluster_database=False, registry_image_only=True,
+        name="doks",
+        tool="doctl",
+        install_hint="https://docs.digitalocean.com/reference/doctl/",
+        context=None,
+        create_hint="doctl kubernetes cluster kubeconfig save <cluster>",
+        broker=("statefulset", "redpanda"),
+        in_cluster_database=False,
+        registry_image_only=True,
     ),
-}  # fmt: skip
+}
 
 CLUSTER_TOOLS = {name: cluster.tool for name, cluster in CLUSTERS.items()}

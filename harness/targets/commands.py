@@ -12,10 +12,22 @@ from harness.errors import TargetUnavailable
 __all__ = ["CommandFailed", "Runner", "describe", "last_line", "run_command"]
 
 # Options whose value is the next argument: skipped when naming a command
-VALUED_OPTIONS = frozenset({
-    "-p", "-f", "-n", "--env-file", "--format", "--wait-timeout", "--context", "--namespace",
-    "--kube-context", "--field-manager", "--name", "--load-restrictor",
-})  # fmt: skip
+VALUED_OPTIONS = frozenset(
+    {
+        "-p",
+        "-f",
+        "-n",
+        "--env-file",
+        "--format",
+        "--wait-timeout",
+        "--context",
+        "--namespace",
+        "--kube-context",
+        "--field-manager",
+        "--name",
+        "--load-restrictor",
+    }
+)
 
 
 class CommandFailed(TargetUnavailable):

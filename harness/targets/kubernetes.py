@@ -187,12 +187,24 @@ class KubernetesTarget:
         self._ensure_dapr()
         self._ensure_namespace()
         jwt_secret = self._ensure_secrets()
-        manifest = retarget_manifest(self.render(self.root / self.cluster.overlay), image,
-                                     self.namespace)  # fmt: skip
+        manifest = retarget_manifest(
+            self.render(self.root / self.cluster.overlay), image, self.namespace
+        )
         atexit.register(self.down)
         started = time.monotonic()
-        self.run([*self._kubectl(), "apply", "--server-side", "--force-conflicts",
-                  "--field-manager", "taskora-harness", "-f", "-"], stdin=manifest)  # fmt: skip
+        self.run(
+            [
+                *self._kubectl(),
+                "apply",
+                "--server-side",
+                "--force-conflicts",
+                "--field-manager",
+                "taskora-harness",
+                "-f",
+                "-",
+            ],
+            stdin=manifest,
+        )
         self._wait_workloads()
         deploy_seconds = time.monotonic() - started
         self.base_url = self._reach()
@@ -221,8 +233,13 @@ class KubernetesTarget:
         self.base_url = self._reach()
         self._wait_http_ready()
         token = token_factory(secret["jwt-secret"])
-        return Deployment(self.name, self.base_url, token, replicas=self.replicas(),
-                          reaches_every_replica=self.forward is None)  # fmt: skip
+        return Deployment(
+            self.name,
+            self.base_url,
+            token,
+            replicas=self.replicas(),
+            reaches_every_replica=self.forward is None,
+        )
 
     def replicas(self, role: str | None = None) -> list[str]:
         """Running taskora pods of ``role`` (default: the API pods, what serves requests)."""
@@ -232,17 +249,20 @@ class KubernetesTarget:
         with self.api_errors("list pods"):
             pods = self.core().list_namespaced_pod(self.namespace, label_selector=selector)
         return sorted(
-            pod.metadata.name for pod in pods.items
-            if pod.status is not None and pod.status.phase == "Running"
+            pod.metadata.name
+            for pod in pods.items
+            if pod.status is not None
+            and pod.status.phase == "Running"
             and pod.metadata.deletion_timestamp is None
-        )  # fmt: skip
+        )
 
     def kill(self, replica: str) -> None:
         """Delete one taskora pod with grace 0; its ReplicaSet starts another."""
         if replica not in self._pods(TASKORA):
             raise ValueError(f"no taskora pod {replica!r}; pods: {self._pods(TASKORA)}")
-        self._read(self.core().delete_namespaced_pod, replica, self.namespace,
-                   grace_period_seconds=0)  # fmt: skip
+        self._read(
+            self.core().delete_namespaced_pod, replica, self.namespace, grace_period_seconds=0
+        )
 
     def crash(self, role: str | None = None) -> None:
         """Delete every taskora pod at once, grace 0 (their ReplicaSets start new ones); or take
@@ -312,11 +332,33 @@ class KubernetesTarget:
         if self.which("dapr") and self.context == self._current_context:
             self.run(["dapr", "init", "-k", "--wait"], timeout=900)  # the current context only
         elif self.which("helm"):
-            self.run(["helm", "repo", "add", "dapr", "https://dapr.github.io/helm-charts",
-                      "--force-update"], timeout=120)  # fmt: skip
-            self.run(["helm", "--kube-context", str(self.context), "upgrade", "--install", "dapr",
-                      "dapr/dapr", "-n", "dapr-system", "--create-namespace", "--wait"],
-                     timeout=900)  # fmt: skip
+            self.run(
+                [
+                    "helm",
+                    "repo",
+                    "add",
+                    "dapr",
+                    "https://dapr.github.io/helm-charts",
+                    "--force-update",
+                ],
+                timeout=120,
+            )
+            self.run(
+                [
+                    "helm",
+                    "--kube-context",
+                    str(self.context),
+                    "upgrade",
+                    "--install",
+                    "dapr",
+                    "dapr/dapr",
+                    "-n",
+                    "dapr-system",
+                    "--create-namespace",
+                    "--wait",
+                ],
+                timeout=900,
+            )
         else:
             raise TargetUnavailable(
                 f"Dapr is not installed in {self.context}: install the dapr CLI (`dapr init -k`) "

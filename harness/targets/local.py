@@ -93,10 +93,14 @@ class LocalTarget:
         self.workdir = Path(tempfile.mkdtemp(prefix="taskora-harness-"))
         self.log_path = self.workdir / "serve.log"
         self.roles = (
-            [RoleProcess("api", self.port, workers), RoleProcess("consumers", free_port(), 1),
-             RoleProcess("scheduler", free_port(), 1)]
-            if split_roles else [RoleProcess("all", self.port, workers)]
-        )  # fmt: skip
+            [
+                RoleProcess("api", self.port, workers),
+                RoleProcess("consumers", free_port(), 1),
+                RoleProcess("scheduler", free_port(), 1),
+            ]
+            if split_roles
+            else [RoleProcess("all", self.port, workers)]
+        )
         self.broker: ThrowawayRedis | None = None
         self.postgres: ThrowawayPostgres | None = None
         if database == "postgres" and not database_url:
@@ -105,8 +109,9 @@ class LocalTarget:
         if bus == "redis" and not redis_url:
             self.broker = ThrowawayRedis(self.workdir / "redis")
             self.redis_url = self.broker.url
-            self.capabilities = Capabilities(kill=True, start_timing=True, crash=True,
-                                             broker=True, database=True)  # fmt: skip
+            self.capabilities = Capabilities(
+                kill=True, start_timing=True, crash=True, broker=True, database=True
+            )
 
     @property
     def base_url(self) -> str:
@@ -132,8 +137,20 @@ class LocalTarget:
             raise TargetUnavailable(
                 "the taskora command is not installed here: pip install -e . (or nox -s validate)"
             )
-        return [taskora, "serve", "--host", HOST, "--port", str(role.port), "--role", role.role,
-                "--workers", str(role.workers), "--drain-seconds", "5"]  # fmt: skip
+        return [
+            taskora,
+            "serve",
+            "--host",
+            HOST,
+            "--port",
+            str(role.port),
+            "--role",
+            role.role,
+            "--workers",
+            str(role.workers),
+            "--drain-seconds",
+            "5",
+        ]
 
     def _env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("TASKORA_")}
@@ -187,9 +204,12 @@ class LocalTarget:
         with self.log_path.open("ab") as log:
             for role in roles:
                 role.process = subprocess.Popen(
-                    self._command(role), env=self._env(), stdout=log, stderr=subprocess.STDOUT,
+                    self._command(role),
+                    env=self._env(),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
                     start_new_session=True,
-                )  # fmt: skip
+                )
         atexit.register(self.down)
         for role in roles:
             self._wait_ready(role, started)
@@ -198,8 +218,11 @@ class LocalTarget:
         process = role.process
         assert process is not None
         left = self.ready_timeout - (time.monotonic() - started)
-        readiness = wait_ready(f"{role.base_url}/ready", timeout=max(left, 0),
-                               exited=lambda: process.poll() is not None)  # fmt: skip
+        readiness = wait_ready(
+            f"{role.base_url}/ready",
+            timeout=max(left, 0),
+            exited=lambda: process.poll() is not None,
+        )
         if readiness is Readiness.READY:
             return
         self.down()

@@ -49,9 +49,12 @@ class PortForward:
         out = self.log.open("ab") if self.log else subprocess.DEVNULL
         try:
             self.child = subprocess.Popen(
-                self.command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                self.command,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
-            )  # fmt: skip
+            )
         finally:
             if self.log and not isinstance(out, int):
                 out.close()

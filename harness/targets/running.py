@@ -33,8 +33,14 @@ class StackState:
 
     def save(self, path: Path = STATE) -> None:
         path.parent.mkdir(exist_ok=True)
-        text = json.dumps({"url": self.url, "secret": self.secret, "roles": self.roles,
-                           "database_url": self.database_url})  # fmt: skip
+        text = json.dumps(
+            {
+                "url": self.url,
+                "secret": self.secret,
+                "roles": self.roles,
+                "database_url": self.database_url,
+            }
+        )
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # holds the secret
         with os.fdopen(fd, "w", encoding="utf-8") as file:
             file.write(text)

@@ -72,9 +72,23 @@ class ThrowawayRedis:
 
     def start(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        command = [self.binary, "--bind", HOST, "--port", str(self.port), "--save", "",
-                   "--appendonly", "yes", "--appendfsync", "always",
-                   "--dir", str(self.directory), "--logfile", "redis.log"]  # fmt: skip
+        command = [
+            self.binary,
+            "--bind",
+            HOST,
+            "--port",
+            str(self.port),
+            "--save",
+            "",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--dir",
+            str(self.directory),
+            "--logfile",
+            "redis.log",
+        ]
         self.process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
         )
@@ -154,14 +168,34 @@ class ThrowawayPostgres:
 
     def start(self) -> None:
         data = self.directory / "data"
-        initdb = [self.initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                  "--no-instructions"]  # fmt: skip
+        initdb = [
+            self.initdb,
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-instructions",
+        ]
         result = subprocess.run(self._as_owner(initdb), capture_output=True, text=True, check=False)
         if result.returncode != 0:
             self.stop()
             raise TargetUnavailable(f"initdb failed: {result.stderr.strip().splitlines()[-1:]}")
-        server = [self.server, "-D", str(data), "-p", str(self.port), "-k", str(self.directory),
-                  "-c", f"listen_addresses={HOST}", "-c", "max_connections=200"]  # fmt: skip
+        server = [
+            self.server,
+            "-D",
+            str(data),
+            "-p",
+            str(self.port),
+            "-k",
+            str(self.directory),
+            "-c",
+            f"listen_addresses={HOST}",
+            "-c",
+            "max_connections=200",
+        ]
         command = self._as_owner(server)
         with (self.directory / "postgres.log").open("ab") as log:
             self.process = subprocess.Popen(

@@ -19,10 +19,18 @@ from taskora.events.stream import EventStream
 from taskora.settings import Settings
 
 __all__ = [
-    "ConsumersDep", "CurrentUser", "DatabaseDep", "EventStreamDep", "IdempotencyKey",
-    "ReminderClockDep", "SettingsDep", "StreamClaims", "StreamUser", "get_consumers",
+    "ConsumersDep",
+    "CurrentUser",
+    "DatabaseDep",
+    "EventStreamDep",
+    "IdempotencyKey",
+    "ReminderClockDep",
+    "SettingsDep",
+    "StreamClaims",
+    "StreamUser",
+    "get_consumers",
     "sidecar_only",
-]  # fmt: skip
+]
 
 _bearer = HTTPBearer(auto_error=False, description="A JWT: `taskora token USER` prints one")
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}

@@ -33,8 +33,9 @@ def query_model(model: type[M]) -> tuple[Callable[[Request], Awaitable[M]], dict
 
     async def parse(request: Request) -> M:  # async: no thread hop for a few microseconds' work
         params = request.query_params
-        data = {name: params.getlist(name) if name in lists else value
-                for name, value in params.items()}  # fmt: skip
+        data = {
+            name: params.getlist(name) if name in lists else value for name, value in params.items()
+        }
         try:
             return model.model_validate(data)
         except ValidationError as exc:
@@ -46,10 +47,19 @@ def query_model(model: type[M]) -> tuple[Callable[[Request], Awaitable[M]], dict
     schema = model.model_json_schema()
     required = set(schema.get("required", ()))
     parameters = [
-        {"name": name, "in": "query", "required": name in required, "schema": field,
-         **({"description": field["description"]} if "description" in field else {})}
+        {
+            "name": name,
+            "in": "query",
+            "required": name in required,
+            "schema": field,
+            **({"description": field["description"]} if "description" in field else {}),
+        }
         for name, field in schema["properties"].items()
-    ]  # fmt: skip
-    invalid = {"description": "Validation Error", "content": {"application/json": {
-        "schema": {"$ref": "#/components/schemas/HTTPValidationError"}}}}  # fmt: skip
+    ]
+    invalid = {
+        "description": "Validation Error",
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}
+        },
+    }
     return parse, {"parameters": parameters, "responses": {"422": invalid}}

@@ -17,9 +17,15 @@ from taskora.domain import tasks
 from taskora.schemas import TaskCreate, TaskPublic
 
 __all__ = [
-    "TASKS_PATH", "TaskCreator", "TaskCreatorDep", "TaskReader", "TaskReaderDep", "create_task",
-    "get_task_creator", "get_task_reader",
-]  # fmt: skip
+    "TASKS_PATH",
+    "TaskCreator",
+    "TaskCreatorDep",
+    "TaskReader",
+    "TaskReaderDep",
+    "create_task",
+    "get_task_creator",
+    "get_task_reader",
+]
 
 TASKS_PATH = "/api/tasks"
 

@@ -43,8 +43,16 @@ def _type_name(schema: dict[str, Any]) -> str:
 
 def _schema_block(schema: dict[str, Any]) -> list[str]:
     body = json.dumps(schema, indent=2, sort_keys=True)
-    return ["<details><summary>JSON Schema</summary>", "", "```json", body, "```", "",
-            "</details>", ""]  # fmt: skip
+    return [
+        "<details><summary>JSON Schema</summary>",
+        "",
+        "```json",
+        body,
+        "```",
+        "",
+        "</details>",
+        "",
+    ]
 
 
 def _section(event_type: EventType) -> str:
@@ -55,17 +63,19 @@ def _section(event_type: EventType) -> str:
         f"| `{name}` | {_type_name(field)} | {field.get('description', '')} |"
         for name, field in schema["properties"].items()
     ]
-    return "\n".join([
-        f"## `{event_type.value}`",
-        "",
-        f"Topic `{topic_of(event_type)}`; payload `{model.__name__}`: {_doc(model)}",
-        "",
-        "| field | type | |",
-        "|---|---|---|",
-        *rows,
-        "",
-        *_schema_block(schema),
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            f"## `{event_type.value}`",
+            "",
+            f"Topic `{topic_of(event_type)}`; payload `{model.__name__}`: {_doc(model)}",
+            "",
+            "| field | type | |",
+            "|---|---|---|",
+            *rows,
+            "",
+            *_schema_block(schema),
+        ]
+    )
 
 
 def _doc(model: type) -> str:
@@ -73,8 +83,12 @@ def _doc(model: type) -> str:
 
 
 def _shapes() -> str:
-    lines = ["## Shared shapes", "", "The API's own models, as `GET /api/tasks/{id}` and "
-             "`GET /api/notifications` answer them.", ""]  # fmt: skip
+    lines = [
+        "## Shared shapes",
+        "",
+        "The API's own models, as `GET /api/tasks/{id}` and `GET /api/notifications` answer them.",
+        "",
+    ]
     for model in (TaskPublic, NotificationPublic):
         lines += [f"### `{model.__name__}`", "", *_schema_block(model.model_json_schema())]
     return "\n".join(lines)

@@ -54,8 +54,9 @@ def _a_day_late(handle: Handler) -> Handler:
         done = session.get(Task, payload.task.id)
         if done is None or done.series_id is None:
             return
-        following = select(Task).where(col(Task.series_id) == done.series_id,
-                                       col(Task.created_at) == now)  # fmt: skip
+        following = select(Task).where(
+            col(Task.series_id) == done.series_id, col(Task.created_at) == now
+        )
         for task in session.scalars(following):
             if task.due_at is not None:
                 task.due_at += timedelta(days=1)

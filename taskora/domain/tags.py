@@ -104,9 +104,11 @@ def link_new_task(
         return
     tag_ids = ensure_tags(session=session, user_id=user_id, names=names, now=now)
     set_task_tags(
-        session=session, task_id=task_id, tag_ids=[i for i in tag_ids if i not in linked],
+        session=session,
+        task_id=task_id,
+        tag_ids=[i for i in tag_ids if i not in linked],
         replace=False,
-    )  # fmt: skip
+    )
 
 
 def set_task_tags(*, session: Session, task_id: int, tag_ids: Iterable[int], replace: bool) -> None:
@@ -199,10 +201,18 @@ def update_tag(
             raise Conflict("Another tag already has that name", loc=("body", "name")) from None
         session.refresh(tag)
     if tag.name != old_name:
-        renamed = TagRenamed(old_name=old_name, new_name=tag.name,
-                             task_ids=_tasks_carrying(session, tag.id))  # fmt: skip
-        emit(session=session, type=EventType.TAG_RENAMED, user_id=user_id,
-             subject=f"tags/{tag.id}", data=renamed, actor=user_id, now=now)  # fmt: skip
+        renamed = TagRenamed(
+            old_name=old_name, new_name=tag.name, task_ids=_tasks_carrying(session, tag.id)
+        )
+        emit(
+            session=session,
+            type=EventType.TAG_RENAMED,
+            user_id=user_id,
+            subject=f"tags/{tag.id}",
+            data=renamed,
+            actor=user_id,
+            now=now,
+        )
     return _public(session, [tag])[0]
 
 
@@ -212,8 +222,15 @@ def delete_tag(*, session: Session, user_id: str, name: str, now: datetime) -> N
     deleted = TagDeleted(name=tag.name, task_ids=_tasks_carrying(session, tag.id))
     session.execute(delete(TaskTag).where(col(TaskTag.tag_id) == tag.id))
     session.execute(delete(Tag).where(col(Tag.id) == tag.id))
-    emit(session=session, type=EventType.TAG_DELETED, user_id=user_id, subject=f"tags/{tag.id}",
-         data=deleted, actor=user_id, now=now)  # fmt: skip
+    emit(
+        session=session,
+        type=EventType.TAG_DELETED,
+        user_id=user_id,
+        subject=f"tags/{tag.id}",
+        data=deleted,
+        actor=user_id,
+        now=now,
+    )
 
 
 def tag_ids_of(*, session: Session, task_id: int) -> list[int]:

@@ -52,8 +52,21 @@ PUBLIC_COLUMNS = (
     col(Task.updated_at),
     col(Task.completed_at),
 )
-_NAMES = ("id", "title", "description", "priority", "status", "due_at", "remind_at", "recurrence",
-          "timezone", "series_id", "created_at", "updated_at", "completed_at")  # fmt: skip
+_NAMES = (
+    "id",
+    "title",
+    "description",
+    "priority",
+    "status",
+    "due_at",
+    "remind_at",
+    "recurrence",
+    "timezone",
+    "series_id",
+    "created_at",
+    "updated_at",
+    "completed_at",
+)
 
 
 def _tags_column(dialect: str) -> ColumnElement[Any]:
@@ -121,9 +134,18 @@ class _Shape:
 
     @classmethod
     def of(cls, dialect: str, query: TaskQuery) -> _Shape:
-        return cls(dialect, query.sort, query.status != "all", bool(query.priority),
-                   bool(query.tag), bool(query.q), query.due_before is not None,
-                   query.due_after is not None, query.overdue, bool(query.cursor))  # fmt: skip
+        return cls(
+            dialect,
+            query.sort,
+            query.status != "all",
+            bool(query.priority),
+            bool(query.tag),
+            bool(query.q),
+            query.due_before is not None,
+            query.due_after is not None,
+            query.overdue,
+            bool(query.cursor),
+        )
 
 
 def _filters(shape: _Shape) -> list[ColumnElement[bool]]:
@@ -139,7 +161,7 @@ def _filters(shape: _Shape) -> list[ColumnElement[bool]]:
             .where(
                 col(Tag.user_id) == bindparam("user_id"),
                 col(Tag.name).in_(bindparam("tags", expanding=True)),
-            )  # fmt: skip
+            )
             .group_by(col(TaskTag.task_id))
             .having(func.count() == bindparam("tag_count"))
         )
@@ -187,10 +209,17 @@ def _escape_like(text: str) -> str:
 def _parameters(user_id: str, query: TaskQuery, now: datetime) -> dict[str, Any]:
     tags = sorted(set(query.tag))
     return {
-        "user_id": user_id, "status": query.status, "priorities": [RANK[p] for p in query.priority],
-        "tags": tags, "tag_count": len(tags), "q": _escape_like(query.q or ""), "now": now,
-        "due_before": query.due_before, "due_after": query.due_after, "limit": query.limit + 1,
-    }  # fmt: skip
+        "user_id": user_id,
+        "status": query.status,
+        "priorities": [RANK[p] for p in query.priority],
+        "tags": tags,
+        "tag_count": len(tags),
+        "q": _escape_like(query.q or ""),
+        "now": now,
+        "due_before": query.due_before,
+        "due_after": query.due_after,
+        "limit": query.limit + 1,
+    }
 
 
 def read_page(

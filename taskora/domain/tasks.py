@@ -134,12 +134,23 @@ def create_task(*, session: Session, user_id: str, data: TaskCreate, now: dateti
     zone = data.timezone or (zone_label(data.due_at) if data.due_at else None)
     _check_recurrence(data.recurrence, due_at, zone)
     row = {
-        "user_id": user_id, "title": data.title, "description": data.description,
-        "priority": RANK[data.priority], "status": "open", "due_at": due_at,
-        "remind_at": _utc(data.remind_at), "recurrence": data.recurrence, "timezone": zone,
-        "created_at": now, "updated_at": now, "completed_at": None, "reminded_at": None,
-        "series_id": None, "series_start": None, "occurrence_at": None,
-    }  # fmt: skip
+        "user_id": user_id,
+        "title": data.title,
+        "description": data.description,
+        "priority": RANK[data.priority],
+        "status": "open",
+        "due_at": due_at,
+        "remind_at": _utc(data.remind_at),
+        "recurrence": data.recurrence,
+        "timezone": zone,
+        "created_at": now,
+        "updated_at": now,
+        "completed_at": None,
+        "reminded_at": None,
+        "series_id": None,
+        "series_start": None,
+        "occurrence_at": None,
+    }
     connection = session.connection()
     task_id = connection.execute(_INSERT_TASK, row).scalar_one()
     if data.recurrence is not None:  # the first occurrence of its own series
@@ -196,8 +207,14 @@ def update_task(
         raise Conflict("another occurrence of this series is already due then") from None
     after = to_public(task, tag_names)
     before_after = {"before": {f: old[f] for f in changed}, "after": {f: new[f] for f in changed}}
-    _emit(session, EventType.TASK_UPDATED, after, user_id, now,
-          TaskUpdated(task=after, **before_after))  # fmt: skip
+    _emit(
+        session,
+        EventType.TASK_UPDATED,
+        after,
+        user_id,
+        now,
+        TaskUpdated(task=after, **before_after),
+    )
     return after
 
 

@@ -110,8 +110,11 @@ def deliver_batch(
                 if event.id in new:
                     consumer.handle(session, event, now)
     except Exception as exc:  # the relay retries these one by one: each fails or passes alone
-        log.info("batch for %s failed (%s); delivering its events one by one", consumer.name,
-                 type(exc).__name__)  # fmt: skip
+        log.info(
+            "batch for %s failed (%s); delivering its events one by one",
+            consumer.name,
+            type(exc).__name__,
+        )
         return False
     for event, _topic in wanted:
         if event.id in new:

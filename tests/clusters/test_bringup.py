@@ -23,11 +23,28 @@ KIND_CONFIG = ROOT / "clusters" / "kind" / "kind-config.yaml"
 HAS_NOX = importlib.util.find_spec("nox") is not None
 
 # The fields of kind's v1alpha4 Cluster and Node (sigs.k8s.io/kind/pkg/apis/config/v1alpha4).
-KIND_CLUSTER_FIELDS = {"kind", "apiVersion", "name", "nodes", "networking", "featureGates",
-                       "runtimeConfig", "kubeadmConfigPatches", "kubeadmConfigPatchesJSON6902",
-                       "containerdConfigPatches", "containerdConfigPatchesJSON6902"}  # fmt: skip
-KIND_NODE_FIELDS = {"role", "image", "labels", "extraMounts", "extraPortMappings",
-                    "kubeadmConfigPatches", "kubeadmConfigPatchesJSON6902"}  # fmt: skip
+KIND_CLUSTER_FIELDS = {
+    "kind",
+    "apiVersion",
+    "name",
+    "nodes",
+    "networking",
+    "featureGates",
+    "runtimeConfig",
+    "kubeadmConfigPatches",
+    "kubeadmConfigPatchesJSON6902",
+    "containerdConfigPatches",
+    "containerdConfigPatchesJSON6902",
+}
+KIND_NODE_FIELDS = {
+    "role",
+    "image",
+    "labels",
+    "extraMounts",
+    "extraPortMappings",
+    "kubeadmConfigPatches",
+    "kubeadmConfigPatchesJSON6902",
+}
 KIND_PORT_FIELDS = {"containerPort", "hostPort", "listenAddress", "protocol"}
 
 
@@ -84,8 +101,11 @@ def _path_with(tmp_path: Path, *tools: str) -> str:
 
 def test_there_are_scripts_for_minikube_and_doks() -> None:
     names = {str(p.relative_to(ROOT)) for p in SCRIPTS}
-    assert {"clusters/minikube/start.sh", "clusters/doks/create.sh",
-            "clusters/doks/teardown.sh"} <= names  # fmt: skip
+    assert {
+        "clusters/minikube/start.sh",
+        "clusters/doks/create.sh",
+        "clusters/doks/teardown.sh",
+    } <= names
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: str(p.relative_to(ROOT)))
@@ -101,8 +121,12 @@ def test_script_parses(script: Path) -> None:
 def test_script_passes_shellcheck(script: Path) -> None:
     result = subprocess.run(
         ["shellcheck", "--external-sources", "--shell=bash", str(script.relative_to(ROOT))],
-        capture_output=True, text=True, check=False, cwd=ROOT, timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stdout
 
 
@@ -118,8 +142,12 @@ def test_doks_teardown_does_nothing_without_yes(tmp_path: Path) -> None:
     env = {**os.environ, "PATH": f"{_path_with(tmp_path, 'doctl')}:/usr/bin:/bin"}
     result = subprocess.run(
         ["bash", "clusters/doks/teardown.sh", "--registry"],
-        capture_output=True, text=True, cwd=ROOT, env=env, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        check=False,
+    )
     assert result.returncode == 2 and "--yes" in result.stderr
 
 
@@ -195,11 +223,24 @@ def test_cluster_up_creates_from_the_repository_config_then_installs_dapr(
 @pytest.mark.skipif(not HAS_NOX, reason="nox not installed in this environment")
 def test_nox_cluster_up_without_kind_fails_with_one_line(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "nox", "-f", str(ROOT / "noxfile.py"), "-s", "cluster-up", "--",
-         "kind"],
-        capture_output=True, text=True, cwd=ROOT, timeout=120, check=False,
+        [
+            sys.executable,
+            "-m",
+            "nox",
+            "-f",
+            str(ROOT / "noxfile.py"),
+            "-s",
+            "cluster-up",
+            "--",
+            "kind",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
         env={**os.environ, "PATH": str(tmp_path)},
-    )  # fmt: skip
+    )
     assert result.returncode == 1
     (aborted,) = [line for line in result.stderr.splitlines() if "aborted" in line]
     assert "kind not found on PATH" in aborted

@@ -65,8 +65,13 @@ def _metadata(component: dict[str, Any]) -> dict[str, str]:
 def client(tmp_path: Path) -> Any:
     """The app per test: the database's threads start as a test needs them (one request thread
     or two) and are joined when its client closes, so none outlives the test."""
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 't.db'}", bus="dapr",
-                        background=False, jwt_secret="x" * 32, app_api_token=APP_TOKEN)  # fmt: skip
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 't.db'}",
+        bus="dapr",
+        background=False,
+        jwt_secret="x" * 32,
+        app_api_token=APP_TOKEN,
+    )
     app = create_app(settings)
     with TestClient(app, headers={"dapr-api-token": APP_TOKEN}) as test_client:
         yield test_client
@@ -75,10 +80,19 @@ def client(tmp_path: Path) -> Any:
 @pytest.mark.parametrize("path", [BASE, DAPR], ids=lambda p: p.name)
 def test_compose_file_matches_the_compose_specification(path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.compose-spec",
-         str(path)],
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "check_jsonschema",
+            "--builtin-schema",
+            "vendor.compose-spec",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -183,15 +197,18 @@ def test_what_needs_no_host_or_secret_is_the_same_as_on_the_clusters() -> None:
     """The cron bindings and the Resiliency name no host and no secret: where clusters/k8s
     declares one of the same kind and name, its spec and scopes must be the same. (The pubsub
     names a host and the Configuration the Kubernetes secret store: those differ.)"""
-    ours = {key: c for key, c in _components().items()
-            if c["kind"] == "Resiliency" or c["spec"].get("type") == "bindings.cron"}  # fmt: skip
+    ours = {
+        key: c
+        for key, c in _components().items()
+        if c["kind"] == "Resiliency" or c["spec"].get("type") == "bindings.cron"
+    }
     theirs = [
         doc
         for path in sorted((ROOT / "clusters" / "k8s").rglob("*.yaml"))
         for doc in yaml.safe_load_all(path.read_text())
-        if isinstance(doc, dict) and f"{doc.get('metadata', {}).get('name')}:{doc.get('kind')}"
-        in ours
-    ]  # fmt: skip
+        if isinstance(doc, dict)
+        and f"{doc.get('metadata', {}).get('name')}:{doc.get('kind')}" in ours
+    ]
     if not theirs:
         pytest.skip("clusters/k8s declares no cron bindings or Resiliency yet")
     for doc in theirs:
@@ -214,8 +231,9 @@ def test_no_secret_values_are_committed() -> None:
     assert example["TASKORA_JWT_SECRET"].startswith("replace-me")
     assert example["POSTGRES_PASSWORD"].startswith("replace-me")
     assert example["APP_API_TOKEN"].startswith("replace-me")
-    tracked = subprocess.run(["git", "ls-files", str(COMPOSE)], cwd=ROOT, capture_output=True,
-                             text=True, check=True).stdout.split()  # fmt: skip
+    tracked = subprocess.run(
+        ["git", "ls-files", str(COMPOSE)], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
     assert not [name for name in tracked if Path(name).name == ".env"]
     assert ".env" in (COMPOSE / ".gitignore").read_text().split()
 

@@ -40,8 +40,11 @@ from tests.clusters.manifests import (
 K8S = ROOT / "clusters" / "k8s"
 OVERLAYS = sorted(p.name for p in (K8S / "overlays").iterdir() if p.is_dir())
 ROLES = ("api", "consumers", "scheduler")
-SECRETS = {"taskora-secrets": {"jwt-secret", "database-url"}, "postgres-credentials": {"password"},
-           "taskora-app-token": {"token"}}  # fmt: skip
+SECRETS = {
+    "taskora-secrets": {"jwt-secret", "database-url"},
+    "postgres-credentials": {"password"},
+    "taskora-app-token": {"token"},
+}
 APP_TOKEN = "sidecar-token"  # stands for the Secret taskora-app-token the pods read
 LOCAL_IMAGE = "taskora:dev"
 ACME_SOLVER = {"matchLabels": {"acme.cert-manager.io/http01-solver": "true"}}
@@ -101,8 +104,12 @@ def app_client(
                     for name, value in env.items()
                     if name.startswith("TASKORA_")
                 }
-                fields.update(database_url=migrated[key], background="false", jwt_secret="x" * 32,
-                              app_api_token=APP_TOKEN)  # fmt: skip
+                fields.update(
+                    database_url=migrated[key],
+                    background="false",
+                    jwt_secret="x" * 32,
+                    app_api_token=APP_TOKEN,
+                )
                 if "role" in Settings.model_fields:
                     fields["role"] = role
                 app = create_app(Settings(**fields))
@@ -144,8 +151,10 @@ def test_namespaced_objects_are_in_the_taskora_namespace(objects: list[Object]) 
 
 
 def test_dapr_resources_carry_their_required_fields(objects: list[Object]) -> None:
-    app_ids = {d["spec"]["template"]["metadata"]["annotations"]["dapr.io/app-id"]
-               for d, _ in _taskora(objects).values()}  # fmt: skip
+    app_ids = {
+        d["spec"]["template"]["metadata"]["annotations"]["dapr.io/app-id"]
+        for d, _ in _taskora(objects).values()
+    }
     for component in of_kind(objects, "Component"):
         spec = component["spec"]
         assert re.fullmatch(r"(pubsub|bindings|secretstores|state)\.[a-z0-9.]+", spec["type"])
@@ -254,12 +263,18 @@ def test_consumers_and_scheduler_read_their_secrets_from_the_dapr_secret_store(
     (configuration,) = of_kind(objects, "Configuration")
     scopes = {s["storeName"]: s for s in configuration["spec"]["secrets"]["scopes"]}
     assert defaults.secret_name in scopes[defaults.secret_store]["allowedSecrets"]
-    (role,) = [r for r in of_kind(objects, "Role") if any("secrets" in rule["resources"]
-                                                          for rule in r["rules"])]  # fmt: skip
+    (role,) = [
+        r
+        for r in of_kind(objects, "Role")
+        if any("secrets" in rule["resources"] for rule in r["rules"])
+    ]
     (rule,) = role["rules"]
     assert rule["resourceNames"] == [defaults.secret_name] and rule["verbs"] == ["get"]
-    (binding,) = [b for b in of_kind(objects, "RoleBinding") if b["roleRef"]["name"] ==
-                  role["metadata"]["name"]]  # fmt: skip
+    (binding,) = [
+        b
+        for b in of_kind(objects, "RoleBinding")
+        if b["roleRef"]["name"] == role["metadata"]["name"]
+    ]
     accounts = {s["name"] for s in binding["subjects"]}
     for name, (deployment, container) in _taskora(objects).items():
         env = {e["name"]: e for e in container["env"]}
@@ -381,8 +396,9 @@ def test_service_taskora_reaches_the_api_pods(objects: list[Object]) -> None:
 
 def test_locust_targets_the_taskora_service(objects: list[Object]) -> None:
     layout = render(ROOT / "clusters" / "locust", load_restrictor=False)
-    (shape,) = [o for o in of_kind(layout, "ConfigMap") if o["metadata"]["name"].startswith(
-        "load-shape")]  # fmt: skip
+    (shape,) = [
+        o for o in of_kind(layout, "ConfigMap") if o["metadata"]["name"].startswith("load-shape")
+    ]
     url = urlsplit(shape["data"]["LOCUST_HOST"])  # the master reads it from its environment
     assert url.hostname is not None and url.port is not None
     name, namespace, *_ = url.hostname.split(".")
@@ -436,17 +452,21 @@ def test_autoscalers_and_budgets_point_at_real_workloads(objects: list[Object]) 
 
 def test_network_policies_select_pods_and_open_their_ports(objects: list[Object]) -> None:
     policies = of_kind(objects, "NetworkPolicy")
-    assert any(p["spec"]["podSelector"] == {} and p["spec"].get("ingress") is None
-               for p in policies), "no default deny"  # fmt: skip
+    assert any(
+        p["spec"]["podSelector"] == {} and p["spec"].get("ingress") is None for p in policies
+    ), "no default deny"
     for policy in policies:
         if policy["spec"]["podSelector"] == ACME_SOLVER:
             assert policy["spec"]["ingress"][0]["ports"] == [{"port": 8089, "protocol": "TCP"}]
             continue  # cert-manager starts these pods for an HTTP-01 challenge
         selected = pods_selected(objects, policy["spec"]["podSelector"])
         assert selected, policy["metadata"]["name"]
-        declared = {port["containerPort"] for owner in selected
-                    for c in containers(owner["spec"]["template"]["spec"])
-                    for port in c.get("ports", [])}  # fmt: skip
+        declared = {
+            port["containerPort"]
+            for owner in selected
+            for c in containers(owner["spec"]["template"]["spec"])
+            for port in c.get("ports", [])
+        }
         for rule in policy["spec"].get("ingress", []):
             for peer in rule.get("from", []):
                 if "podSelector" in peer:
@@ -464,8 +484,9 @@ def test_ingress_serves_the_api_and_streams_events(overlay: str, objects: list[O
     (rule,) = ingress["spec"]["rules"]
     backend = rule["http"]["paths"][0]["backend"]["service"]
     assert backend["name"] == "taskora"
-    assert backend["port"]["name"] in {p["name"] for p in named(objects, "Service", "taskora")
-                                       ["spec"]["ports"]}  # fmt: skip
+    assert backend["port"]["name"] in {
+        p["name"] for p in named(objects, "Service", "taskora")["spec"]["ports"]
+    }
     if overlay == "doks":
         issuer = named(objects, "ClusterIssuer", annotations["cert-manager.io/cluster-issuer"])
         acme = issuer["spec"]["acme"]
@@ -490,13 +511,20 @@ def test_each_overlay_runs_its_own_database_and_bus(overlay: str, objects: list[
     expected = "pubsub.kafka" if overlay.endswith("-kafka") else "pubsub.redis"
     assert pubsub["spec"]["type"] == expected and redpanda == 1 and hpa["minReplicas"] == 1
     assert {o["kind"] for o in postgres} == {"StatefulSet", "Service"}
-    assert [p for p in of_kind(objects, "NetworkPolicy")
-            if p["spec"]["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/name")
-            == "postgres"]  # fmt: skip
+    assert [
+        p
+        for p in of_kind(objects, "NetworkPolicy")
+        if p["spec"]["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/name")
+        == "postgres"
+    ]
     service = named(objects, "Service", "postgres")
     assert service["spec"]["clusterIP"] == "None" and service["spec"]["ports"][0]["port"] == 5432
-    env = {e["name"]: e for e in named(objects, "StatefulSet", "postgres")["spec"]["template"]
-           ["spec"]["containers"][0]["env"]}  # fmt: skip
+    env = {
+        e["name"]: e
+        for e in named(objects, "StatefulSet", "postgres")["spec"]["template"]["spec"][
+            "containers"
+        ][0]["env"]
+    }
     assert env["POSTGRES_DB"]["value"] == "taskora" and env["POSTGRES_USER"]["value"] == "taskora"
 
 
@@ -512,11 +540,15 @@ def test_the_broker_chaos_stops_is_there_and_keeps_its_data(cluster: str) -> Non
     from harness.targets.clusters import CLUSTERS
 
     kind, name = CLUSTERS[cluster].broker
-    (broker,) = [o for o in _render(cluster)
-                 if o["kind"].lower() == kind and o["metadata"]["name"] == name]  # fmt: skip
+    (broker,) = [
+        o for o in _render(cluster) if o["kind"].lower() == kind and o["metadata"]["name"] == name
+    ]
     claims = {t["metadata"]["name"] for t in broker["spec"].get("volumeClaimTemplates", [])}
-    mounted = {m["name"] for c in broker["spec"]["template"]["spec"]["containers"]
-               for m in c.get("volumeMounts", [])}  # fmt: skip
+    mounted = {
+        m["name"]
+        for c in broker["spec"]["template"]["spec"]["containers"]
+        for m in c.get("volumeMounts", [])
+    }
     assert claims and claims <= mounted, (name, claims, mounted)
 
 

@@ -101,8 +101,10 @@ def _check(exprs: list[str], exposed: dict[str, set[str]]) -> list[str]:
                 available = available | {"le"}
             used |= available
             problems += [f"{name} has no label {label!r}" for label in labels - available]
-        problems += [f"no series has label {label!r} ({expr.strip()[:80]})"
-                     for label in grouping_labels(expr) - used]  # fmt: skip
+        problems += [
+            f"no series has label {label!r} ({expr.strip()[:80]})"
+            for label in grouping_labels(expr) - used
+        ]
     return problems
 
 
@@ -115,19 +117,29 @@ def test_the_service_exposes_the_metrics_the_checks_rely_on(exposed: dict[str, s
 
 def test_every_metric_and_label_in_the_rules_exists(exposed: dict[str, set[str]]) -> None:
     names = {name for expr in _rule_exprs() for name, _ in selectors(expr)}
-    assert {"taskora_http_requests_total", "taskora_http_request_duration_seconds_bucket",
-            "taskora_outbox_lag_seconds", "taskora_events_dead_lettered_total",
-            "kube_pod_container_status_restarts_total"} <= names  # fmt: skip
+    assert {
+        "taskora_http_requests_total",
+        "taskora_http_request_duration_seconds_bucket",
+        "taskora_outbox_lag_seconds",
+        "taskora_events_dead_lettered_total",
+        "kube_pod_container_status_restarts_total",
+    } <= names
     assert _check(_rule_exprs(), exposed) == []
 
 
 def test_every_metric_and_label_in_the_dashboard_exists(exposed: dict[str, set[str]]) -> None:
     names = {name for expr in _dashboard_exprs() for name, _ in selectors(expr)}
-    wanted = {"taskora_http_requests_total", "taskora_http_request_duration_seconds_bucket",
-              "taskora_outbox_lag_seconds", "taskora_events_published_total",
-              "taskora_events_consumed_total", "taskora_events_retried_total",
-              "taskora_events_dead_lettered_total", "taskora_sse_connections",
-              "kube_pod_container_status_restarts_total"}  # fmt: skip
+    wanted = {
+        "taskora_http_requests_total",
+        "taskora_http_request_duration_seconds_bucket",
+        "taskora_outbox_lag_seconds",
+        "taskora_events_published_total",
+        "taskora_events_consumed_total",
+        "taskora_events_retried_total",
+        "taskora_events_dead_lettered_total",
+        "taskora_sse_connections",
+        "kube_pod_container_status_restarts_total",
+    }
     assert wanted <= names
     assert _check(_dashboard_exprs(), exposed) == []
     titles = " ".join(p["title"] for p in json.loads(DASHBOARD.read_text())["panels"])
@@ -159,10 +171,13 @@ def test_the_alerts_fire_on_failures_and_stay_silent_when_healthy() -> None:
     silent = {
         t["alertname"] for case in tests for t in case["alert_rule_test"] if not t["exp_alerts"]
     }
-    assert {"TaskoraHighErrorRate", "TaskoraOutboxLag", "TaskoraConsumerRetrying",
-            "TaskoraErrorBudgetBurnFast", "TaskoraErrorBudgetBurnSlow"} <= (
-        exercised & silent
-    )  # fmt: skip
+    assert {
+        "TaskoraHighErrorRate",
+        "TaskoraOutboxLag",
+        "TaskoraConsumerRetrying",
+        "TaskoraErrorBudgetBurnFast",
+        "TaskoraErrorBudgetBurnSlow",
+    } <= (exercised & silent)
     result = _run("promtool", "test", "rules", str(RULES_TEST))
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -43,7 +43,7 @@ def _install_arguments(session: str) -> list[str]:
                     constants[value.id] if isinstance(value, ast.Name) else ast.literal_eval(value)
                 )
                 arguments += list(resolved) if isinstance(resolved, tuple) else [resolved]
-    return arguments  # fmt: skip
+    return arguments
 
 
 def _requirements(arguments: list[str]) -> list[Requirement]:
@@ -70,8 +70,9 @@ def _closure(requirements: list[Requirement]) -> set[str]:
         for text in metadata.requires(requirement.name) or []:
             nested = Requirement(text)
             marker = nested.marker
-            if marker is None or any(marker.evaluate({"extra": e}) for e in
-                                     (*requirement.extras, "")):  # fmt: skip
+            if marker is None or any(
+                marker.evaluate({"extra": e}) for e in (*requirement.extras, "")
+            ):
                 todo.append(nested)
     return found
 
@@ -94,8 +95,11 @@ def _third_party_imports() -> set[str]:
 def test_the_session_installs_what_every_target_imports(session: str) -> None:
     installed = _closure(_requirements(_install_arguments(session)))
     providers = metadata.packages_distributions()
-    missing = {module: providers.get(module, ["?"]) for module in _third_party_imports()
-               if not {_norm(d) for d in providers.get(module, [])} & installed}  # fmt: skip
+    missing = {
+        module: providers.get(module, ["?"])
+        for module in _third_party_imports()
+        if not {_norm(d) for d in providers.get(module, [])} & installed
+    }
     assert not missing, f"nox -s {session} installs nothing that provides {missing}"
 
 

@@ -60,19 +60,37 @@ def test_the_builtin_schema_works_offline_and_rejects_a_broken_workflow(tmp_path
     broken = tmp_path / "broken.yml"
     broken.write_text("on: push\njobs:\n  job:\n    runs-onn: ubuntu-latest\n    steps: []\n")
     result = subprocess.run(
-        [sys.executable, "-m", "check_jsonschema", "--builtin-schema",
-         "vendor.github-workflows", str(broken)],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "check_jsonschema",
+            "--builtin-schema",
+            "vendor.github-workflows",
+            str(broken),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 1 and "runs-on" in result.stdout
 
 
 def test_every_workflow_validates_against_the_github_workflow_schema() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows",
-         *(str(WORKFLOWS / f"{name}.yml") for name in NAMES)],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "check_jsonschema",
+            "--builtin-schema",
+            "vendor.github-workflows",
+            *(str(WORKFLOWS / f"{name}.yml") for name in NAMES),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

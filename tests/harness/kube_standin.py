@@ -22,8 +22,13 @@ from tests.servers import ServingThread
 
 __all__ = ["Call", "KubeStandIn", "Workload"]
 
-NOT_FOUND = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound",
-             "code": 404}  # fmt: skip
+NOT_FOUND = {
+    "kind": "Status",
+    "apiVersion": "v1",
+    "status": "Failure",
+    "reason": "NotFound",
+    "code": 404,
+}
 STATUS_OK = {"kind": "Status", "apiVersion": "v1", "status": "Success"}
 
 
@@ -189,14 +194,17 @@ class KubeStandIn:
     def _selected(self, namespace: str, selector: str) -> list[str]:
         wanted = dict(term.split("=", 1) for term in selector.split(",") if term)
         return sorted(
-            name for (ns, name), labels in self.pods.items()
+            name
+            for (ns, name), labels in self.pods.items()
             if ns == namespace and all(labels.get(k) == v for k, v in wanted.items())
-        )  # fmt: skip
+        )
 
     def _pod(self, namespace: str, name: str) -> dict[str, Any]:
         labels = self.pods[(namespace, name)]
-        return {"metadata": {"name": name, "namespace": namespace, "labels": labels},
-                "status": {"phase": "Running"}}  # fmt: skip
+        return {
+            "metadata": {"name": name, "namespace": namespace, "labels": labels},
+            "status": {"phase": "Running"},
+        }
 
     def _list_pods(self, namespace: str, *, query: dict[str, str], **_: Any) -> tuple[int, Any]:
         names = self._selected(namespace, query.get("labelSelector", ""))
@@ -216,17 +224,27 @@ class KubeStandIn:
 
     def _workload(self, namespace: str, kind: str, name: str, item: Workload) -> dict[str, Any]:
         ready = item.replicas if item.polls_left <= 0 else 0
-        counts = {"replicas": item.replicas, "readyReplicas": ready, "updatedReplicas": ready,
-                  "availableReplicas": ready, "observedGeneration": 1}  # fmt: skip
+        counts = {
+            "replicas": item.replicas,
+            "readyReplicas": ready,
+            "updatedReplicas": ready,
+            "availableReplicas": ready,
+            "observedGeneration": 1,
+        }
         labels = {"app": name}
         return {
             "metadata": {"name": name, "namespace": namespace, "generation": 1},
-            "spec": {"replicas": item.replicas, "selector": {"matchLabels": labels},
-                     "serviceName": name,
-                     "template": {"metadata": {"labels": labels},
-                                  "spec": {"containers": [{"name": name, "image": name}]}}},
+            "spec": {
+                "replicas": item.replicas,
+                "selector": {"matchLabels": labels},
+                "serviceName": name,
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {"containers": [{"name": name, "image": name}]},
+                },
+            },
             "status": counts,
-        }  # fmt: skip
+        }
 
     def _list(self, namespace: str, kind: str, **_: Any) -> tuple[int, Any]:
         items = []
@@ -277,7 +295,10 @@ class KubeStandIn:
         group = name.split(".", 1)[1]
         return 200, {
             "metadata": {"name": name},
-            "spec": {"group": group, "scope": "Namespaced",
-                     "names": {"plural": name.split(".")[0], "kind": "Component"},
-                     "versions": [{"name": "v1alpha1", "served": True, "storage": True}]},
-        }  # fmt: skip
+            "spec": {
+                "group": group,
+                "scope": "Namespaced",
+                "names": {"plural": name.split(".")[0], "kind": "Component"},
+                "versions": [{"name": "v1alpha1", "served": True, "storage": True}],
+            },
+        }

@@ -68,8 +68,9 @@ def server(answers: list[bytes | None]) -> Iterator[StandIn]:
                     connection.settimeout(5)
                     connection.recv(4096)
                     if answer is None:  # RST, like a replica killed with the request in flight
-                        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                              struct.pack("ii", 1, 0))  # fmt: skip
+                        connection.setsockopt(
+                            socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                        )
                     else:
                         connection.sendall(answer)
         except BaseException as exc:  # reported by the test, not as a stray thread exception

@@ -35,12 +35,16 @@ CLEAN = [
     _task(4, "w-3"),
     _task(5, "w-4"),
     _task(6, "w-0", 1),
-]  # fmt: skip  (6: the next occurrence of 1)
+]  # (6: the next occurrence of 1)
 EFFECTS: Effects = Counter(
     [("w", "task.created", n) for n in range(1, 6)]
-    + [("w", "task.completed", 1), ("w", "task.updated", 2), ("w", "task.deleted", 3),
-       ("w", "reminder", 4)]
-)  # fmt: skip
+    + [
+        ("w", "task.completed", 1),
+        ("w", "task.updated", 2),
+        ("w", "task.deleted", 3),
+        ("w", "reminder", 4),
+    ]
+)
 
 
 def test_a_clean_run_is_clean() -> None:
@@ -60,9 +64,13 @@ def test_a_deleted_task_that_is_still_there_is_caught() -> None:
 
 
 def test_every_kind_of_event_that_reached_no_consumer_is_caught() -> None:
-    for effect, task_id, name in (("task.created", 2, "w-1"), ("task.completed", 1, "task 1"),
-                                  ("task.updated", 2, "task 2"), ("task.deleted", 3, "w-2"),
-                                  ("reminder", 4, "task 4")):  # fmt: skip
+    for effect, task_id, name in (
+        ("task.created", 2, "w-1"),
+        ("task.completed", 1, "task 1"),
+        ("task.updated", 2, "task 2"),
+        ("task.deleted", 3, "w-2"),
+        ("reminder", 4, "task 4"),
+    ):
         result = _judge(_writers(), CLEAN, EFFECTS - Counter({("w", effect, task_id): 1}))
         assert not result.clean and result.undelivered == [
             f"{name}: no {effect} for task {task_id}"

@@ -31,8 +31,15 @@ ENV = {**os.environ, "PYTHONPATH": str(ROOT), "TASKORA_CHAOS_TARGET": "local"}
 
 
 def _run(command: list[str], directory: Path, timeout: float) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(command, cwd=directory, env=ENV, capture_output=True, text=True,
-                          timeout=timeout, check=False)  # fmt: skip
+    return subprocess.run(
+        command,
+        cwd=directory,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 @contextmanager
@@ -56,8 +63,14 @@ def _chaos_run(
     directory: Path, experiment: Path = EXPERIMENT, variables: tuple[str, ...] = KILL_ONCE
 ) -> tuple[int, dict[str, Any]]:
     journal = directory / "journal.json"
-    command = [str(CHAOS), "--log-file", str(directory / "chaostoolkit.log"), "run",
-               "--journal-path", str(journal)]  # fmt: skip
+    command = [
+        str(CHAOS),
+        "--log-file",
+        str(directory / "chaostoolkit.log"),
+        "run",
+        "--journal-path",
+        str(journal),
+    ]
     for variable in variables:
         command += ["--var", variable]
     command.append(str(experiment))

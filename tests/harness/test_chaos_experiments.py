@@ -23,15 +23,22 @@ def test_experiment_is_valid_and_calls_only_real_activities(name: str) -> None:
 
     experiment = load_experiment(str(experiment_path(name)))
     ensure_experiment_is_valid(experiment)
-    steps = [*experiment["steady-state-hypothesis"]["probes"], *experiment["method"],
-             *experiment["rollbacks"]]  # fmt: skip
+    steps = [
+        *experiment["steady-state-hypothesis"]["probes"],
+        *experiment["method"],
+        *experiment["rollbacks"],
+    ]
     for step in steps:
         provider = step["provider"]
         assert provider["module"] == "harness.chaos.activities"
         assert callable(getattr(activities, provider["func"]))
     probes = {p["name"] for p in experiment["steady-state-hypothesis"]["probes"]}
-    assert probes - {"poison-contained"} == {"service-is-ready", "api-error-ratio", "api-p95-ms",
-                                             "acknowledged-writes-intact"}  # fmt: skip
+    assert probes - {"poison-contained"} == {
+        "service-is-ready",
+        "api-error-ratio",
+        "api-p95-ms",
+        "acknowledged-writes-intact",
+    }
     assert experiment["rollbacks"], "every experiment puts the service back"
     for key in ("taskora_target", "taskora_namespace", "taskora_context", "taskora_overlay"):
         assert experiment["configuration"][key]["type"] == "env"  # chaos run reads them there

@@ -27,10 +27,12 @@ def _write_and_check(
     read again until ``until`` holds of it (the consumers and the reminder scan catch up at
     their pace, which a loaded machine slows)."""
     env = {"TASKORA_FAILPOINTS": failpoints} if failpoints else {}
-    with running(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path / "server.log",
-                 workers=1, env=env) as server:  # fmt: skip
-        writers = Writers(Deployment("local", server.base_url, server.token),
-                          ["ledger-a", "ledger-b"])  # fmt: skip
+    with running(
+        f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path / "server.log", workers=1, env=env
+    ) as server:
+        writers = Writers(
+            Deployment("local", server.base_url, server.token), ["ledger-a", "ledger-b"]
+        )
         writers.start()
         try:
             wait_until(lambda: len(writers.ledger.operations) >= writes, 30, f"{writes} writes")

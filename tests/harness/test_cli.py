@@ -18,9 +18,13 @@ def _harness(
     *args: str, timeout: float = 300, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "harness", *args], cwd=ROOT, capture_output=True, text=True,
-        timeout=timeout, env=None if env is None else {**os.environ, **env},
-    )  # fmt: skip
+        [sys.executable, "-m", "harness", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=None if env is None else {**os.environ, **env},
+    )
 
 
 @pytest.mark.parametrize(
@@ -100,8 +104,14 @@ def test_a_missing_prometheus_server_is_a_one_line_exit_2_with_the_install_line(
 def test_the_quick_profile_runs_without_a_prometheus_server_and_says_what_it_skipped(
     tmp_path: Path,
 ) -> None:
-    result = _harness("validate", "--report-dir", str(tmp_path), "-k", "obs001 or sec001",
-                      env={"PATH": str(Path(sys.executable).parent)})  # fmt: skip
+    result = _harness(
+        "validate",
+        "--report-dir",
+        str(tmp_path),
+        "-k",
+        "obs001 or sec001",
+        env={"PATH": str(Path(sys.executable).parent)},
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     criteria = {c["id"]: c for c in json.loads((tmp_path / "report.json").read_text())["criteria"]}
     assert criteria["SEC-001"]["verdict"] == "pass"
@@ -116,12 +126,25 @@ def test_validate_passes_on_the_healthy_local_stack_and_writes_the_reports(tmp_p
     # Every criterion for real, at sizes that share the machine with the other tests.
     # SC-007 at 99 % needs 100 probes (10 s), not 99.9 %'s 1000 (100 s): the ratio's arithmetic
     # is unit-tested, and CI's own validate holds the stack to 99.9 %.
-    small = ["sc008.users=40", "sc008.ramp_s=2", "sc008.hold_s=6", "sc008.ramp_down_s=1",
-             "sc008.seed_per_user=1", "sc008.sse_every=20", "sc010.cycles=1",
-             "sc007.min_ratio=0.99"]  # fmt: skip
+    small = [
+        "sc008.users=40",
+        "sc008.ramp_s=2",
+        "sc008.hold_s=6",
+        "sc008.ramp_down_s=1",
+        "sc008.seed_per_user=1",
+        "sc008.sse_every=20",
+        "sc010.cycles=1",
+        "sc007.min_ratio=0.99",
+    ]
     # Locust as a master and two workers (the url-target tests run it as one process)
-    result = _harness("validate", "--report-dir", str(tmp_path), "--load-workers", "2",
-                      *(arg for s in small for arg in ("--set", s)))  # fmt: skip
+    result = _harness(
+        "validate",
+        "--report-dir",
+        str(tmp_path),
+        "--load-workers",
+        "2",
+        *(arg for s in small for arg in ("--set", s)),
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     report = json.loads((tmp_path / "report.json").read_text())
     verdicts = {c["id"]: c["verdict"] for c in report["criteria"]}
@@ -149,9 +172,16 @@ def test_validate_passes_on_the_healthy_local_stack_and_writes_the_reports(tmp_p
 @pytest.mark.slow
 def test_a_planted_fault_turns_its_criterion_red(tmp_path) -> None:
     summary = tmp_path / "step-summary.md"  # as GitHub Actions hands a job's summary file
-    result = _harness("validate", "--report-dir", str(tmp_path), "--failpoints", "error_rate=0.2",
-                      "-k", "sc005 or sc007",
-                      env={"GITHUB_STEP_SUMMARY": str(summary)})  # fmt: skip
+    result = _harness(
+        "validate",
+        "--report-dir",
+        str(tmp_path),
+        "--failpoints",
+        "error_rate=0.2",
+        "-k",
+        "sc005 or sc007",
+        env={"GITHUB_STEP_SUMMARY": str(summary)},
+    )
     assert result.returncode == 1, result.stdout[-3000:]
     report = json.loads((tmp_path / "report.json").read_text())
     verdicts = {c["id"]: c for c in report["criteria"]}

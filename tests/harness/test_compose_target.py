@@ -71,8 +71,12 @@ def test_validate_without_a_docker_engine_exits_2_with_one_line() -> None:
         pytest.skip("a Docker engine answers here: the compose target would really start")
     done = subprocess.run(
         [sys.executable, "-m", "harness", "validate", "--target", "compose"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert "--target compose needs" in done.stderr
@@ -85,9 +89,12 @@ def test_up_builds_then_starts_the_stack_with_a_secret_env_file() -> None:
     deployment = target.up()
     try:
         assert runner.actions() == [
-            "docker info", "docker compose version", "docker compose build",
-            "docker compose up", "docker compose ps",
-        ]  # fmt: skip
+            "docker info",
+            "docker compose version",
+            "docker compose build",
+            "docker compose up",
+            "docker compose ps",
+        ]
         up = runner.calls[3]
         assert up[up.index("up") :][:3] == ["up", "-d", "--wait"]
         assert _files(up) == ["compose.yaml"]
@@ -111,8 +118,13 @@ def test_the_env_file_sets_every_variable_the_compose_files_require() -> None:
     target.down()
     text = "".join(path.read_text() for path in target.compose_files())
     required = set(re.findall(r"\$\{(\w+):\?", text)) | set(re.findall(r"\$\{(\w+):-", text))
-    assert required == {"TASKORA_JWT_SECRET", "POSTGRES_PASSWORD", "TASKORA_API_PORT",
-                        "TASKORA_IMAGE", "APP_API_TOKEN"}  # fmt: skip
+    assert required == {
+        "TASKORA_JWT_SECRET",
+        "POSTGRES_PASSWORD",
+        "TASKORA_API_PORT",
+        "TASKORA_IMAGE",
+        "APP_API_TOKEN",
+    }
     assert required <= set(runner.env_seen)
 
 
@@ -126,8 +138,9 @@ def test_the_dapr_bus_adds_the_overlay_and_its_broker_is_redpanda() -> None:
     assert _files(runner.calls[3]) == ["compose.yaml", "compose.dapr.yaml"]
     assert all((COMPOSE_DIR / name).is_file() for name in _files(runner.calls[3]))
     assert [c[-1] for c in runner.calls if describe(c).split()[-1] in ("stop", "start")] == [
-        "redpanda", "redpanda",
-    ]  # fmt: skip
+        "redpanda",
+        "redpanda",
+    ]
 
 
 def test_the_redis_bus_stops_and_starts_redis() -> None:

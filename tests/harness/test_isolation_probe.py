@@ -29,7 +29,8 @@ def test_a_service_that_isolates_its_users_has_no_leak(tmp_path: Path) -> None:
 
 def test_a_route_that_skips_the_owner_check_is_a_leak(tmp_path: Path) -> None:
     env = {"TASKORA_FAILPOINTS": "skip_owner_check=1"}
-    with running(f"sqlite:///{tmp_path / 'iso.db'}", tmp_path / "serve.log", workers=1,
-                 env=env) as server:  # fmt: skip
+    with running(
+        f"sqlite:///{tmp_path / 'iso.db'}", tmp_path / "serve.log", workers=1, env=env
+    ) as server:
         result = _probe(server)
     assert result.leaks == ["GET /api/tasks/{owner task}: answered 200"]

@@ -135,10 +135,16 @@ def _target(
 ) -> Any:
     configuration = kubernetes.client.Configuration(host=standin.host)
     defaults: dict[str, Any] = {
-        "context": "test", "namespace": NS, "poll_interval": POLL, "ready_timeout": 20,
-        "run": Tools(standin), "render": lambda overlay: MANIFEST, "which": lambda t: f"/bin/{t}",
-        "kubectl": [kubectl], "api_client": kubernetes.client.ApiClient(configuration),
-    }  # fmt: skip
+        "context": "test",
+        "namespace": NS,
+        "poll_interval": POLL,
+        "ready_timeout": 20,
+        "run": Tools(standin),
+        "render": lambda overlay: MANIFEST,
+        "which": lambda t: f"/bin/{t}",
+        "kubectl": [kubectl],
+        "api_client": kubernetes.client.ApiClient(configuration),
+    }
     return KubernetesTarget(CLUSTERS[cluster].with_overlay(overlay), **{**defaults, **kw})
 
 
@@ -159,10 +165,18 @@ def test_up_builds_applies_times_and_down_removes(standin: KubeStandIn, kubectl:
         assert tools.ran("docker", "build", "-f", dockerfile)
         assert tools.ran("kind", "load", "docker-image", "taskora:dev", "--name", "taskora")
         assert tools.ran("--context", "test", "-n", NS, "apply", "--server-side", "-f", "-")
-        images = {c["name"]: c["image"] for doc in tools.applied if doc["kind"] != "Namespace"
-                  for c in _containers(doc)}  # fmt: skip
-        assert images == {"migrate": "taskora:dev", "taskora": "taskora:dev",
-                          "redis": "redis:7", "postgres": "postgres:17"}  # fmt: skip
+        images = {
+            c["name"]: c["image"]
+            for doc in tools.applied
+            if doc["kind"] != "Namespace"
+            for c in _containers(doc)
+        }
+        assert images == {
+            "migrate": "taskora:dev",
+            "taskora": "taskora:dev",
+            "redis": "redis:7",
+            "postgres": "postgres:17",
+        }
         placed = {d["metadata"].get("namespace", d["metadata"]["name"]) for d in tools.applied}
         assert placed == {NS}  # the Namespace object and every namespaced one
         (binding,) = [d for d in tools.applied if d["kind"] == "RoleBinding"]
@@ -208,8 +222,12 @@ def test_existing_secrets_are_reused_and_dapr_installed_with_helm(
         assert jwt.decode(deployment.token("u"), "k" * 40, algorithms=["HS256"])["sub"] == "u"
         assert not tools.ran("docker", "build") and not tools.ran("load")
         assert tools.ran("helm", "--kube-context", "test", "upgrade", "--install", "dapr/dapr")
-        assert {c["image"] for doc in tools.applied if doc["metadata"]["name"] == "taskora-api"
-                for c in _containers(doc)} == {"reg.example/taskora:1"}  # fmt: skip
+        assert {
+            c["image"]
+            for doc in tools.applied
+            if doc["metadata"]["name"] == "taskora-api"
+            for c in _containers(doc)
+        } == {"reg.example/taskora:1"}
     finally:
         target.down()
     # A namespace that was there before (a running deployment, as on DOKS) is left in place.
@@ -251,8 +269,12 @@ def test_without_dapr_cli_or_helm_says_how_to_install(standin: KubeStandIn, kube
 
 
 def test_replicas_by_role_kill_with_grace_0_and_crash(standin: KubeStandIn, kubectl: str) -> None:
-    for name, role in [("api-1", "api"), ("api-2", "api"), ("cons-1", "consumers"),
-                       ("sched-1", "scheduler")]:  # fmt: skip
+    for name, role in [
+        ("api-1", "api"),
+        ("api-2", "api"),
+        ("cons-1", "consumers"),
+        ("sched-1", "scheduler"),
+    ]:
         standin.add_pod(NS, name, role)
     target = _target(standin, kubectl)
     assert target.replicas() == ["api-1", "api-2"]
@@ -265,8 +287,10 @@ def test_replicas_by_role_kill_with_grace_0_and_crash(standin: KubeStandIn, kube
         target.kill("postgres-0")
     target.crash()
     (crash,) = standin.calls_to("DELETE", rf"/api/v1/namespaces/{NS}/pods")
-    assert crash.query == {"labelSelector": "app.kubernetes.io/name=taskora",
-                           "gracePeriodSeconds": "0"}  # fmt: skip
+    assert crash.query == {
+        "labelSelector": "app.kubernetes.io/name=taskora",
+        "gracePeriodSeconds": "0",
+    }
     assert standin.pods == {}
 
 
@@ -309,8 +333,14 @@ def test_the_kafka_overlay_deploys_its_own_directory_and_its_broker_is_redpanda(
     """``--target kind --overlay kind-kafka``: the same cluster, the overlay with Dapr over
     Kafka, and the chaos experiments take Redpanda away, not Redis."""
     rendered: list[str] = []
-    target = _target(standin, kubectl, "kind", "kind-kafka", image="reg/taskora:1",
-                     render=lambda overlay: rendered.append(str(overlay)) or MANIFEST)  # fmt: skip
+    target = _target(
+        standin,
+        kubectl,
+        "kind",
+        "kind-kafka",
+        image="reg/taskora:1",
+        render=lambda overlay: rendered.append(str(overlay)) or MANIFEST,
+    )
     assert (target.name, target.cluster.overlay) == ("kind", "clusters/k8s/overlays/kind-kafka")
     standin.workloads[(NS, "statefulsets", "redpanda")] = Workload(replicas=1, polls_left=0)
     target.up()
@@ -340,14 +370,24 @@ def test_an_overlay_a_cluster_does_not_run_is_a_usage_error_naming_those_it_does
 
 @pytest.mark.parametrize(
     ("cluster", "missing", "image"),
-    [("kind", "kind", None), ("minikube", "minikube", None), ("doks", "doctl", "r/taskora:1"),
-     ("kind", "kubectl", None), ("minikube", "docker", None)],
-)  # fmt: skip
+    [
+        ("kind", "kind", None),
+        ("minikube", "minikube", None),
+        ("doks", "doctl", "r/taskora:1"),
+        ("kind", "kubectl", None),
+        ("minikube", "docker", None),
+    ],
+)
 def test_preflight_names_the_missing_tool(
     standin: KubeStandIn, kubectl: str, cluster: str, missing: str, image: str | None
 ) -> None:
-    target = _target(standin, kubectl, cluster, image=image,
-                     which=lambda tool: None if tool == missing else f"/bin/{tool}")  # fmt: skip
+    target = _target(
+        standin,
+        kubectl,
+        cluster,
+        image=image,
+        which=lambda tool: None if tool == missing else f"/bin/{tool}",
+    )
     with pytest.raises(TargetUnavailable, match=f"needs `{missing}` on PATH") as caught:
         target.preflight()
     assert "\n" not in str(caught.value)
@@ -400,8 +440,9 @@ def test_the_real_overlays_get_the_image_everywhere_taskora_runs(cluster: str, n
         c["image"] for pod in pods for c in [*pod.get("initContainers", []), *pod["containers"]]
     }
     assert "reg.example/t:7" in images and not {i for i in images if "taskora:" in i}
-    assert {d["metadata"].get("namespace", "elsewhere") for d in docs
-            if d["kind"] != "Namespace"} <= {"elsewhere"}  # fmt: skip
+    assert {
+        d["metadata"].get("namespace", "elsewhere") for d in docs if d["kind"] != "Namespace"
+    } <= {"elsewhere"}
     assert ".taskora.svc" not in yaml.safe_dump_all(docs)
 
 
@@ -413,8 +454,9 @@ def _wait(condition: Any, timeout: float = 15) -> None:
 
 
 def test_port_forward_is_started_again_when_it_exits_or_goes_deaf() -> None:
-    exits = PortForward([sys.executable, "-c", "import time; time.sleep(0.2)"],
-                        restart_delay=0.05, check_every=0.1)  # fmt: skip
+    exits = PortForward(
+        [sys.executable, "-c", "import time; time.sleep(0.2)"], restart_delay=0.05, check_every=0.1
+    )
     exits.start()
     _wait(lambda: exits.starts >= 3)
     exits.stop()
@@ -423,8 +465,13 @@ def test_port_forward_is_started_again_when_it_exits_or_goes_deaf() -> None:
     time.sleep(0.3)
     assert exits.starts == started  # stopped means stopped
 
-    deaf = PortForward([sys.executable, "-c", "import time; time.sleep(60)"], healthy=lambda: False,
-                       check_every=0.05, unhealthy_after=2, restart_delay=0.05)  # fmt: skip
+    deaf = PortForward(
+        [sys.executable, "-c", "import time; time.sleep(60)"],
+        healthy=lambda: False,
+        check_every=0.05,
+        unhealthy_after=2,
+        restart_delay=0.05,
+    )
     deaf.start()
     first = deaf.child
     assert first is not None

@@ -36,8 +36,17 @@ kubernetes = pytest.importorskip("kubernetes", reason="the k8s extra is not inst
 pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not installed")
 
 ROOT = Path(__file__).resolve().parents[2]
-PLAN = LoadPlan(users=2, ramp_s=0.2, hold_s=0.5, ramp_down_s=0.1, wait_min_s=1, wait_max_s=3,
-                sse_every=100, seed_per_user=0, processes=3)  # fmt: skip
+PLAN = LoadPlan(
+    users=2,
+    ramp_s=0.2,
+    hold_s=0.5,
+    ramp_down_s=0.1,
+    wait_min_s=1,
+    wait_max_s=3,
+    sse_every=100,
+    seed_per_user=0,
+    processes=3,
+)
 # The stand-in's Job ends after 3 reads of its status, POLL_S apart: well after the 0.2 s ramp,
 # so the probe at the peak runs (a Job that ended before it would cancel it).
 POLL_S = 0.5
@@ -60,13 +69,26 @@ sys.exit(int(os.environ.get("LOCUST_EXIT", "0")))
 
 
 def _render() -> str:
-    return run_command(["kubectl", "kustomize", "--load-restrictor", "LoadRestrictionsNone",
-                        str(ROOT / "clusters" / "locust")], timeout=60)  # fmt: skip
+    return run_command(
+        [
+            "kubectl",
+            "kustomize",
+            "--load-restrictor",
+            "LoadRestrictionsNone",
+            str(ROOT / "clusters" / "locust"),
+        ],
+        timeout=60,
+    )
 
 
 def _objects() -> list[dict[str, Any]]:
-    return load_objects(_render(), PLAN, '[{"user": "u"}]', workers=3,
-                        host="http://taskora.staging.svc.cluster.local:8000")  # fmt: skip
+    return load_objects(
+        _render(),
+        PLAN,
+        '[{"user": "u"}]',
+        workers=3,
+        host="http://taskora.staging.svc.cluster.local:8000",
+    )
 
 
 def _one(objects: list[dict[str, Any]], kind: str, prefix: str) -> dict[str, Any]:
@@ -78,17 +100,21 @@ def _one(objects: list[dict[str, Any]], kind: str, prefix: str) -> dict[str, Any
 
 def _master_log(tmp_path: Path, exit_code: int = 0) -> subprocess.CompletedProcess[str]:
     """The master Job's script, run here as the pod runs it (``sh -c``)."""
-    (script,) = _one(_objects(), "Job", "locust-master")["spec"]["template"]["spec"][
-        "containers"][0]["args"]  # fmt: skip
+    (script,) = _one(_objects(), "Job", "locust-master")["spec"]["template"]["spec"]["containers"][
+        0
+    ]["args"]
     tools, work = tmp_path / "bin", tmp_path / "work"
     tools.mkdir()
     work.mkdir()
     (tools / "locust").write_text(LOCUST)
     (tools / "locust").chmod(0o755)
-    env = {**os.environ, "PATH": f"{tools}:{os.environ['PATH']}",
-           "TASKORA_LOAD_RESULTS": str(work), "LOCUST_EXIT": str(exit_code)}  # fmt: skip
-    return subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True,
-                          timeout=60)  # fmt: skip
+    env = {
+        **os.environ,
+        "PATH": f"{tools}:{os.environ['PATH']}",
+        "TASKORA_LOAD_RESULTS": str(work),
+        "LOCUST_EXIT": str(exit_code),
+    }
+    return subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True, timeout=60)
 
 
 def test_the_layout_carries_the_runs_shape_host_workers_and_users() -> None:
@@ -136,8 +162,12 @@ def test_a_log_without_results_or_with_bad_ones_is_one_line(tmp_path) -> None:
     evil = tmp_path / "evil"
     evil.mkdir()
     (evil / "passwd").write_text("x")
-    packed = subprocess.run(["sh", "-c", f"tar -czf - -C {evil} passwd | base64"],
-                            capture_output=True, text=True, check=True).stdout  # fmt: skip
+    packed = subprocess.run(
+        ["sh", "-c", f"tar -czf - -C {evil} passwd | base64"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     log = "\n".join([BEGIN, packed.strip(), END])
     with pytest.raises(HarnessError, match="unexpected file 'passwd'"):
         results_from_log(log, tmp_path / "out")
@@ -176,21 +206,33 @@ def test_the_stage_applies_waits_reads_the_masters_log_and_cleans_up(standin, tm
     kubectl = Kubectl(standin)
     configuration = kubernetes.client.Configuration(host=standin.host)
     target = KubernetesTarget(
-        CLUSTERS["kind"], context="test", namespace="staging", poll_interval=POLL_S,
-        ready_timeout=20, run=kubectl, api_client=kubernetes.client.ApiClient(configuration),
+        CLUSTERS["kind"],
+        context="test",
+        namespace="staging",
+        poll_interval=POLL_S,
+        ready_timeout=20,
+        run=kubectl,
+        api_client=kubernetes.client.ApiClient(configuration),
         kubectl=["kubectl"],
-    )  # fmt: skip
+    )
     deployment = Deployment("kind", "http://127.0.0.1:9", token=lambda user: f"token-{user}")
     peaks: list[str] = []
     lines: list[str] = []
     run = run_load_in_cluster(
-        target, deployment, PLAN, tmp_path / "load", "load", workers=3,
-        at_peak=lambda: peaks.append("peak"), progress=lines.append,
-    )  # fmt: skip
+        target,
+        deployment,
+        PLAN,
+        tmp_path / "load",
+        "load",
+        workers=3,
+        at_peak=lambda: peaks.append("peak"),
+        progress=lines.append,
+    )
     assert run.stats.peak_users == 2 and run.exit_code == 0
     assert (tmp_path / "load" / "locust.html").is_file()
-    users = json.loads(_one(kubectl.applied, "Secret", "taskora-load-users")["stringData"][
-        "users.json"])  # fmt: skip
+    users = json.loads(
+        _one(kubectl.applied, "Secret", "taskora-load-users")["stringData"]["users.json"]
+    )
     assert [u["user"] for u in users] == ["load-00000", "load-00001"]
     assert users[0]["token"] == "token-load-00000"
     shape = _one(kubectl.applied, "ConfigMap", "load-shape")["data"]

@@ -71,10 +71,12 @@ def test_the_probe_under_load_starts_once_locust_reports_every_user(tmp_path: Pa
     stage = tmp_path / "stage"
     peak_started = threading.Event()
     peak = threading.Thread(target=peak_started.set, name="load-peak")
-    with subprocess.Popen([sys.executable, "-c", _LOCUST, str(tmp_path / "locust"),
-                           str(stage)]) as locust:  # fmt: skip
-        waiting = threading.Thread(target=_wait, args=(locust, plan, tmp_path / "locust", None,
-                                                       peak))  # fmt: skip
+    with subprocess.Popen(
+        [sys.executable, "-c", _LOCUST, str(tmp_path / "locust"), str(stage)]
+    ) as locust:
+        waiting = threading.Thread(
+            target=_wait, args=(locust, plan, tmp_path / "locust", None, peak)
+        )
         waiting.start()
         try:
             for users in (0, 5):

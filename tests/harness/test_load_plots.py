@@ -20,8 +20,9 @@ TIMELINE = [[0.0, 0.0, 0.0, 0.0, None], [1.0, 40.0, 12.5, 0.0, 9.0], [2.0, 80.0,
 
 
 def _verdict(**details: object) -> Verdict:
-    return Verdict("SC-009", "P95", "pass", threshold=500.0, measured=26.0, unit="ms",
-                   details=dict(details))  # fmt: skip
+    return Verdict(
+        "SC-009", "P95", "pass", threshold=500.0, measured=26.0, unit="ms", details=dict(details)
+    )
 
 
 def test_percentiles_are_bars_per_api_endpoint_beside_the_p95_over_time() -> None:
@@ -45,8 +46,9 @@ def test_the_load_over_time_shows_users_requests_and_failures() -> None:
 
 def test_phases_are_one_curve_each_and_need_two_of_them() -> None:
     samples = [Sample("idle: w0", 0.02), Sample("idle: w1", 0.05), Sample("under_load: w0", 0.4)]
-    verdict = Verdict("SC-002", "sync", "pass", threshold=2.0, measured=0.4, unit="s",
-                      samples=samples)  # fmt: skip
+    verdict = Verdict(
+        "SC-002", "sync", "pass", threshold=2.0, measured=0.4, unit="s", samples=samples
+    )
     fig = Figure()
     assert phases(fig, verdict)
     labels = [line.get_label().split(":")[0] for line in fig.axes[0].lines]

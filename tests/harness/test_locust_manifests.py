@@ -17,10 +17,18 @@ pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl
 
 def _render() -> dict[tuple[str, str], dict[str, Any]]:
     result = subprocess.run(
-        ["kubectl", "kustomize", "--load-restrictor", "LoadRestrictionsNone",
-         str(ROOT / "clusters" / "locust")],
-        capture_output=True, text=True, check=True, timeout=60,
-    )  # fmt: skip
+        [
+            "kubectl",
+            "kustomize",
+            "--load-restrictor",
+            "LoadRestrictionsNone",
+            str(ROOT / "clusters" / "locust"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     return {(o["kind"], o["metadata"]["name"]): o for o in yaml.safe_load_all(result.stdout)}
 
 

@@ -24,17 +24,24 @@ def test_percentile_of_a_histogram() -> None:
 
 def _entry(method: str, name: str, times: dict[int, int], failures: int = 0) -> dict[str, object]:
     return {
-        "method": method, "name": name, "num_requests": sum(times.values()),
-        "num_failures": failures, "max_response_time": max(times), "start_time": 1000.0,
-        "last_request_timestamp": 1100.0, "response_times": {str(k): v for k, v in times.items()},
-    }  # fmt: skip
+        "method": method,
+        "name": name,
+        "num_requests": sum(times.values()),
+        "num_failures": failures,
+        "max_response_time": max(times),
+        "start_time": 1000.0,
+        "last_request_timestamp": 1100.0,
+        "response_times": {str(k): v for k, v in times.items()},
+    }
 
 
 def _write(tmp_path: Path, entries: list[dict[str, object]], users: list[int]) -> Path:
     (tmp_path / "locust.json").write_text(json.dumps(entries))
     rows = ["Timestamp,User Count,Type,Name,Requests/s,Failures/s,95%"]
-    rows += [f"{1000 + i},{n},,Aggregated,{n / 10},0.0,{'N/A' if i == 0 else 20 + i}"
-             for i, n in enumerate(users)]  # fmt: skip
+    rows += [
+        f"{1000 + i},{n},,Aggregated,{n / 10},0.0,{'N/A' if i == 0 else 20 + i}"
+        for i, n in enumerate(users)
+    ]
     rows += [f"{1000 + i},{n},GET,list,1.0,0,9" for i, n in enumerate(users)]  # only Aggregated
     (tmp_path / "locust_stats_history.csv").write_text("\n".join(rows) + "\n")
     return tmp_path / "locust.json"
@@ -82,10 +89,12 @@ def test_progress_is_the_latest_aggregated_row(tmp_path: Path) -> None:
     prefix = tmp_path / "locust"
     assert read_progress(prefix) is None  # Locust has not written its history yet
     head = "Timestamp,User Count,Type,Name,Requests/s,Failures/s,Total Request Count,"
-    rows = [head + "Total Failure Count",
-            "1000,250,,Aggregated,120.5,0.0,900,0",
-            "1001,500,GET,list,80.0,0.0,700,0",
-            "1001,500,,Aggregated,240.2,0.5,1500,2",
-            "1002,750,,Aggreg"]  # fmt: skip
+    rows = [
+        head + "Total Failure Count",
+        "1000,250,,Aggregated,120.5,0.0,900,0",
+        "1001,500,GET,list,80.0,0.0,700,0",
+        "1001,500,,Aggregated,240.2,0.5,1500,2",
+        "1002,750,,Aggreg",
+    ]
     (tmp_path / "locust_stats_history.csv").write_text("\n".join(rows))  # mid-write last row
     assert read_progress(prefix) == Progress(users=500, rps=240.2, requests=1500, failures=2)

@@ -93,8 +93,11 @@ def test_the_projects_error_rate_rules_go_off_on_the_exported_failures(prometheu
     promql = PromQL(server.url)
     # 10 % failed: the error-rate alert goes pending (its for: 5m has not passed), the burn-rate
     # alerts (no for:) fire. A group's rules are stored one by one: wait for all three.
-    expected = {("TaskoraHighErrorRate", "pending"), ("TaskoraErrorBudgetBurnFast", "firing"),
-                ("TaskoraErrorBudgetBurnSlow", "firing")}  # fmt: skip
+    expected = {
+        ("TaskoraHighErrorRate", "pending"),
+        ("TaskoraErrorBudgetBurnFast", "firing"),
+        ("TaskoraErrorBudgetBurnSlow", "firing"),
+    }
     start = since + 2  # after the evaluations that saw no series yet (as OBS-001 does)
 
     def went_off() -> list[server_metrics.AlertSeen]:

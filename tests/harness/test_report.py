@@ -364,10 +364,14 @@ def test_non_finite_values_and_odd_details_are_written_as_valid_json(tmp_path) -
 
     now = datetime.now(UTC)
     verdict = Verdict(
-        "SC-002", "t", "fail", threshold=2.0, measured=float("inf"),
+        "SC-002",
+        "t",
+        "fail",
+        threshold=2.0,
+        measured=float("inf"),
         samples=[Sample("a", 1.0), Sample("b", float("nan"))],
         details={"when": now, "where": Path("/x"), "worst": float("-inf"), "note": "NaN stays"},
-    )  # fmt: skip
+    )
     write_reports(Report("local", "quick", now, now, [verdict]), tmp_path)
     data = json.loads((tmp_path / "report.json").read_text(), parse_constant=lambda c: 1 / 0)
     criterion = data["criteria"][0]

@@ -12,12 +12,25 @@ from harness.verdicts import Report, Verdict
 
 def _report() -> Report:
     now = datetime.now(UTC)
-    return Report("local", "quick", now, now, [
-        Verdict("SC-002", "sync", "pass", threshold=2.0, measured=0.1, unit="s"),
-        Verdict("SC-009", "P95", "fail", threshold=500.0, measured=812.0, unit="ms",
-                reason="P95 812 ms | create\nslowest"),
-        Verdict("SC-001", "deploy", "skip", reason="cluster targets only"),
-    ])  # fmt: skip
+    return Report(
+        "local",
+        "quick",
+        now,
+        now,
+        [
+            Verdict("SC-002", "sync", "pass", threshold=2.0, measured=0.1, unit="s"),
+            Verdict(
+                "SC-009",
+                "P95",
+                "fail",
+                threshold=500.0,
+                measured=812.0,
+                unit="ms",
+                reason="P95 812 ms | create\nslowest",
+            ),
+            Verdict("SC-001", "deploy", "skip", reason="cluster targets only"),
+        ],
+    )
 
 
 def test_a_run_in_actions_appends_its_table_failed_first(tmp_path: Path) -> None:

@@ -46,8 +46,9 @@ def test_the_tabs_reach_every_worker_and_find_the_slow_one(slow_worker) -> None:
     target, deployment = slow_worker
     workers = target.replicas()
     assert len(workers) == 2
-    result = measure_sync(deployment, "spread", tabs=1, writes=3, wait_s=SLOW_S + 5,
-                          replicas=workers)  # fmt: skip
+    result = measure_sync(
+        deployment, "spread", tabs=1, writes=3, wait_s=SLOW_S + 5, replicas=workers
+    )
     assert result.uncovered == [] and result.covered == 2 and result.missed == 0
     slowest: dict[str, float] = {}
     for tab in result.per_tab():
@@ -62,7 +63,13 @@ def test_the_tabs_reach_every_worker_and_find_the_slow_one(slow_worker) -> None:
 @pytest.mark.slow
 def test_a_replica_no_stream_reaches_is_reported(slow_worker) -> None:
     target, deployment = slow_worker
-    result = measure_sync(deployment, "nowhere", tabs=2, writes=1, wait_s=SLOW_S + 5,
-                          replicas=[*target.replicas(), "999999"])  # fmt: skip
+    result = measure_sync(
+        deployment,
+        "nowhere",
+        tabs=2,
+        writes=1,
+        wait_s=SLOW_S + 5,
+        replicas=[*target.replicas(), "999999"],
+    )
     assert result.uncovered == ["999999"]
     assert result.tabs <= 2 + 1  # tabs that reached nothing new were closed at once

@@ -30,8 +30,9 @@ def test_local_target_up_kill_down_leaves_nothing_behind() -> None:
     deployment = target.up()
     try:
         assert deployment.ready_seconds is not None and deployment.ready_seconds < 60
-        created = httpx.post(f"{deployment.base_url}/api/tasks", json={"title": "x"},
-                             headers=deployment.headers("u"))  # fmt: skip
+        created = httpx.post(
+            f"{deployment.base_url}/api/tasks", json={"title": "x"}, headers=deployment.headers("u")
+        )
         assert created.status_code == 201
         before = target.replicas()
         assert len(before) == 2

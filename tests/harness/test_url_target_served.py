@@ -21,9 +21,18 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration
 # SC-002's under-load run needs the load stage: a small one (the quick profile's 1000 users took
 # a minute of both cores per run of this test)
-SMALL_LOAD = [arg for s in ("sc008.users=20", "sc008.ramp_s=1", "sc008.hold_s=3",
-                            "sc008.ramp_down_s=1", "sc008.seed_per_user=1", "sc008.sse_every=5")
-              for arg in ("--set", s)]  # fmt: skip
+SMALL_LOAD = [
+    arg
+    for s in (
+        "sc008.users=20",
+        "sc008.ramp_s=1",
+        "sc008.hold_s=3",
+        "sc008.ramp_down_s=1",
+        "sc008.seed_per_user=1",
+        "sc008.sse_every=5",
+    )
+    for arg in ("--set", s)
+]
 
 
 @pytest.mark.parametrize("report_exists", [False, True])
@@ -35,11 +44,29 @@ def test_validate_url_target_judges_a_real_service(tmp_path: Path, report_exists
         report_dir.mkdir()
     with running(url, tmp_path / "server.log", workers=1) as server:
         done = subprocess.run(
-            [sys.executable, "-m", "harness", "validate", "--target", "url", "--url",
-             server.base_url, "--jwt-secret", SECRET, "--report-dir", str(report_dir),
-             "-k", "sc002 or sc004", *SMALL_LOAD],
-            cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "harness",
+                "validate",
+                "--target",
+                "url",
+                "--url",
+                server.base_url,
+                "--jwt-secret",
+                SECRET,
+                "--report-dir",
+                str(report_dir),
+                "-k",
+                "sc002 or sc004",
+                *SMALL_LOAD,
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
     output = done.stdout + done.stderr
     assert "Traceback" not in output, output[-3000:]
     assert done.returncode == 0, output[-3000:]
@@ -60,13 +87,36 @@ def test_validate_url_target_reads_the_deployments_own_prometheus(
         try:
             prometheus.wait_scraping()
             done = subprocess.run(
-                [sys.executable, "-m", "harness", "validate", "--target", "url", "--url",
-                 server.base_url, "--jwt-secret", SECRET, "--report-dir", str(report_dir),
-                 "--prometheus-url", prometheus.url, "--slo-window", "5m",
-                 "-k", "sc007 or obs001 or sec001",
-                 "--set", "sc007.min_ratio=0.99", "--set", "sc007.min_probes=10"],
-                cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
-            )  # fmt: skip
+                [
+                    sys.executable,
+                    "-m",
+                    "harness",
+                    "validate",
+                    "--target",
+                    "url",
+                    "--url",
+                    server.base_url,
+                    "--jwt-secret",
+                    SECRET,
+                    "--report-dir",
+                    str(report_dir),
+                    "--prometheus-url",
+                    prometheus.url,
+                    "--slo-window",
+                    "5m",
+                    "-k",
+                    "sc007 or obs001 or sec001",
+                    "--set",
+                    "sc007.min_ratio=0.99",
+                    "--set",
+                    "sc007.min_probes=10",
+                ],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
         finally:
             prometheus.stop()
     output = done.stdout + done.stderr

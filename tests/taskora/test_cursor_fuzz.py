@@ -19,23 +19,44 @@ from hypothesis import strategies as st
 from tests.factories import task_body
 
 EXAMPLES = int(os.environ.get("TASKORA_FUZZ_EXAMPLES", "25")) * 4
-SORTS = ("created_at", "-created_at", "due_at", "-due_at", "priority", "-priority", "title",
-         "-title")  # fmt: skip
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+SORTS = (
+    "created_at",
+    "-created_at",
+    "due_at",
+    "-due_at",
+    "priority",
+    "-priority",
+    "title",
+    "-title",
+)
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 
 # Per kind of column, values at and past its edges, mixed with anything at all.
 ANY = st.one_of(
-    st.integers(), st.text(max_size=40), st.floats(), st.none(), st.booleans(),
-    st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=3), st.integers()),
-)  # fmt: skip
+    st.integers(),
+    st.text(max_size=40),
+    st.floats(),
+    st.none(),
+    st.booleans(),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers()),
+)
 INTS = st.one_of(st.sampled_from([2**63, 2**63 - 1, -(2**63) - 1, 10**30, -1, 0, 1, 2, 3, 4]), ANY)
 OUT_OF_RANGE = ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59", "2026-13-01T00:00Z"]
 ODD_TIMES = ["9999-12-31T23:59:59+00:00", "2026-01-01T00:00:00", "2026-01-01", "\x00", ""]
 TIMES = st.one_of(st.sampled_from(OUT_OF_RANGE + ODD_TIMES), ANY)
 TEXTS = st.one_of(st.sampled_from(["", "\x00", "\udcff", "a\x00b", "x" * 5000]), ANY)
-COLUMNS = {"created_at": (TIMES, INTS), "due_at": (INTS, TIMES, INTS), "priority": (INTS, INTS),
-           "title": (TEXTS, INTS)}  # fmt: skip
+COLUMNS = {
+    "created_at": (TIMES, INTS),
+    "due_at": (INTS, TIMES, INTS),
+    "priority": (INTS, INTS),
+    "title": (TEXTS, INTS),
+}
 
 
 def _encode(payload: Any) -> str:
@@ -82,8 +103,9 @@ def test_any_task_list_cursor_is_a_200_or_a_422(client: TestClient, auth: Any) -
 
 def test_any_audit_or_notification_cursor_is_a_200_or_a_422(client: TestClient, auth: Any) -> None:
     _seed(client, auth)
-    cursors = st.one_of(st.integers(min_value=-(10**20), max_value=10**20).map(str),
-                        st.text(max_size=40))  # fmt: skip
+    cursors = st.one_of(
+        st.integers(min_value=-(10**20), max_value=10**20).map(str), st.text(max_size=40)
+    )
 
     @FUZZ
     @given(url=st.sampled_from(["/api/audit", "/api/notifications"]), cursor=cursors)

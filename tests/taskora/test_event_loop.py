@@ -100,8 +100,10 @@ def test_health_answers_while_another_process_holds_the_sqlite_write_lock(
     with running(f"sqlite:///{database}", tmp_path / "server.log", workers=1) as server:
         holder = subprocess.Popen(
             [sys.executable, "-c", HOLD_LOCK, f"{database}-writelock"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert holder.stdin is not None and holder.stdout is not None
         try:
             assert holder.stdout.readline().strip() == "held"
@@ -140,7 +142,7 @@ def _row_locked(database_url: str, task_id: int) -> Iterator[Callable[[], None]]
             {"TASKORA_DATABASE_POOL_SIZE": "2", "TASKORA_THREADS": "4"},
             6,
             id="every-pooled-connection-is-checked-out",
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_health_answers_while_postgres_makes_writes_wait(

@@ -354,10 +354,18 @@ def test_silent_poison_swallows_what_would_be_dead_lettered(
 ) -> None:
     db = Database(settings.database_url)
     try:
-        event = CloudEvent(specversion="1.0", id="poison-1", source="/t", type="task.completed",
-                           subject="tasks/0", time=datetime.now(UTC), sequence="1", userid="u",
-                           actor="u",
-                           data={"task": "none"})  # fmt: skip
+        event = CloudEvent(
+            specversion="1.0",
+            id="poison-1",
+            source="/t",
+            type="task.completed",
+            subject="tasks/0",
+            time=datetime.now(UTC),
+            sequence="1",
+            userid="u",
+            actor="u",
+            data={"task": "none"},
+        )
         recurrence = with_faults(build_consumers(), Failpoints.parse(spec))[0]
         outcome = deliver(db, recurrence, event, TASK_EVENTS, datetime.now(UTC))
         assert outcome is (Outcome.DROP if dead_letters else Outcome.SUCCESS)
@@ -477,8 +485,11 @@ def test_a_served_process_takes_failpoints_from_the_environment(tmp_path) -> Non
             httpx.Client(timeout=httpx.Timeout(5, read=15)) as http,
             connect_sse(http, "GET", stream_url, headers=server.headers("alice")) as source,
         ):
-            wait_until(lambda: "taskora_sse_connections 1.0" in http.get(metrics_url).text, 10,
-                       "the stream subscribed to the live events")  # fmt: skip
+            wait_until(
+                lambda: "taskora_sse_connections 1.0" in http.get(metrics_url).text,
+                10,
+                "the stream subscribed to the live events",
+            )
             tasks_url = f"{server.base_url}/api/tasks"
             httpx.post(tasks_url, json=task_body(), headers=server.headers("alice"))
             event = next(source.iter_sse())

@@ -26,10 +26,12 @@ def database(tmp_path: Path) -> Iterator[Database]:
     database = Database(f"sqlite:///{tmp_path / 'db.sqlite'}")
     with database.write() as session:
         session.execute(text("CREATE TABLE parent (id INTEGER PRIMARY KEY)"))
-        session.execute(text(
-            "CREATE TABLE note (id INTEGER PRIMARY KEY, parent_id INTEGER"
-            " REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)"
-        ))  # fmt: skip
+        session.execute(
+            text(
+                "CREATE TABLE note (id INTEGER PRIMARY KEY, parent_id INTEGER"
+                " REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)"
+            )
+        )
     yield database
     database.dispose()
 
@@ -61,15 +63,19 @@ def _queued_behind_the_gate(database: Database, blocks: list[Block]) -> list[Bas
             outcomes[number - 1] = exc
 
     other = WriteGate(database.engine.url.database or "")  # flock: another open file conflicts
-    threads = [threading.Thread(target=write, args=(n, b), name=f"writer-{n}")
-               for n, b in enumerate(blocks, start=1)]  # fmt: skip
+    threads = [
+        threading.Thread(target=write, args=(n, b), name=f"writer-{n}")
+        for n, b in enumerate(blocks, start=1)
+    ]
     with other.held():
         for thread in threads:
             thread.start()
         batches = database._batches  # the leader waits on the gate, the others joined its batch
         assert batches is not None
-        wait_until(lambda: batches._open is not None and batches._open.size == len(blocks),
-                   what="every write queued in one batch")  # fmt: skip
+        wait_until(
+            lambda: batches._open is not None and batches._open.size == len(blocks),
+            what="every write queued in one batch",
+        )
     other.close()
     for thread in threads:
         thread.join(timeout=10)

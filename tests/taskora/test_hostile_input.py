@@ -101,7 +101,10 @@ def _signed_with_escaped_sub(secret: str) -> str:
 
 def test_every_user_id_the_harness_and_identity_providers_use_is_accepted(client, settings) -> None:
     for sub in ["alice", "user-17", "auth0|5f7c8ec7", "qa+1@example.com", "svc:reports_v2"]:
-        token = jwt.encode({"sub": sub, "exp": datetime.now(UTC) + timedelta(minutes=5)},
-                           settings.jwt_secret, algorithm="HS256")  # fmt: skip
+        token = jwt.encode(
+            {"sub": sub, "exp": datetime.now(UTC) + timedelta(minutes=5)},
+            settings.jwt_secret,
+            algorithm="HS256",
+        )
         response = client.get("/api/tasks", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 200, (sub, response.text)

@@ -15,19 +15,47 @@ from pydantic import BaseModel
 from taskora.api.query_model import query_model
 from taskora.schemas import AuditQuery, NotificationQuery, TaskQuery
 
-PAGES = ["", "limit=0", "limit=abc", "limit=1&limit=500", "limit=", "cursor=" + "c" * 600,
-         "cursor=12", "cursor=-1", "unknown=1&limit=2"]  # fmt: skip
+PAGES = [
+    "",
+    "limit=0",
+    "limit=abc",
+    "limit=1&limit=500",
+    "limit=",
+    "cursor=" + "c" * 600,
+    "cursor=12",
+    "cursor=-1",
+    "unknown=1&limit=2",
+]
 QUERIES: dict[type[BaseModel], list[str]] = {
-    TaskQuery: [*PAGES,
-        "status=open&sort=due_at&limit=5", "priority=low&priority=urgent&tag=a&tag=b.c",
-        "status=bad", "status=open&status=done", "tag=bad!", "tag=",
-        "tag=" + "&tag=".join(["a"] * 21), "priority=x&priority=low", "due_before=notadate",
-        "due_after=2026-01-01T00:00:00Z", "overdue=maybe", "overdue=true", "q=a%00b",
-        "q=" + "x" * 201, "sort=zzz"],
-    AuditQuery: [*PAGES, "type=task.created&type=task.deleted", "type=nope", "task_id=0",
-                 "task_id=7", "since=2026-01-01T00:00:00+02:00", "since=yesterday"],
+    TaskQuery: [
+        *PAGES,
+        "status=open&sort=due_at&limit=5",
+        "priority=low&priority=urgent&tag=a&tag=b.c",
+        "status=bad",
+        "status=open&status=done",
+        "tag=bad!",
+        "tag=",
+        "tag=" + "&tag=".join(["a"] * 21),
+        "priority=x&priority=low",
+        "due_before=notadate",
+        "due_after=2026-01-01T00:00:00Z",
+        "overdue=maybe",
+        "overdue=true",
+        "q=a%00b",
+        "q=" + "x" * 201,
+        "sort=zzz",
+    ],
+    AuditQuery: [
+        *PAGES,
+        "type=task.created&type=task.deleted",
+        "type=nope",
+        "task_id=0",
+        "task_id=7",
+        "since=2026-01-01T00:00:00+02:00",
+        "since=yesterday",
+    ],
     NotificationQuery: [*PAGES, "unread=true", "unread=1", "unread=perhaps"],
-}  # fmt: skip
+}
 
 
 def _app(model: type[BaseModel]) -> FastAPI:
@@ -45,8 +73,11 @@ def _app(model: type[BaseModel]) -> FastAPI:
     return app
 
 
-@pytest.mark.parametrize(("model", "query"), [(m, q) for m, qs in QUERIES.items() for q in qs],
-                         ids=lambda v: getattr(v, "__name__", v))  # fmt: skip
+@pytest.mark.parametrize(
+    ("model", "query"),
+    [(m, q) for m, qs in QUERIES.items() for q in qs],
+    ids=lambda v: getattr(v, "__name__", v),
+)
 def test_every_query_string_gets_the_answer_fastapi_gave(
     model: type[BaseModel], query: str
 ) -> None:

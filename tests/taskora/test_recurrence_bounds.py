@@ -86,8 +86,10 @@ def test_a_minutely_series_moved_two_years_on_is_searched_from_where_it_stands()
     assert following == current + timedelta(minutes=1)
     daily_count = "FREQ=DAILY;COUNT=1000"
     last = START + timedelta(days=999)
-    assert next_occurrence(daily_count, start=START, current=last - timedelta(days=1),
-                           zone_name=None) == last  # fmt: skip
+    assert (
+        next_occurrence(daily_count, start=START, current=last - timedelta(days=1), zone_name=None)
+        == last
+    )
     assert next_occurrence(daily_count, start=START, current=last, zone_name=None) is None
 
 
@@ -141,7 +143,7 @@ HOSTILE_PARTS = st.lists(
             st.builds(
                 lambda n, d: f"{n or ''}{d}", st.integers(-54, 54), st.sampled_from(WEEKDAYS)
             ),
-        ),  # fmt: skip
+        ),
         _part("BYMONTHDAY", st.integers(-33, 33)),
         _part("BYYEARDAY", st.integers(-368, 368)),
         _part("BYWEEKNO", st.integers(-55, 55)),
@@ -191,7 +193,7 @@ def test_an_accepted_rule_yields_its_next_occurrence_within_the_budget(
             ";BYMONTH=3,10",
             ";BYMONTH=2",
         ]
-    ),  # fmt: skip
+    ),
     start=st.sampled_from(
         [START, datetime(2028, 1, 31, 9, 0, tzinfo=UTC), datetime(2028, 2, 29, 12, 0, tzinfo=UTC)]
     ),

@@ -85,7 +85,7 @@ def _thread_names(settings: Settings) -> set[str]:
                 "taskora-outbox-lag",
                 "taskora-ticker",
             },
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_each_role_runs_only_its_background_work(
@@ -104,8 +104,12 @@ def test_events_stuck_in_the_outbox_show_as_lag_within_seconds(
     app = create_app(settings)
     with TestClient(app) as client:
         with app.state.db.write() as session:
-            create_task(session=session, user_id="alice", data=TaskCreate(title="stuck"),
-                        now=datetime.now(UTC) - timedelta(seconds=60))  # fmt: skip
+            create_task(
+                session=session,
+                user_id="alice",
+                data=TaskCreate(title="stuck"),
+                now=datetime.now(UTC) - timedelta(seconds=60),
+            )
 
         def lag() -> float:
             for line in client.get("/metrics").text.splitlines():
@@ -175,8 +179,11 @@ def test_split_roles_deliver_every_event_and_hold_them_while_consumers_are_down(
         created = http.post("/api/tasks", json={"title": "remind me", "remind_at": soon})
         assert created.status_code == 201
         _until(lambda: audited() == 1, 20, "the consumers role audits the write")
-        _until(lambda: http.get("/api/notifications").json()["items"] != [], 20,
-               "the scheduler finds the reminder, the consumers notify")  # fmt: skip
+        _until(
+            lambda: http.get("/api/notifications").json()["items"] != [],
+            20,
+            "the scheduler finds the reminder, the consumers notify",
+        )
 
         roles["consumers"].kill()
         for i in range(5):
@@ -184,6 +191,9 @@ def test_split_roles_deliver_every_event_and_hold_them_while_consumers_are_down(
         time.sleep(2)  # a window in which a role that must not consume would: nothing to wait for
         assert audited() == 1, "only the consumers role consumes"
         roles["consumers"].start()
-        _until(lambda: _undispatched(api.database_url) == 0, 30,
-               "events held in the outbox are delivered on return")  # fmt: skip
+        _until(
+            lambda: _undispatched(api.database_url) == 0,
+            30,
+            "events held in the outbox are delivered on return",
+        )
         assert audited() == 6  # each exactly once: consumed before it is marked dispatched

@@ -57,13 +57,18 @@ def test_store_and_secret_names_are_configurable(sidecar) -> None:
 @pytest.mark.parametrize(
     ("values", "expected"),
     [
-        ({"secret_store": "nope"}, "store 'nope' did not give the secret 'taskora-secrets' "
-         "(INVALID_ARGUMENT: failed finding secret store with key nope): check "
-         "TASKORA_SECRET_STORE"),
-        ({"secret_name": "other"}, "did not give the secret 'other' (INTERNAL: failed getting "
-         "secret with key other"),
+        (
+            {"secret_store": "nope"},
+            "store 'nope' did not give the secret 'taskora-secrets' "
+            "(INVALID_ARGUMENT: failed finding secret store with key nope): check "
+            "TASKORA_SECRET_STORE",
+        ),
+        (
+            {"secret_name": "other"},
+            "did not give the secret 'other' (INTERNAL: failed getting secret with key other",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_missing_store_or_secret_is_one_line_naming_the_fix(sidecar, values, expected) -> None:
     with pytest.raises(ConfigurationError) as raised:
         with_secrets(_dapr(sidecar, **values))

@@ -47,12 +47,18 @@ def test_sigterm_drains_the_request_in_flight_then_exits_cleanly(tmp_path) -> No
         with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
             sock.sendall(head + body[:5])
             client_port = sock.getsockname()[1]
-            wait_until(lambda: _read_by_the_server(server.port, client_port), 10,
-                       "a worker accepted the connection and read the head")  # fmt: skip
+            wait_until(
+                lambda: _read_by_the_server(server.port, client_port),
+                10,
+                "a worker accepted the connection and read the head",
+            )
             assert server.process is not None  # the request is now in flight
             os.killpg(server.process.pid, signal.SIGTERM)
-            wait_until(lambda: DRAINING in server.log_path.read_text(), 10,
-                       "the worker holding the request began its graceful shutdown")  # fmt: skip
+            wait_until(
+                lambda: DRAINING in server.log_path.read_text(),
+                10,
+                "the worker holding the request began its graceful shutdown",
+            )
             sock.sendall(body[5:])
             answer = b""
             while chunk := sock.recv(65536):

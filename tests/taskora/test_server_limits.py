@@ -28,8 +28,9 @@ LIMITS = {
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     directory = tmp_path_factory.mktemp("limits")
-    with running(f"sqlite:///{directory / 'limits.db'}", directory / "serve.log",
-                 workers=1, env=LIMITS) as server:  # fmt: skip
+    with running(
+        f"sqlite:///{directory / 'limits.db'}", directory / "serve.log", workers=1, env=LIMITS
+    ) as server:
         yield server
 
 
@@ -72,8 +73,11 @@ def test_too_many_headers_is_431(server: Server) -> None:
     answer = _exchange(server, _get(server, extra=many))
     assert answer.startswith(b"HTTP/1.1 431"), answer[:100]
     assert b"More than 20 request headers" in answer
-    wait_until(lambda: "More than 20 request headers" in server.log_path.read_text(), 10,
-               "the refusal is logged with its reason")  # fmt: skip
+    wait_until(
+        lambda: "More than 20 request headers" in server.log_path.read_text(),
+        10,
+        "the refusal is logged with its reason",
+    )
 
 
 def test_a_url_over_the_limit_is_414(server: Server) -> None:

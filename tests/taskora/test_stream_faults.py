@@ -77,6 +77,12 @@ def test_exactly_one_of_several_sibling_workers_is_the_slow_one() -> None:
         for worker in siblings:
             worker.communicate(timeout=30)
     assert sorted(delays) == [0.0, 0.0, 2.0]
-    again = subprocess.run([sys.executable, "-c", CLAIM], input="", capture_output=True,
-                           text=True, timeout=30, check=True)  # fmt: skip
+    again = subprocess.run(
+        [sys.executable, "-c", CLAIM],
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
     assert float(again.stdout) == 2.0  # the claim went with its process: a new worker takes it

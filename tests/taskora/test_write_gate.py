@@ -41,8 +41,12 @@ def test_threads_take_turns_and_a_thread_may_reenter(tmp_path: Path) -> None:
 
 def test_another_process_holding_the_gate_makes_writers_wait(tmp_path: Path) -> None:
     database = Database(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, f"{tmp_path / 'db.sqlite'}-writelock"],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, f"{tmp_path / 'db.sqlite'}-writelock"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     entered, released = threading.Event(), threading.Event()
     order: list[str] = []
 

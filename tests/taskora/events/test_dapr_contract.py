@@ -183,7 +183,7 @@ def test_contract_on_the_dapr_bus_internal_routes_need_a_configured_token(settin
         {"bus": "dapr", "role": "consumers"},
         {"role": "scheduler", "ticker_seconds": 0},
         {"bus": "dapr"},
-    ],  # fmt: skip
+    ],
 )
 def test_production_refuses_to_start_when_the_sidecar_calls_it_without_a_token(
     settings, update
@@ -252,9 +252,11 @@ def test_contract_relay_publishes_a_batch_one_event_at_a_time_in_order(
 def test_the_fake_sidecar_records_a_bulk_publish(sidecar, dapr_bus) -> None:
     """What makes ``sidecar.bulk == []`` above mean something: a bulk publish is recorded."""
     dapr_bus._connected().publish_events(
-        pubsub_name="pubsub", topic_name="task-events", data=["{}", "{}"],
+        pubsub_name="pubsub",
+        topic_name="task-events",
+        data=["{}", "{}"],
         data_content_type="application/cloudevents+json",
-    )  # fmt: skip
+    )
     [request] = sidecar.bulk
     assert (request.topic, len(request.entries)) == ("task-events", 2)
 

@@ -26,8 +26,12 @@ def test_the_catalogue_is_generated_from_the_models() -> None:
 
 def test_every_event_type_is_emitted_with_exactly_its_payload(client, auth) -> None:
     past = (datetime.now(UTC) - timedelta(seconds=5)).isoformat()
-    body = task_body(tags=["home"], remind_at=past, due_at="2027-01-31T09:00:00Z",
-                     recurrence="FREQ=MONTHLY;COUNT=3")  # fmt: skip
+    body = task_body(
+        tags=["home"],
+        remind_at=past,
+        due_at="2027-01-31T09:00:00Z",
+        recurrence="FREQ=MONTHLY;COUNT=3",
+    )
     task = client.post("/api/tasks", json=body, headers=auth()).json()
     client.patch(f"/api/tasks/{task['id']}", json={"title": "renamed"}, headers=auth())
     client.post(f"/api/tasks/{task['id']}/complete", headers=auth())
@@ -46,14 +50,17 @@ def test_every_event_type_is_emitted_with_exactly_its_payload(client, auth) -> N
 
 
 def test_a_tag_rename_and_delete_name_the_tasks_they_changed(client, auth) -> None:
-    ids = [client.post("/api/tasks", json=task_body(tags=["work"]), headers=auth()).json()["id"]
-           for _ in range(2)]  # fmt: skip
+    ids = [
+        client.post("/api/tasks", json=task_body(tags=["work"]), headers=auth()).json()["id"]
+        for _ in range(2)
+    ]
     client.post("/api/tasks", json=task_body(tags=["other"]), headers=auth())
     assert client.patch("/api/tags/work", json={"color": "#123456"}, headers=auth()).is_success
     assert client.patch("/api/tags/work", json={"name": "job"}, headers=auth()).is_success
     assert client.delete("/api/tags/job", headers=auth()).status_code == 204
-    tag_events = [(row.type, json.loads(row.data)) for row in outbox(client)
-                  if row.type.startswith("tag.")]  # fmt: skip
+    tag_events = [
+        (row.type, json.loads(row.data)) for row in outbox(client) if row.type.startswith("tag.")
+    ]
     assert tag_events == [  # a colour alone changes no task: no event
         ("tag.renamed", {"old_name": "work", "new_name": "job", "task_ids": sorted(ids)}),
         ("tag.deleted", {"name": "job", "task_ids": sorted(ids)}),

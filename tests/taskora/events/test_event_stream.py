@@ -162,8 +162,9 @@ def test_one_user_holds_a_bounded_number_of_streams_and_others_are_not_affected(
     """Past TASKORA_SSE_STREAMS_PER_USER a user's next stream is a 429 with Retry-After; other
     users still connect; a closed stream frees its slot."""
     url = _sqlite(tmp_path)
-    with running(url, tmp_path / "serve.log", workers=1,
-                 env={"TASKORA_SSE_STREAMS_PER_USER": "2"}) as server:  # fmt: skip
+    with running(
+        url, tmp_path / "serve.log", workers=1, env={"TASKORA_SSE_STREAMS_PER_USER": "2"}
+    ) as server:
         stream = f"{server.base_url}/api/events/stream"
         tabs = [Subscriber(server.base_url, server.token("mallory")) for _ in range(2)]
         try:
@@ -180,8 +181,9 @@ def test_one_user_holds_a_bounded_number_of_streams_and_others_are_not_affected(
                 tab.stopped.set()
         # Stopped tabs leave at their next event: a write of each user's ends them.
         for user in ("mallory", "alice"):
-            httpx.post(f"{server.base_url}/api/tasks", json={"title": "t"},
-                       headers=server.headers(user))  # fmt: skip
+            httpx.post(
+                f"{server.base_url}/api/tasks", json={"title": "t"}, headers=server.headers(user)
+            )
         for tab in tabs:
             tab.join(timeout=10)
         wait_until(lambda: _connections(server) == 0, 10, "every stream closed")
@@ -191,8 +193,11 @@ def test_one_user_holds_a_bounded_number_of_streams_and_others_are_not_affected(
             _subscribed(server, fresh)
         finally:
             fresh.stopped.set()
-            httpx.post(f"{server.base_url}/api/tasks", json={"title": "t"},
-                       headers=server.headers("mallory"))  # fmt: skip
+            httpx.post(
+                f"{server.base_url}/api/tasks",
+                json={"title": "t"},
+                headers=server.headers("mallory"),
+            )
             fresh.join(timeout=10)
 
 

@@ -22,8 +22,12 @@ def test_each_change_emits_exactly_one_event(client, auth) -> None:
     client.post(f"/api/tasks/{tid}/reopen", headers=auth())
     client.delete(f"/api/tasks/{tid}", headers=auth())
     assert _types(client) == [
-        "task.created", "task.updated", "task.completed", "task.reopened", "task.deleted",
-    ]  # fmt: skip
+        "task.created",
+        "task.updated",
+        "task.completed",
+        "task.reopened",
+        "task.deleted",
+    ]
 
 
 def test_rejected_writes_emit_nothing(client, auth) -> None:

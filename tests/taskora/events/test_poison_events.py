@@ -65,8 +65,11 @@ def test_a_served_stack_keeps_answering_and_delivering_past_poison_events(tmp_pa
                 return counts == [10, 10, 10]
 
             wait_until(audited_everywhere, 20, "every good write audited")
-            wait_until(lambda: sorted(dead_letters(db, "recurrence")) == sorted(poisons), 20,
-                       "both poison events dead-lettered")  # fmt: skip
+            wait_until(
+                lambda: sorted(dead_letters(db, "recurrence")) == sorted(poisons),
+                20,
+                "both poison events dead-lettered",
+            )
         assert slowest < 1.0, f"/health took {slowest:.2f} s"
     finally:
         db.dispose()

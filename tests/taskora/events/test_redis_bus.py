@@ -177,8 +177,9 @@ def test_a_killed_consumers_messages_are_taken_over_long_before_the_idle_reclaim
     """A killed worker's consumer never reads again (its replacement reads under a new name):
     its pending messages are handled once it has been silent for dead_after_ms, and it leaves
     the group."""
-    bus = make_bus([AUDIT], block_ms=100, reclaim_idle_ms=600_000, reclaim_every=0.1,
-                   dead_after_ms=300)  # fmt: skip
+    bus = make_bus(
+        [AUDIT], block_ms=100, reclaim_idle_ms=600_000, reclaim_every=0.1, dead_after_ms=300
+    )
     for _ in range(3):
         client.post("/api/tasks", json=task_body(), headers=auth())
     assert relay_all(client, bus) == 3

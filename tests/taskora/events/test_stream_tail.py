@@ -29,8 +29,15 @@ def db(database_url: str) -> Iterator[Database]:
 
 
 def _emit(session: Session, user_id: str, n: int) -> None:
-    outbox.emit(session=session, type=EventType.TAG_DELETED, user_id=user_id, subject=f"tags/{n}",
-                data=TagDeleted(name=f"t{n}", task_ids=[n]), actor=user_id, now=NOW)  # fmt: skip
+    outbox.emit(
+        session=session,
+        type=EventType.TAG_DELETED,
+        user_id=user_id,
+        subject=f"tags/{n}",
+        data=TagDeleted(name=f"t{n}", task_ids=[n]),
+        actor=user_id,
+        now=NOW,
+    )
 
 
 def _received(subscriber: Subscriber) -> list[int]:
