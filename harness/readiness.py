@@ -3,11 +3,12 @@ activities and the benchmarks share."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from enum import Enum
 
 import httpx
+
+from harness.waiting import poll
 
 __all__ = ["Readiness", "answers", "wait_ready"]
 
@@ -35,12 +36,10 @@ def wait_ready(
 ) -> Readiness:
     """Poll ``url`` until it answers 200, ``exited()`` says its process is gone, or ``timeout``
     seconds pass; the caller turns anything but READY into its own error."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def look() -> Readiness | None:
         if exited():
             return Readiness.EXITED
-        if answers(url):
-            return Readiness.READY
-        if time.monotonic() >= deadline:
-            return Readiness.TIMED_OUT
-        time.sleep(every)
+        return Readiness.READY if answers(url) else None
+
+    return poll(look, timeout=timeout, every=every) or Readiness.TIMED_OUT

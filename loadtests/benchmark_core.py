@@ -40,7 +40,7 @@ from typing import Any
 import httpx
 import jwt
 
-from harness.readiness import Readiness, wait_ready
+from harness.api import Readiness, wait_ready
 
 HOST = "127.0.0.1"
 HERE = Path(__file__).resolve().parent

@@ -31,11 +31,15 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from harness.load import LoadPlan, LoadRun, run_load  # noqa: E402
-from harness.locust_stats import RESOLUTION_NOTE  # noqa: E402
-from harness.targets import Deployment  # noqa: E402
-from harness.targets.local import LocalTarget  # noqa: E402
-from harness.targets.throwaway import free_port  # noqa: E402
+from harness.api import (  # noqa: E402
+    RESOLUTION_NOTE,
+    Deployment,
+    LoadPlan,
+    LoadRun,
+    LocalTarget,
+    free_port,
+    run_load,
+)
 
 
 def parse_args() -> argparse.Namespace:

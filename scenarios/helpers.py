@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import statistics
 import uuid
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 import httpx
 
 from harness.run import Run
 from harness.targets import Deployment
+from harness.verdicts import Sample
 from harness.waiting import poll
 
 T = TypeVar("T")
@@ -38,6 +39,32 @@ def percentile(values: list[float], q: int) -> float:
 def wait_for(check: Callable[[], T], *, timeout: float, every: float = 0.2) -> T | None:
     """Call ``check`` until it returns something truthy or ``timeout`` passes."""
     return poll(check, timeout=timeout, every=every)
+
+
+def record_latencies(
+    verdict: Any,
+    found: Mapping[Any, float],
+    *,
+    expected: int,
+    limit: float,
+    label: str,
+    **details: Any,
+) -> tuple[float, int]:
+    """Record a latency criterion: measured = the slowest of ``found`` (seconds per item), one
+    sample per item, the median, and how many of ``expected`` never came. Returns (slowest,
+    missing)."""
+    latencies = list(found.values())
+    missing = expected - len(found)
+    slowest = max(latencies, default=float("inf"))
+    verdict.record(
+        measured=slowest,
+        threshold=limit,
+        samples=[Sample(f"{label}{key}", value) for key, value in found.items()],
+        p50_s=percentile(latencies, 50),
+        missing=missing,
+        **details,
+    )
+    return slowest, missing
 
 
 def streamed_replicas(run: Run, deployment: Deployment) -> Callable[[], list[str]]:

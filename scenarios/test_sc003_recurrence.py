@@ -10,8 +10,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from harness.verdicts import Sample
-from scenarios.helpers import client, fresh_user, percentile
+from scenarios.helpers import client, fresh_user, record_latencies, wait_for
 
 CRITERION = "SC-003"
 RULE = "FREQ=DAILY;COUNT=5"
@@ -35,31 +34,29 @@ def test_next_occurrence_appears_in_time(deployment, profile, verdict) -> None:
             task = api.post("/api/tasks", json=body).raise_for_status().json()
             api.post(f"/api/tasks/{task['id']}/complete").raise_for_status()
             completed[task["id"]] = time.monotonic()
-        deadline = time.monotonic() + limit + 5
-        while len(found) < count and time.monotonic() < deadline:
+
+        def look() -> bool:
             page = _open_tasks(api)
             now = time.monotonic()
             for task in page:
                 series = task["series_id"]
                 if series in completed and task["id"] != series and series not in found:
                     found[series] = now - completed[series]
-            time.sleep(0.2)
+            return len(found) >= count
+
+        wait_for(look, timeout=limit + 5)
         occurrences = [t for t in _open_tasks(api) if t["series_id"] in completed]
     per_series = Counter(t["series_id"] for t in occurrences)
     extra = sum(n - 1 for n in per_series.values() if n > 1)
     wrong_day = [
         t["id"] for t in occurrences if datetime.fromisoformat(t["due_at"]) != due + PERIOD
     ]
-    latencies = list(found.values())
-    missing = count - len(found)
-    slowest = max(latencies, default=float("inf"))
-    samples = [Sample(f"series{s}", v) for s, v in found.items()]
-    verdict.record(
-        measured=slowest,
-        threshold=limit,
-        samples=samples,
-        p50_s=percentile(latencies, 50),
-        missing=missing,
+    slowest, missing = record_latencies(
+        verdict,
+        found,
+        expected=count,
+        limit=limit,
+        label="series",
         extra_occurrences=extra,
         wrong_day=len(wrong_day),
     )

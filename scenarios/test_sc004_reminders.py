@@ -5,11 +5,9 @@ they were (not only that they were late); one that never comes is missing."""
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 
-from harness.verdicts import Sample
-from scenarios.helpers import client, fresh_user, percentile
+from scenarios.helpers import client, fresh_user, record_latencies, wait_for
 
 CRITERION = "SC-004"
 
@@ -26,25 +24,17 @@ def test_reminders_arrive_on_time(deployment, profile, verdict) -> None:
             remind_at = datetime.now(UTC) + timedelta(seconds=lead + i * 0.2)
             body = {"title": f"remind me {i}", "remind_at": remind_at.isoformat()}
             due[api.post("/api/tasks", json=body).raise_for_status().json()["id"]] = remind_at
-        deadline = time.monotonic() + lead + count * 0.2 + 2 * limit + 5
-        while len(lateness) < count and time.monotonic() < deadline:
+
+        def look() -> bool:
             items = api.get("/api/notifications", params={"limit": 200}).json()["items"]
             seen_at = datetime.now(UTC)
             for note in items:
                 task_id = note["task_id"]
                 if task_id in due and task_id not in lateness:
                     lateness[task_id] = max(0.0, (seen_at - due[task_id]).total_seconds())
-            time.sleep(0.25)
-    values = list(lateness.values())
-    missing = count - len(values)
-    latest = max(values, default=float("inf"))
-    samples = [Sample(f"task{t}", v) for t, v in lateness.items()]
-    verdict.record(
-        measured=latest,
-        threshold=limit,
-        samples=samples,
-        p50_s=percentile(values, 50),
-        missing=missing,
-    )
+            return len(lateness) >= count
+
+        wait_for(look, timeout=lead + count * 0.2 + 2 * limit + 5, every=0.25)
+    latest, missing = record_latencies(verdict, lateness, expected=count, limit=limit, label="task")
     assert missing == 0, f"{missing} of {count} reminders never produced a notification"
     assert latest <= limit, f"latest reminder came {latest:.1f} s after its time (limit {limit} s)"

@@ -32,41 +32,14 @@ from taskora.errors import NotFound
 from taskora.models import Tag, Task, TaskTag
 from taskora.schemas import PRIORITIES, TaskPublic, TaskQuery, TasksPublic
 
-__all__ = ["PUBLIC_COLUMNS", "RANK", "read_page", "read_task"]
+__all__ = ["PUBLIC_COLUMNS", "PUBLIC_FIELDS", "RANK", "read_page", "read_task"]
 
 RANK = {name: rank for rank, name in enumerate(PRIORITIES)}
 # The ASCII unit separator: no tag name holds it (``schemas.TagName`` admits [A-Za-z0-9_.:-]).
 TAG_SEPARATOR = "\x1f"
-PUBLIC_COLUMNS = (
-    col(Task.id),
-    col(Task.title),
-    col(Task.description),
-    col(Task.priority),
-    col(Task.status),
-    col(Task.due_at),
-    col(Task.remind_at),
-    col(Task.recurrence),
-    col(Task.timezone),
-    col(Task.series_id),
-    col(Task.created_at),
-    col(Task.updated_at),
-    col(Task.completed_at),
-)
-_NAMES = (
-    "id",
-    "title",
-    "description",
-    "priority",
-    "status",
-    "due_at",
-    "remind_at",
-    "recurrence",
-    "timezone",
-    "series_id",
-    "created_at",
-    "updated_at",
-    "completed_at",
-)
+# The fields of TaskPublic stored as columns (its tags come aggregated), in its order.
+PUBLIC_FIELDS = tuple(name for name in TaskPublic.model_fields if name != "tags")
+PUBLIC_COLUMNS = tuple(col(getattr(Task, name)) for name in PUBLIC_FIELDS)
 
 
 def _tags_column(dialect: str) -> ColumnElement[Any]:
@@ -95,7 +68,7 @@ def _tag_names(value: str | list[str] | None) -> list[str]:
 
 def _public(row: Any) -> dict[str, Any]:
     """A row of the statements below as the fields of TaskPublic."""
-    fields = dict(zip(_NAMES, row, strict=False))
+    fields = dict(zip(PUBLIC_FIELDS, row, strict=False))
     fields["priority"] = PRIORITIES[fields["priority"]]
     fields["tags"] = _tag_names(row.tags)
     return fields

@@ -18,7 +18,7 @@ from sqlmodel import Session, col
 from taskora.domain.payloads import Payload, TaskChanged, TaskUpdated
 from taskora.domain.recurrence import RuleTooCostly, check_series, zone_label
 from taskora.domain.tags import ensure_tags, link_new_task, set_task_tags, tags_of
-from taskora.domain.task_reads import RANK, read_page, read_task
+from taskora.domain.task_reads import PUBLIC_FIELDS, RANK, read_page, read_task
 from taskora.errors import Conflict, Invalid, NotFound
 from taskora.events.outbox import emit
 from taskora.events.types import EventType
@@ -45,22 +45,9 @@ _INSERT_TASK = _TASKS.insert().returning(_TASKS.c.id)
 
 def to_public(row: Any, tags: list[str]) -> TaskPublic:
     """The public shape of a Task, or of a row selected with PUBLIC_COLUMNS."""
-    return TaskPublic(
-        id=row.id,
-        title=row.title,
-        description=row.description,
-        priority=PRIORITIES[row.priority],
-        status=row.status,
-        tags=tags,
-        due_at=row.due_at,
-        remind_at=row.remind_at,
-        recurrence=row.recurrence,
-        timezone=row.timezone,
-        series_id=row.series_id,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        completed_at=row.completed_at,
-    )
+    fields = {name: getattr(row, name) for name in PUBLIC_FIELDS}
+    fields["priority"] = PRIORITIES[row.priority]
+    return TaskPublic(**fields, tags=tags)
 
 
 def _utc(moment: datetime | None) -> datetime | None:

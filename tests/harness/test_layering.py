@@ -185,3 +185,17 @@ def test_nothing_outside_the_service_imports_taskora(directory: str) -> None:
     known = {f: m for f, m in KNOWN_TASKORA_IMPORTS.items() if f.startswith(f"{directory}/")}
     assert set(offenders) == set(known), f"modules that import taskora: {offenders}"
     assert all(module in offenders[f] for f, module in known.items())
+
+
+def test_the_benchmarks_use_only_the_harness_public_api() -> None:
+    offenders = {}
+    for path in sorted((ROOT / "loadtests").rglob("*.py")):
+        found = imports_in_file(path, type_checking=True)
+        inner = {
+            name
+            for name in found
+            if name.split(".")[0] == PACKAGE and name.split(".")[:2] != [PACKAGE, "api"]
+        }
+        if inner:
+            offenders[path.relative_to(ROOT).as_posix()] = sorted(inner)
+    assert not offenders, f"benchmarks that import the harness's internals: {offenders}"
