@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import random
 import shutil
+import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nox
+
+# The cluster table lives with the harness's cluster targets (standard library only, so nox's own
+# interpreter reads it without the project installed).
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness.targets.clusters import DAPR_INIT, LOCAL_CLUSTERS, TOOL_HINTS  # noqa: E402
 
 nox.options.sessions = ["tests", "lint"]
 nox.options.error_on_missing_interpreters = True
@@ -151,52 +157,6 @@ def chaos(session: nox.Session) -> None:
     _harness(session, "chaos")
 
 
-@dataclass(frozen=True)
-class LocalCluster:
-    """How to create and delete one local Kubernetes cluster named taskora."""
-
-    tool: str
-    create: tuple[tuple[str, ...], ...]
-    delete: tuple[str, ...]
-
-
-INGRESS_NGINX_KIND = (
-    "https://raw.githubusercontent.com/kubernetes/ingress-nginx/controller-v1.12.0"
-    "/deploy/static/provider/kind/deploy.yaml"
-)
-LOCAL_CLUSTERS = {
-    "kind": LocalCluster(
-        tool="kind",
-        create=(
-            ("kind", "create", "cluster", "--config", "clusters/kind/kind-config.yaml"),
-            ("kubectl", "apply", "-f", INGRESS_NGINX_KIND),
-            (
-                "kubectl",
-                "--namespace",
-                "ingress-nginx",
-                "rollout",
-                "status",
-                "deployment/ingress-nginx-controller",
-                "--timeout=300s",
-            ),
-        ),
-        delete=("kind", "delete", "cluster", "--name", "taskora"),
-    ),
-    "minikube": LocalCluster(
-        tool="minikube",
-        create=(("bash", "clusters/minikube/start.sh"),),  # ingress and metrics-server addons
-        delete=("minikube", "delete", "--profile", "taskora"),
-    ),
-}
-DAPR_INIT = ("dapr", "init", "-k", "--wait")
-INSTALL_HINTS = {
-    "kind": "https://kind.sigs.k8s.io/docs/user/quick-start/#installation",
-    "minikube": "https://minikube.sigs.k8s.io/docs/start/",
-    "kubectl": "https://kubernetes.io/docs/tasks/tools/",
-    "dapr": "https://docs.dapr.io/getting-started/install-dapr-cli/",
-}
-
-
 def cluster_commands(session: nox.Session, action: str) -> list[tuple[str, ...]]:
     """The commands for `cluster-<action> -- kind|minikube`; session.error if a tool is missing."""
     names = "|".join(LOCAL_CLUSTERS)
@@ -206,7 +166,7 @@ def cluster_commands(session: nox.Session, action: str) -> list[tuple[str, ...]]
     commands = [*cluster.create, DAPR_INIT] if action == "up" else [cluster.delete]
     for tool in dict.fromkeys([cluster.tool, *(command[0] for command in commands)]):
         if shutil.which(tool) is None:
-            hint = INSTALL_HINTS.get(tool, "install it")
+            hint = TOOL_HINTS.get(tool, "install it")
             session.error(f"{tool} not found on PATH: install it ({hint}) and retry")
     return commands
 

@@ -11,10 +11,20 @@ from pathlib import Path
 from harness.errors import TargetUnavailable, UsageError
 from harness.targets.commands import Runner
 
-__all__ = ["CLUSTERS", "CLUSTER_TOOLS", "IMAGE", "Cluster"]
+__all__ = [
+    "CLUSTERS",
+    "CLUSTER_TOOLS",
+    "DAPR_INIT",
+    "IMAGE",
+    "LOCAL_CLUSTERS",
+    "TOOL_HINTS",
+    "Cluster",
+    "LocalCluster",
+]
 
 IMAGE = "taskora:dev"
 CLUSTER_NAME = "taskora"  # kind cluster name, Minikube profile
+KUBECTL_HINT = "https://kubernetes.io/docs/tasks/tools/"
 
 
 @dataclass(frozen=True)
@@ -60,7 +70,7 @@ class Cluster:
         """(tool, why) that must be on PATH."""
         needed = [
             (self.tool, self.install_hint),
-            ("kubectl", "https://kubernetes.io/docs/tasks/tools/"),
+            ("kubectl", KUBECTL_HINT),
         ]
         if builds_image:
             needed.append(("docker", "it builds the image; or pass --image"))
@@ -109,3 +119,49 @@ CLUSTERS: dict[str, Cluster] = {
 }
 
 CLUSTER_TOOLS = {name: cluster.tool for name, cluster in CLUSTERS.items()}
+
+
+@dataclass(frozen=True)
+class LocalCluster:
+    """How ``nox -s cluster-up|cluster-down`` creates and deletes a local cluster named taskora."""
+
+    tool: str
+    create: tuple[tuple[str, ...], ...]
+    delete: tuple[str, ...]
+
+
+INGRESS_NGINX_KIND = (
+    "https://raw.githubusercontent.com/kubernetes/ingress-nginx/controller-v1.12.0"
+    "/deploy/static/provider/kind/deploy.yaml"
+)
+LOCAL_CLUSTERS = {
+    "kind": LocalCluster(
+        tool="kind",
+        create=(
+            ("kind", "create", "cluster", "--config", "clusters/kind/kind-config.yaml"),
+            ("kubectl", "apply", "-f", INGRESS_NGINX_KIND),
+            (
+                "kubectl",
+                "--namespace",
+                "ingress-nginx",
+                "rollout",
+                "status",
+                "deployment/ingress-nginx-controller",
+                "--timeout=300s",
+            ),
+        ),
+        delete=("kind", "delete", "cluster", "--name", CLUSTER_NAME),
+    ),
+    "minikube": LocalCluster(
+        tool="minikube",
+        create=(("bash", "clusters/minikube/start.sh"),),  # ingress and metrics-server addons
+        delete=("minikube", "delete", "--profile", CLUSTER_NAME),
+    ),
+}
+DAPR_INIT = ("dapr", "init", "-k", "--wait")
+# Where to get each tool the cluster sessions and targets run
+TOOL_HINTS = {
+    **{cluster.tool: cluster.install_hint for cluster in CLUSTERS.values()},
+    "kubectl": KUBECTL_HINT,
+    "dapr": "https://docs.dapr.io/getting-started/install-dapr-cli/",
+}
