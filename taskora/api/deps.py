@@ -23,6 +23,7 @@ __all__ = [
     "CurrentUser",
     "DatabaseDep",
     "EventStreamDep",
+    "HeadRevisionDep",
     "IdempotencyKey",
     "ReminderClockDep",
     "SettingsDep",
@@ -56,6 +57,11 @@ async def _reminder_clock(request: Request) -> Callable[[], datetime]:
     return clock
 
 
+async def _head_revision(request: Request) -> str | None:
+    revision: str | None = request.app.state.head_revision
+    return revision
+
+
 async def _event_stream(request: Request) -> EventStream:
     stream: EventStream = request.app.state.runtime.stream
     return stream
@@ -66,6 +72,8 @@ DatabaseDep = Annotated[Database, Depends(_database)]
 # What this process's runtime built: its consumers (with any planted fault) and its stream tail.
 ConsumersDep = Annotated[tuple[Consumer, ...], Depends(get_consumers)]
 EventStreamDep = Annotated[EventStream, Depends(_event_stream)]
+# The migration the code expects the schema at (read once, when the app is built)
+HeadRevisionDep = Annotated[str | None, Depends(_head_revision)]
 # The time the reminder scan runs at (the wall clock, unless a fault set it behind).
 ReminderClockDep = Annotated[Callable[[], datetime], Depends(_reminder_clock)]
 

@@ -112,7 +112,11 @@ _POSITIONS = (
     .order_by(col(OutboxEvent.id))
     .limit(bindparam("limit"))
 )
-_BY_IDS = select(OutboxEvent).where(col(OutboxEvent.id).in_(bindparam("ids", expanding=True)))
+_BY_IDS = (
+    select(OutboxEvent)
+    .where(col(OutboxEvent.id).in_(bindparam("ids", expanding=True)))
+    .order_by(col(OutboxEvent.id))
+)
 
 
 def positions_after(*, connection: Connection, position: int, limit: int) -> list[tuple[int, str]]:
@@ -126,7 +130,7 @@ def read_ids(*, session: Session, ids: Sequence[int]) -> list[OutboxEvent]:
     """These events, in log order (an id pruned meanwhile is left out)."""
     if not ids:
         return []
-    return sorted(session.scalars(_BY_IDS, {"ids": list(ids)}).all(), key=lambda e: e.id or 0)
+    return list(session.scalars(_BY_IDS, {"ids": list(ids)}).all())
 
 
 def last_position(*, session: Session) -> int:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
 from taskora import metrics
-from taskora.api.deps import DatabaseDep
+from taskora.api.deps import DatabaseDep, HeadRevisionDep
 from taskora.migrate import current_revision
 
 router = APIRouter(tags=["system"])
@@ -32,15 +32,13 @@ async def health() -> Health:
 
 
 @router.get("/ready", response_model=Readiness, responses={503: {"model": Readiness}})
-async def ready(request: Request, db: DatabaseDep) -> Readiness | JSONResponse:
+async def ready(db: DatabaseDep, head: HeadRevisionDep) -> Readiness | JSONResponse:
     """Readiness: the database answers and its schema is at the latest migration."""
     checks = {"database": "ok", "migrations": "ok"}
     try:  # the revision's read proves the database answers
         revision = await db.run_statement(current_revision)
-        if revision != request.app.state.head_revision:
-            checks["migrations"] = (
-                f"at {revision}, expected {request.app.state.head_revision}: run taskora migrate"
-            )
+        if revision != head:
+            checks["migrations"] = f"at {revision}, expected {head}: run taskora migrate"
     except SQLAlchemyError as exc:
         checks["database"] = f"unreachable: {type(exc).__name__}"
         checks["migrations"] = "unknown"
