@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from taskora.domain.paging import newest_first
+from taskora.domain.pagination import newest_first
 from taskora.domain.payloads import Payload, TaskChanged, TaskRecurred, TaskUpdated
 from taskora.events.envelope import CloudEvent
 from taskora.events.types import EventType

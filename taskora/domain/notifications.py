@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlmodel import Session, col
 
-from taskora.domain.paging import newest_first
+from taskora.domain.pagination import newest_first
 from taskora.domain.payloads import NotificationCreated
 from taskora.errors import NotFound
 from taskora.events.outbox import emit

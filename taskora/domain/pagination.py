@@ -1,8 +1,9 @@
-"""Keyset (cursor) pagination for the task list.
+"""Keyset (cursor) pagination: the task list's sorts, and newest first by id (the audit trail,
+the notifications).
 
 A sort is a list of columns, each with its own direction; the cursor carries the sort name and
 the values of those columns in the last row returned, so the next page starts strictly after it
-whatever is inserted or deleted meanwhile.
+whatever is inserted or deleted meanwhile. Newest first by id needs only the last id.
 """
 
 from __future__ import annotations
@@ -15,15 +16,32 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, and_, case, false, func, literal, or_
-from sqlmodel import col
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    SQLColumnExpression,
+    and_,
+    case,
+    false,
+    func,
+    literal,
+    or_,
+)
+from sqlmodel import Session, col
 
 from taskora.db import UTCDateTime
 from taskora.errors import Invalid
 from taskora.models import Task
 from taskora.schemas import MAX_ID, PRIORITIES
 
-__all__ = ["SortColumn", "decode_cursor", "encode_cursor", "keyset_after", "sort_columns"]
+__all__ = [
+    "SortColumn",
+    "decode_cursor",
+    "encode_cursor",
+    "keyset_after",
+    "newest_first",
+    "sort_columns",
+]
 
 FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
 
@@ -122,3 +140,16 @@ def decode_cursor(cursor: str, sort: str, columns: Sequence[SortColumn]) -> list
         raise Invalid(
             "invalid cursor: pass next_cursor from the previous page", loc=("query", "cursor")
         ) from exc
+
+
+def newest_first(
+    session: Session, statement: Select[Any], id_column: Any, *, cursor: str | None, limit: int
+) -> tuple[Sequence[Any], str | None]:
+    """One page of ``statement``'s rows, newest (highest id) first, and the next page's cursor
+    (None on the last page). ``cursor`` is the last id of the previous page (``schemas.IdCursor``
+    has checked it)."""
+    if cursor is not None:
+        statement = statement.where(id_column < int(cursor))
+    rows = session.scalars(statement.order_by(id_column.desc()).limit(limit + 1)).all()
+    page = rows[:limit]
+    return page, (str(page[-1].id) if len(rows) > limit else None)
