@@ -24,7 +24,8 @@ def _norm(name: str) -> str:
 
 
 def _install_arguments(session: str) -> list[str]:
-    """The arguments of ``session.install`` in the nox session, module constants resolved."""
+    """The arguments of ``session.install`` in the nox session and in the noxfile's functions it
+    calls (its shared install step), module constants resolved."""
     tree = ast.parse((ROOT / "noxfile.py").read_text())
     constants = {
         t.id: ast.literal_eval(node.value)
@@ -33,9 +34,17 @@ def _install_arguments(session: str) -> list[str]:
         for t in node.targets
         if isinstance(t, ast.Name) and isinstance(node.value, ast.Constant | ast.Tuple)
     }
-    function = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == session)
+    functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    body = [functions[session]]
+    body += [
+        functions[call.func.id]
+        for call in ast.walk(functions[session])
+        if isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Name)
+        and call.func.id in functions
+    ]
     arguments: list[str] = []
-    for call in ast.walk(function):
+    for call in (node for function in body for node in ast.walk(function)):
         if isinstance(call, ast.Call) and getattr(call.func, "attr", "") == "install":
             for arg in call.args:
                 value = arg.value if isinstance(arg, ast.Starred) else arg

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
+from harness.targets.clusters import LOCAL_CLUSTERS
+
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
 NAMES = ("ci", "e2e-kind", "build", "deploy")
@@ -169,8 +171,8 @@ def test_e2e_kind_uses_the_repository_kind_config_named_taskora() -> None:
     runs = _runs("e2e-kind")
     config = ROOT / "clusters" / "kind" / "kind-config.yaml"
     if "nox -s cluster-up -- kind" in runs:  # the session creates the cluster from the config
-        noxfile = (ROOT / "noxfile.py").read_text()
-        assert '"--config", "clusters/kind/kind-config.yaml"' in noxfile
+        create = ("kind", "create", "cluster", "--config", "clusters/kind/kind-config.yaml")
+        assert create in LOCAL_CLUSTERS["kind"].create
     else:
         assert "clusters/kind/kind-config.yaml" in (WORKFLOWS / "e2e-kind.yml").read_text()
     assert yaml.safe_load(config.read_text())["name"] == "taskora"
