@@ -19,12 +19,6 @@ PACKAGE = "harness"
 FORBIDDEN_IN_TARGETS = ("harness.options", "harness.run", "harness.cli")
 OUTSIDE_TASKORA = ("harness", "scenarios", "chaos", "loadtests")
 
-# Benchmarks that measure taskora's own code in-process rather than over HTTP. They cross the
-# boundary; they are named here so that no other module may, and the list must stay exact.
-KNOWN_TASKORA_IMPORTS = {
-    "loadtests/benchmark_recurrence.py": "taskora.domain.recurrence",  # times the rule search
-}
-
 
 def module_name(path: Path, root: Path) -> str:
     """``harness/targets/local.py`` -> ``harness.targets.local``; a package is its __init__."""
@@ -182,9 +176,7 @@ def test_nothing_outside_the_service_imports_taskora(directory: str) -> None:
         found = imports_in_file(path, type_checking=True)
         if imported := {name for name in found if name.split(".")[0] == "taskora"}:
             offenders[path.relative_to(ROOT).as_posix()] = sorted(imported)
-    known = {f: m for f, m in KNOWN_TASKORA_IMPORTS.items() if f.startswith(f"{directory}/")}
-    assert set(offenders) == set(known), f"modules that import taskora: {offenders}"
-    assert all(module in offenders[f] for f, module in known.items())
+    assert not offenders, f"modules that import taskora: {offenders}"
 
 
 def test_the_benchmarks_use_only_the_harness_public_api() -> None:

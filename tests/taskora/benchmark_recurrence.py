@@ -3,7 +3,7 @@ for those it refuses at the budget (``taskora.domain.recurrence.RULE_BUDGET``).
 
 Run from the repository root with the service installed (``pip install -e .``)::
 
-    python loadtests/benchmark_recurrence.py [--repeat 20] [--random 2000]
+    python tests/taskora/benchmark_recurrence.py [--repeat 20] [--random 2000]
 
 For each named rule it prints the median and worst CPU and wall time of ``next_occurrence`` (as
 the consumer calls it, on the budget) and what it returned. ``--random`` rules are then drawn from
