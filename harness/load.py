@@ -101,6 +101,7 @@ class LoadPlan:
             "TASKORA_LOAD_WAIT_MIN": str(self.wait_min_s),
             "TASKORA_LOAD_WAIT_MAX": str(self.wait_max_s),
             "TASKORA_LOAD_SSE_EVERY": str(self.sse_every),
+            "TASKORA_LOAD_PROCESSES": str(self.locust_processes()),
         }
 
 

@@ -50,7 +50,11 @@ def load_objects(
         kind, name = obj["kind"], obj["metadata"]["name"]
         if kind == "ConfigMap" and name.startswith("load-shape"):
             obj["data"].update(plan.environment(Path(USERS_FILE)))
-            obj["data"].update(LOCUST_HOST=host, LOCUST_EXPECT_WORKERS=str(workers))
+            obj["data"].update(
+                LOCUST_HOST=host,
+                LOCUST_EXPECT_WORKERS=str(workers),
+                TASKORA_LOAD_PROCESSES=str(workers),
+            )
         elif kind == "Deployment" and name == "locust-worker":
             obj["spec"]["replicas"] = workers
     secret = {

@@ -13,6 +13,7 @@ Variables (all optional but the users file):
 TASKORA_LOAD_USERS_FILE        JSON list of ``{"token": ..., "tasks": [ids]}``, one per
                                identity: every simulated user takes its own
 TASKORA_LOAD_USERS             peak simulated users (default 1000)
+TASKORA_LOAD_PROCESSES         Locust processes the users are spread over (default 1)
 TASKORA_LOAD_RAMP_S            seconds to ramp up to the peak (default 60)
 TASKORA_LOAD_HOLD_S            seconds to hold the peak (default 120)
 TASKORA_LOAD_RAMP_DOWN_S       seconds to ramp down (default 10)
@@ -84,12 +85,16 @@ WAIT_MIN = _number("TASKORA_LOAD_WAIT_MIN", 1)
 WAIT_MAX = max(WAIT_MIN, _number("TASKORA_LOAD_WAIT_MAX", 3))
 SSE_EVERY = int(_number("TASKORA_LOAD_SSE_EVERY", 100))
 IDENTITIES = _identities()
-# With --processes each forked process counts on its own; an offset by pid spreads them.
-_NEXT = itertools.count(os.getpid() * 7919)
+# Locust processes of the run (--processes, or worker pods in a cluster): process i of n takes
+# identities i, i + n, i + 2n, ... so that no two simulated users share one while there are
+# enough (a shared one deletes the tasks its twin then reads: 404s that are not the service's).
+PROCESSES = max(1, int(_number("TASKORA_LOAD_PROCESSES", 1)))
+_NEXT = itertools.count()
 
 
-def _identity() -> dict[str, Any]:
-    return IDENTITIES[next(_NEXT) % len(IDENTITIES)]
+def _identity(worker_index: int) -> dict[str, Any]:
+    index = worker_index if worker_index >= 0 else os.getpid()  # -1: no index from the master
+    return IDENTITIES[(index + PROCESSES * next(_NEXT)) % len(IDENTITIES)]
 
 
 def _iso(moment: datetime) -> str:
@@ -121,7 +126,7 @@ class TaskUser(FastHttpUser):
     weight = 100
 
     def on_start(self) -> None:
-        identity = _identity()
+        identity = _identity(getattr(self.environment.runner, "worker_index", 0))
         self.headers = {"Authorization": f"Bearer {identity['token']}"}
         self.tasks_known: list[int] = list(identity.get("tasks", []))
         self.created: set[int] = set()  # acknowledged by a 201 to this user, not deleted since
