@@ -9,6 +9,7 @@ from typing import Annotated, Protocol
 
 from fastapi import Depends, Response
 from sqlalchemy import Connection
+from sqlmodel import Session
 
 from taskora.api.idempotent import run_idempotent
 from taskora.api.responses import json_response
@@ -42,13 +43,12 @@ class TaskReader(Protocol):
 
 async def create_task(*, db: Database, user_id: str, data: TaskCreate, key: str | None) -> Response:
     """Create a task, once per Idempotency-Key when one is given; the 201 response."""
+
+    def create(session: Session) -> TaskPublic:
+        return tasks.create_task(session=session, user_id=user_id, data=data, now=utcnow())
+
     if key is None:
-        task = await db.run_write(
-            lambda session: tasks.create_task(
-                session=session, user_id=user_id, data=data, now=utcnow()
-            )
-        )
-        return json_response(task, status_code=201)
+        return json_response(await db.run_write(create), status_code=201)
     return await run_idempotent(
         db=db,
         user_id=user_id,
@@ -57,9 +57,7 @@ async def create_task(*, db: Database, user_id: str, data: TaskCreate, key: str 
         path=TASKS_PATH,
         request_body=data.model_dump_json(),
         status_code=201,
-        work=lambda session: tasks.create_task(
-            session=session, user_id=user_id, data=data, now=utcnow()
-        ),
+        work=create,
     )
 
 

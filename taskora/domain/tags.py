@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+from pydantic import BaseModel
 from sqlalchemy import BigInteger, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
@@ -204,15 +205,7 @@ def update_tag(
         renamed = TagRenamed(
             old_name=old_name, new_name=tag.name, task_ids=_tasks_carrying(session, tag.id)
         )
-        emit(
-            session=session,
-            type=EventType.TAG_RENAMED,
-            user_id=user_id,
-            subject=f"tags/{tag.id}",
-            data=renamed,
-            actor=user_id,
-            now=now,
-        )
+        _emit(session, EventType.TAG_RENAMED, tag, renamed, now)
     return _public(session, [tag])[0]
 
 
@@ -222,13 +215,18 @@ def delete_tag(*, session: Session, user_id: str, name: str, now: datetime) -> N
     deleted = TagDeleted(name=tag.name, task_ids=_tasks_carrying(session, tag.id))
     session.execute(delete(TaskTag).where(col(TaskTag.tag_id) == tag.id))
     session.execute(delete(Tag).where(col(Tag.id) == tag.id))
+    _emit(session, EventType.TAG_DELETED, tag, deleted, now)
+
+
+def _emit(session: Session, type: EventType, tag: Tag, data: BaseModel, now: datetime) -> None:
+    """The event of a change the tag's owner made to it."""
     emit(
         session=session,
-        type=EventType.TAG_DELETED,
-        user_id=user_id,
+        type=type,
+        user_id=tag.user_id,
         subject=f"tags/{tag.id}",
-        data=deleted,
-        actor=user_id,
+        data=data,
+        actor=tag.user_id,
         now=now,
     )
 

@@ -35,6 +35,34 @@ SMALL_LOAD = [
 ]
 
 
+def _validate_url(
+    base_url: str, report_dir: Path, *arguments: str
+) -> subprocess.CompletedProcess[str]:
+    """``python -m harness validate --target url`` against the service at ``base_url``."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "validate",
+            "--target",
+            "url",
+            "--url",
+            base_url,
+            "--jwt-secret",
+            SECRET,
+            "--report-dir",
+            str(report_dir),
+            *arguments,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
 @pytest.mark.parametrize("report_exists", [False, True])
 def test_validate_url_target_judges_a_real_service(tmp_path: Path, report_exists: bool) -> None:
     url = f"sqlite:///{tmp_path / 'taskora.db'}"
@@ -43,30 +71,7 @@ def test_validate_url_target_judges_a_real_service(tmp_path: Path, report_exists
     if report_exists:
         report_dir.mkdir()
     with running(url, tmp_path / "server.log", workers=1) as server:
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "harness",
-                "validate",
-                "--target",
-                "url",
-                "--url",
-                server.base_url,
-                "--jwt-secret",
-                SECRET,
-                "--report-dir",
-                str(report_dir),
-                "-k",
-                "sc002 or sc004",
-                *SMALL_LOAD,
-            ],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        done = _validate_url(server.base_url, report_dir, "-k", "sc002 or sc004", *SMALL_LOAD)
     output = done.stdout + done.stderr
     assert "Traceback" not in output, output[-3000:]
     assert done.returncode == 0, output[-3000:]
@@ -86,36 +91,19 @@ def test_validate_url_target_reads_the_deployments_own_prometheus(
         prometheus.start()
         try:
             prometheus.wait_scraping()
-            done = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "harness",
-                    "validate",
-                    "--target",
-                    "url",
-                    "--url",
-                    server.base_url,
-                    "--jwt-secret",
-                    SECRET,
-                    "--report-dir",
-                    str(report_dir),
-                    "--prometheus-url",
-                    prometheus.url,
-                    "--slo-window",
-                    "5m",
-                    "-k",
-                    "sc007 or obs001 or sec001",
-                    "--set",
-                    "sc007.min_ratio=0.99",
-                    "--set",
-                    "sc007.min_probes=10",
-                ],
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-                timeout=300,
-                check=False,
+            done = _validate_url(
+                server.base_url,
+                report_dir,
+                "--prometheus-url",
+                prometheus.url,
+                "--slo-window",
+                "5m",
+                "-k",
+                "sc007 or obs001 or sec001",
+                "--set",
+                "sc007.min_ratio=0.99",
+                "--set",
+                "sc007.min_probes=10",
             )
         finally:
             prometheus.stop()

@@ -16,19 +16,9 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.factories import task_body
+from tests.factories import SORTS, task_body
 
 EXAMPLES = int(os.environ.get("TASKORA_FUZZ_EXAMPLES", "25")) * 4
-SORTS = (
-    "created_at",
-    "-created_at",
-    "due_at",
-    "-due_at",
-    "priority",
-    "-priority",
-    "title",
-    "-title",
-)
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,

@@ -27,34 +27,9 @@ def test_monthly_from_jan_31_is_anchored_to_month_end_for_24_months() -> None:
     days = [d.date().isoformat() for d in _series("FREQ=MONTHLY", start, None, limit=25)]
     assert days[:4] == ["2028-01-31", "2028-02-29", "2028-03-31", "2028-04-30"]
     assert days[12:15] == ["2029-01-31", "2029-02-28", "2029-03-31"]
-    expected_last_days = [
-        31,
-        29,
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        28,
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-    ]
-    assert [int(d[-2:]) for d in days] == expected_last_days
+    leap_year = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]  # 2028
+    common_year = [31, 28, *leap_year[2:]]  # 2029
+    assert [int(d[-2:]) for d in days] == leap_year + common_year + [31]  # and January 2030
 
 
 def test_monthly_from_the_30th_never_drifts() -> None:

@@ -7,18 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.factories import task_body
-
-SORTS = [
-    "created_at",
-    "-created_at",
-    "due_at",
-    "-due_at",
-    "priority",
-    "-priority",
-    "title",
-    "-title",
-]
+from tests.factories import SORTS, task_body
 
 
 @pytest.fixture
