@@ -4,7 +4,7 @@ A ``NOTIFY`` inside a transaction takes a lock on the whole database from its ``
 commit until the commit record is flushed, so every transaction that notifies commits one at a
 time: with one in each task write, writes could not share a WAL flush, and measured on this
 project's machine that halved the commits per second. A write block instead says which channels
-it would notify (``Database.notify_after_commit``); once its transaction has committed, the
+it would notify (``taskora.db.notify_after_commit``); once its transaction has committed, the
 ``Doorbell`` sends one ``NOTIFY`` per channel for every ring that arrived while it was busy.
 
 Listeners lose nothing by this: a NOTIFY only wakes them early, they read what committed and poll

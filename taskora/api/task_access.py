@@ -14,7 +14,7 @@ from sqlmodel import Session
 from taskora.api.idempotent import run_idempotent
 from taskora.api.responses import json_response
 from taskora.db import Database, utcnow
-from taskora.domain import tasks
+from taskora.domain import task_insert, tasks
 from taskora.schemas import TaskCreate, TaskPublic
 
 __all__ = [
@@ -48,7 +48,14 @@ async def create_task(*, db: Database, user_id: str, data: TaskCreate, key: str 
         return tasks.create_task(session=session, user_id=user_id, data=data, now=utcnow())
 
     if key is None:
-        return json_response(await db.run_write(create), status_code=201)
+        created = None
+        if not db.is_sqlite:  # one statement, unless it needs a new tag
+            created = await db.run_write_statement(
+                lambda connection: task_insert.insert_task(
+                    connection=connection, user_id=user_id, data=data, now=utcnow()
+                )
+            )
+        return json_response(created or await db.run_write(create), status_code=201)
     return await run_idempotent(
         db=db,
         user_id=user_id,

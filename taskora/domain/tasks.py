@@ -33,6 +33,7 @@ __all__ = [
     "delete_task",
     "get_task",
     "list_tasks",
+    "new_row",
     "reopen_task",
     "to_public",
     "update_task",
@@ -115,12 +116,13 @@ def _emit(
     )
 
 
-def create_task(*, session: Session, user_id: str, data: TaskCreate, now: datetime) -> TaskPublic:
-    """One INSERT ... RETURNING (no unit-of-work flush: this runs inside the single writer)."""
+def new_row(*, user_id: str, data: TaskCreate, now: datetime) -> dict[str, Any]:
+    """The tasks row of a new task, before its id (and so its series) is known; a recurrence
+    its due date cannot start is refused here."""
     due_at = _utc(data.due_at)
     zone = data.timezone or (zone_label(data.due_at) if data.due_at else None)
     _check_recurrence(data.recurrence, due_at, zone)
-    row = {
+    return {
         "user_id": user_id,
         "title": data.title,
         "description": data.description,
@@ -138,10 +140,16 @@ def create_task(*, session: Session, user_id: str, data: TaskCreate, now: dateti
         "series_start": None,
         "occurrence_at": None,
     }
+
+
+def create_task(*, session: Session, user_id: str, data: TaskCreate, now: datetime) -> TaskPublic:
+    """One INSERT ... RETURNING (no unit-of-work flush: this runs inside the single writer).
+    On PostgreSQL the common create is one statement instead (``taskora.domain.task_insert``)."""
+    row = new_row(user_id=user_id, data=data, now=now)
     connection = session.connection()
     task_id = connection.execute(_INSERT_TASK, row).scalar_one()
     if data.recurrence is not None:  # the first occurrence of its own series
-        row.update(series_id=task_id, series_start=due_at, occurrence_at=due_at)
+        row.update(series_id=task_id, series_start=row["due_at"], occurrence_at=row["due_at"])
         series = {k: row[k] for k in ("series_id", "series_start", "occurrence_at")}
         connection.execute(_TASKS.update().where(_TASKS.c.id == task_id).values(series))
     link_new_task(session=session, user_id=user_id, task_id=task_id, names=data.tags, now=now)

@@ -22,6 +22,7 @@ from taskora.models import OutboxEvent
 __all__ = [
     "NOTIFY_CHANNEL",
     "emit",
+    "event_row",
     "mark_dispatched",
     "note_attempt",
     "oldest_undispatched",
@@ -37,19 +38,12 @@ NOTIFY_CHANNEL = "taskora_outbox"
 _INSERT = insert(OutboxEvent.__table__)  # type: ignore[attr-defined]
 
 
-def emit(
-    *,
-    session: Session,
-    type: EventType,
-    user_id: str,
-    subject: str,
-    data: BaseModel,
-    actor: str,
-    now: datetime,
-) -> None:
-    """Add an event to the caller's transaction (one INSERT, no unit-of-work flush). ``data``
-    is the payload model of ``type`` (``taskora.domain.payloads``), serialised once here."""
-    row = {
+def event_row(
+    *, type: EventType, user_id: str, subject: str, data: BaseModel, actor: str, now: datetime
+) -> dict[str, object]:
+    """The outbox row of an event. ``data`` is the payload model of ``type``
+    (``taskora.domain.payloads``), serialised once here."""
+    return {
         "event_id": str(uuid.uuid4()),
         "topic": topic_of(type),
         "type": type.value,
@@ -60,6 +54,20 @@ def emit(
         "data": data.model_dump_json(),
         "attempts": 0,
     }
+
+
+def emit(
+    *,
+    session: Session,
+    type: EventType,
+    user_id: str,
+    subject: str,
+    data: BaseModel,
+    actor: str,
+    now: datetime,
+) -> None:
+    """Add an event to the caller's transaction (one INSERT, no unit-of-work flush)."""
+    row = event_row(type=type, user_id=user_id, subject=subject, data=data, actor=actor, now=now)
     connection = session.connection()  # Core, not the ORM's execute: this runs in the writer
     connection.execute(_INSERT, row)
     if connection.dialect.name == "postgresql":

@@ -1,6 +1,7 @@
 """The PostgreSQL side of ``Database``: reads of one statement hold no transaction, a pooled
 connection the server dropped is replaced (idle: before use; busy: after the first failure), and
-a write's NOTIFY goes out after its commit, never for a write rolled back."""
+a write's NOTIFY goes out after its commit, never for a write rolled back (a transaction or a
+write of one statement)."""
 
 from __future__ import annotations
 
@@ -82,21 +83,24 @@ def _received(listener: psycopg.Connection, seen: list[str]) -> bool:
     return "committed_channel" in seen
 
 
+@pytest.mark.parametrize("block", ["write", "write_statement"])
 def test_a_write_notifies_after_its_commit_and_a_rolled_back_write_never(
-    postgres_server_url: str,
+    postgres_server_url: str, block: str
 ) -> None:
-    database = Database(postgres_server_url)
+    # One connection: what a failed block asked for must not stay on it for the next one.
+    database = Database(postgres_server_url, pool_size=1)
+    write = getattr(database, block)
     try:
         with psycopg.connect(postgres_server_url, autocommit=True) as listener:
             listener.execute("LISTEN rolled_back_channel")
             listener.execute("LISTEN committed_channel")
-            with pytest.raises(RuntimeError), database.write() as session:
-                notify_after_commit(session, "rolled_back_channel")
+            with pytest.raises(RuntimeError), write() as handle:
+                notify_after_commit(handle, "rolled_back_channel")
                 raise RuntimeError("the block fails: its transaction is rolled back")
-            with database.write() as session:
+            with write() as handle:
                 for _ in range(3):  # one NOTIFY however often a block asks
-                    notify_after_commit(session, "committed_channel")
-                session.execute(text("SELECT 1"))
+                    notify_after_commit(handle, "committed_channel")
+                handle.execute(text("SELECT 1"))
             seen: list[str] = []
             wait_until(lambda: _received(listener, seen), what="the committed write's NOTIFY")
             # The doorbell sends what was rung in order: the rolled-back one would be in by now.
