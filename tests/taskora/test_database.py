@@ -5,17 +5,19 @@ write of one statement)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import psycopg
 import pytest
 from psycopg.pq import TransactionStatus
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from taskora import db as db_module
-from taskora.db import Database, UTCDateTime, notify_after_commit
+from taskora.db import Database, UTCDateTime, normalise_url, notify_after_commit
+from taskora.doorbell import Doorbell
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.postgres
@@ -107,6 +109,33 @@ def test_a_write_notifies_after_its_commit_and_a_rolled_back_write_never(
             assert seen == ["committed_channel"]
     finally:
         database.dispose()
+
+
+def test_notifies_go_out_at_most_once_per_interval(postgres_server_url: str) -> None:
+    engine = create_engine(normalise_url(postgres_server_url))
+    bell = Doorbell(engine, min_interval=1.0)
+    try:
+        with psycopg.connect(postgres_server_url, autocommit=True) as listener:
+            for channel in ("first", "second", "third"):
+                listener.execute(f"LISTEN {channel}")
+            seen: list[str] = []
+
+            def heard(*channels: str) -> bool:
+                seen.extend(n.channel for n in listener.notifies(timeout=0.05))
+                return set(channels) <= set(seen)
+
+            bell.ring({"first"})  # after a quiet spell: at once
+            wait_until(lambda: heard("first"), what="the first NOTIFY")
+            first_heard = time.monotonic()
+            bell.ring({"second"})
+            bell.ring({"third"})  # both wait for the interval, then go out in one round
+            wait_until(lambda: heard("second", "third"), what="the NOTIFYs rung meanwhile")
+            # Sent a second after the first; heard late by at most our polling and scheduling.
+            assert time.monotonic() - first_heard > 0.3
+            assert seen == ["first", "second", "third"]
+    finally:
+        bell.close()
+        engine.dispose()
 
 
 def _moment(connection: Connection, literal: str) -> datetime:
