@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlmodel import Session, col
 
 from taskora.domain.pagination import newest_first
@@ -15,7 +16,7 @@ from taskora.events.types import EventType
 from taskora.models import AuditEntry
 from taskora.schemas import AuditEntryPublic, AuditPage, AuditQuery
 
-__all__ = ["list_audit", "record_event"]
+__all__ = ["list_audit", "record_events"]
 
 _STATUS_BEFORE = {EventType.TASK_COMPLETED: "open", EventType.TASK_REOPENED: "done"}
 
@@ -38,21 +39,31 @@ def _before_after(event_type: str, payload: Payload) -> tuple[Any, Any]:
     return (task, None) if event_type == EventType.TASK_DELETED else (None, task)
 
 
-def record_event(*, session: Session, event: CloudEvent, payload: Payload) -> None:
-    """One audit entry for the event (``payload``: its data, read as its type's payload)."""
-    before, after = _before_after(event.type, payload)
-    session.add(
-        AuditEntry(
-            event_id=event.id,
-            user_id=event.userid,
-            actor=event.actor,
-            type=event.type,
-            task_id=_task_id(event.subject),
-            time=event.time,
-            before=None if before is None else json.dumps(before),
-            after=None if after is None else json.dumps(after),
+_AUDIT = AuditEntry.__table__  # type: ignore[attr-defined]
+# With RETURNING, SQLAlchemy sends many rows as one multi-row INSERT ("insertmanyvalues");
+# without it psycopg runs the INSERT once per row.
+_INSERT = insert(_AUDIT).returning(_AUDIT.c.id)
+
+
+def record_events(*, session: Session, events: Sequence[tuple[CloudEvent, Payload]]) -> None:
+    """One audit entry per event (with its data read as its type's payload), in one INSERT."""
+    rows = []
+    for event, payload in events:
+        before, after = _before_after(event.type, payload)
+        rows.append(
+            {
+                "event_id": event.id,
+                "user_id": event.userid,
+                "actor": event.actor,
+                "type": event.type,
+                "task_id": _task_id(event.subject),
+                "time": event.time,
+                "before": None if before is None else json.dumps(before),
+                "after": None if after is None else json.dumps(after),
+            }
         )
-    )
+    if rows:
+        session.connection().execute(_INSERT, rows)
 
 
 def list_audit(*, session: Session, user_id: str, query: AuditQuery) -> AuditPage:

@@ -71,7 +71,8 @@ def _recurrence_faults(handle: Handler, faults: Failpoints) -> Handler:
 
 
 def with_faults(consumers: Sequence[Consumer], faults: Failpoints) -> tuple[Consumer, ...]:
-    """``consumers`` with the faults set in ``faults`` planted in their handlers."""
+    """``consumers`` with the faults set in ``faults`` planted in their handlers (a consumer
+    whose handler is wrapped loses its batch handler, so every path meets the fault)."""
     planted = []
     for consumer in consumers:
         handle = consumer.handle
@@ -79,5 +80,7 @@ def with_faults(consumers: Sequence[Consumer], faults: Failpoints) -> tuple[Cons
             handle = _recurrence_faults(handle, faults)
         if faults.silent_poison:
             handle = _swallowing(handle)
-        planted.append(replace(consumer, handle=handle))
+        if handle is not consumer.handle:
+            consumer = replace(consumer, handle=handle, handle_batch=None)
+        planted.append(consumer)
     return tuple(planted)

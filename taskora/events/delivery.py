@@ -55,15 +55,27 @@ class PoisonEvent(Exception):
 class Consumer:
     """A named handler of the events on ``topics``. With ``types`` it acts only on those event
     types: any other event on its topics is acknowledged untouched, with no processed record
-    and no transaction (most task events are nothing to the recurrence consumer)."""
+    and no transaction (most task events are nothing to the recurrence consumer).
+
+    ``handle_batch``, when given, applies many events at once on the batch path (one statement
+    for all of them, say) and must do for each what ``handle`` does."""
 
     name: str
     topics: frozenset[str]
     handle: Callable[[Session, CloudEvent, datetime], None]
     types: frozenset[str] | None = None
+    handle_batch: Callable[[Session, Sequence[CloudEvent], datetime], None] | None = None
 
     def wants(self, event_type: str, topic: str) -> bool:
         return topic in self.topics and (self.types is None or event_type in self.types)
+
+    def apply(self, session: Session, events: Sequence[CloudEvent], now: datetime) -> None:
+        """Apply these events in the caller's transaction, in order."""
+        if self.handle_batch is not None:
+            self.handle_batch(session, events, now)
+            return
+        for event in events:
+            self.handle(session, event, now)
 
 
 def record_dead_letter(
@@ -106,9 +118,7 @@ def deliver_batch(
                 for e, _ in wanted
             ]
             new = set(_insert_new_ids(session, rows))
-            for event, _topic in wanted:
-                if event.id in new:
-                    consumer.handle(session, event, now)
+            consumer.apply(session, [event for event, _ in wanted if event.id in new], now)
     except Exception as exc:  # the relay retries these one by one: each fails or passes alone
         log.info(
             "batch for %s failed (%s); delivering its events one by one",

@@ -11,12 +11,14 @@ from sqlalchemy import func, select
 
 from taskora.db import utcnow
 from taskora.domain.consumers import build_consumers
+from taskora.domain.faults import with_faults
 from taskora.events import lease
 from taskora.events.bus import InlineBus
 from taskora.events.delivery import Consumer, Outcome, PoisonEvent, deliver
 from taskora.events.envelope import TASK_EVENTS, to_cloudevent
 from taskora.events.lease import acquire
 from taskora.events.relay import Relay
+from taskora.failpoints import Failpoints
 from taskora.models import AuditEntry, DeadLetter, Lease, ProcessedEvent, Task
 from tests.conftest import drain, outbox
 from tests.factories import task_body
@@ -36,6 +38,32 @@ def test_relay_dispatches_in_order_and_audit_sees_every_event(client, auth) -> N
     assert [e["type"] for e in entries] == ["task.completed", "task.created"]
     assert entries[0]["before"] == {"status": "open"} and entries[0]["after"] == {"status": "done"}
     assert drain(client) == 0
+
+
+def test_one_batch_audits_each_event_once_with_its_change(client, auth) -> None:
+    ids = [client.post("/api/tasks", json=task_body(), headers=auth()).json()["id"] for _ in "abc"]
+    client.patch(f"/api/tasks/{ids[0]}", json={"title": "Renamed"}, headers=auth())
+    client.post(f"/api/tasks/{ids[1]}/complete", headers=auth())
+    client.delete(f"/api/tasks/{ids[2]}", headers=auth())
+    assert drain(client) == 6  # one batch: the relay's batch holds 50
+    entries = client.get("/api/audit", headers=auth()).json()["items"]
+    assert sorted(e["event_id"] for e in entries) == sorted(row.event_id for row in outbox(client))
+    by_type = {e["type"]: e for e in entries}
+    assert by_type["task.updated"]["before"] == {"title": "Write the report"}
+    assert by_type["task.updated"]["after"] == {"title": "Renamed"}
+    assert by_type["task.completed"]["after"] == {"status": "done"}
+    assert (
+        by_type["task.deleted"]["before"]["id"] == ids[2]
+        and by_type["task.deleted"]["after"] is None
+    )
+    assert [e["task_id"] for e in entries if e["type"] == "task.created"] == ids[::-1]
+
+
+def test_a_planted_handler_fault_leaves_no_batch_handler_around_it() -> None:
+    healthy = {c.name: c for c in build_consumers()}
+    assert healthy["audit"].handle_batch is not None
+    planted = with_faults(build_consumers(), Failpoints.parse("silent_poison=1"))
+    assert [c.handle_batch for c in planted] == [None, None, None]
 
 
 def test_redelivery_is_skipped(client, auth) -> None:
