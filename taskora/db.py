@@ -373,22 +373,6 @@ class _Threads:
         self.name, self.count = name, count
         self._executor: ThreadPoolExecutor | None = None
 
-    @contextmanager
-    def write_statement(self) -> Iterator[Connection]:
-        """PostgreSQL: a connection for a write made of one statement, which is its own
-        transaction. With no BEGIN and COMMIT around it, a create is one round trip instead of
-        five, and costs half the CPU (``taskora.domain.task_insert``). SQLite writes queue on the
-        write gate: they have ``write`` only."""
-        if self.is_sqlite:
-            raise RuntimeError("SQLite writes go through Database.write (the write gate)")
-        with self._statement_engine.connect() as connection:
-            try:
-                yield connection
-            finally:  # the connection's info outlives this checkout: take the channels out
-                channels = connection.info.pop(_NOTIFY_AFTER_COMMIT, None)
-        if channels and self._doorbell is not None:
-            self._doorbell.ring(channels)
-
     async def run(self, work: Callable[..., T], /, *args: Any) -> T:
         if self._executor is None:
             self._executor = ThreadPoolExecutor(self.count, thread_name_prefix=self.name)

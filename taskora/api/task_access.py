@@ -48,14 +48,16 @@ async def create_task(*, db: Database, user_id: str, data: TaskCreate, key: str 
         return tasks.create_task(session=session, user_id=user_id, data=data, now=utcnow())
 
     if key is None:
-        created = None
+        created: TaskPublic | None = None
         if not db.is_sqlite:  # one statement, unless it needs a new tag
             created = await db.run_write_statement(
                 lambda connection: task_insert.insert_task(
                     connection=connection, user_id=user_id, data=data, now=utcnow()
                 )
             )
-        return json_response(created or await db.run_write(create), status_code=201)
+        if created is None:
+            created = await db.run_write(create)
+        return json_response(created, status_code=201)
     return await run_idempotent(
         db=db,
         user_id=user_id,
