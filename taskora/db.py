@@ -303,15 +303,14 @@ class Database:
             with session.begin():
                 yield session
             channels = session.info.pop(_NOTIFY_AFTER_COMMIT, None)
-        if channels and self._doorbell is not None:
-            self._doorbell.ring(channels)
+        self._ring(channels)
 
     @contextmanager
     def write_statement(self) -> Iterator[Connection]:
         """PostgreSQL: a connection for a write made of one statement, which is its own
         transaction. With no BEGIN and COMMIT around it, a create is one round trip instead of
-        five, and costs half the CPU (``taskora.domain.task_insert``). SQLite writes queue on the
-        write gate: they have ``write`` only."""
+        five (``taskora.domain.task_insert``). SQLite writes queue on the write gate: they have
+        ``write`` only."""
         if self.is_sqlite:
             raise RuntimeError("SQLite writes go through Database.write (the write gate)")
         with self._statement_engine.connect() as connection:
@@ -319,6 +318,10 @@ class Database:
                 yield connection
             finally:  # the connection's info outlives this checkout: take the channels out
                 channels = connection.info.pop(_NOTIFY_AFTER_COMMIT, None)
+        self._ring(channels)
+
+    def _ring(self, channels: set[str] | None) -> None:
+        """The NOTIFYs a committed write block asked for (``notify_after_commit``)."""
         if channels and self._doorbell is not None:
             self._doorbell.ring(channels)
 
