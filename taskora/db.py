@@ -344,7 +344,10 @@ class Database:
         return await self._read_threads.run(_within, self.statement, work)
 
     async def run_write(self, work: Callable[[Session], T]) -> T:
-        """``work(session)`` in a ``write`` block, on the request threads."""
+        """``work(session)`` in a ``write`` block, on the request threads. On an SQLite file
+        the leader of the batch it joins runs it (``GroupCommit.run``): no thread hand-over."""
+        if self._batches is not None:
+            return await self.run(self._batches.run, work)
         return await self.run(_within, self.write, work)
 
     async def run_write_statement(self, work: Callable[[Connection], T]) -> T:
@@ -375,10 +378,13 @@ class _Threads:
     def __init__(self, name: str, count: int) -> None:
         self.name, self.count = name, count
         self._executor: ThreadPoolExecutor | None = None
+        self._starting = threading.Lock()  # one pool, if event loops of two threads start it
 
     async def run(self, work: Callable[..., T], /, *args: Any) -> T:
         if self._executor is None:
-            self._executor = ThreadPoolExecutor(self.count, thread_name_prefix=self.name)
+            with self._starting:
+                if self._executor is None:
+                    self._executor = ThreadPoolExecutor(self.count, thread_name_prefix=self.name)
         context = contextvars.copy_context()
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, context.run, work, *args)
