@@ -390,9 +390,10 @@ class _Threads:
         return await loop.run_in_executor(self._executor, context.run, work, *args)
 
     def shutdown(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-            self._executor = None
+        with self._starting:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True)
 
 
 def _within(block: Callable[[], AbstractContextManager[H]], work: Callable[[H], T]) -> T:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextvars
 import copy
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -230,11 +231,25 @@ class GroupCommit:
 
 def _run_job(connection: Connection, job: _Job) -> None:
     """A follower's work, by the leader, in the follower's context and a savepoint of its own."""
+    leaders = sys.exc_info()[1]  # the leader may be handling an error of its own meanwhile
     try:
         with _savepoint(connection) as session:
             job.result = job.context.run(job.work, session)
     except BaseException as exc:  # undone by its savepoint; raised in the job's own thread
-        job.error = exc
+        job.error = _unchained(exc, leaders)
+
+
+def _unchained(error: BaseException, foreign: BaseException | None) -> BaseException:
+    """``error`` without ``foreign`` as its context: Python chains an error raised while another
+    is handled to that one, and the leader's error (its own write's, or the one its caller was
+    handling when it opened the block) is no part of a follower's, nor for its logs to show."""
+    link: BaseException | None = error
+    while foreign is not None and link is not None:
+        if link.__context__ is foreign:
+            link.__context__ = None
+            break
+        link = link.__context__
+    return error
 
 
 @contextmanager

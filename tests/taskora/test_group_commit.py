@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from taskora.db import Database, WriteGate
-from taskora.group_commit import NestedWrite
+from taskora.group_commit import GroupCommit, NestedWrite
 from taskora.logs import request_id_var
 from tests.waiting import wait_until
 
@@ -68,12 +68,17 @@ def _batches() -> tuple[float, float]:
     return count, REGISTRY.get_sample_value("taskora_write_batch_size_sum") or 0.0
 
 
+def _batch_of(batches: GroupCommit, size: int) -> Callable[[], bool]:
+    return lambda: batches._open is not None and batches._open.size == size
+
+
 def _queued_behind_the_gate(
     database: Database, blocks: list[Block], writers: list[Writer]
 ) -> list[BaseException | None]:
     """Run each block in a write of its own thread (by the writer of the same place, the
-    writers repeated as needed), all queued while another holder has the file's write gate;
-    returns what each write raised (None: it returned, committed)."""
+    writers repeated as needed), all queued while another holder has the file's write gate,
+    in order: the first leads the batch. Returns what each write raised (None: it returned,
+    committed)."""
     outcomes: list[BaseException | None] = [None] * len(blocks)
 
     def write(number: int, block: Block) -> None:
@@ -87,15 +92,12 @@ def _queued_behind_the_gate(
         threading.Thread(target=write, args=(n, b), name=f"writer-{n}")
         for n, b in enumerate(blocks, start=1)
     ]
+    batches = database._batches  # the leader waits on the gate, the others join its batch
+    assert batches is not None
     with other.held():
-        for thread in threads:
+        for queued, thread in enumerate(threads, start=1):
             thread.start()
-        batches = database._batches  # the leader waits on the gate, the others joined its batch
-        assert batches is not None
-        wait_until(
-            lambda: batches._open is not None and batches._open.size == len(blocks),
-            what="every write queued in one batch",
-        )
+            wait_until(_batch_of(batches, queued), what=f"{thread.name} queued in the batch")
     other.close()
     for thread in threads:
         thread.join(timeout=10)
@@ -157,14 +159,21 @@ def test_a_write_inside_a_write_is_refused(database: Database) -> None:
     assert _notes(database) == [1]
 
 
-def test_blocks_and_request_writes_share_a_batch_each_with_its_outcome(database: Database) -> None:
+@pytest.mark.parametrize(
+    "writers",
+    [[in_block, as_request], [as_request, in_block]],
+    ids=["block_leads", "request_leads"],
+)
+def test_blocks_and_request_writes_share_a_batch_each_with_its_outcome(
+    database: Database, writers: list[Writer]
+) -> None:
     def fails(session: Session, number: int) -> None:
         _insert(session, number)
         raise ValueError(f"refused {number}")
 
     before = _batches()
     blocks: list[Block] = [_insert, _insert, fails, fails, _insert, _insert]
-    outcomes = _queued_behind_the_gate(database, blocks, [in_block, as_request])
+    outcomes = _queued_behind_the_gate(database, blocks, writers)
     assert [str(outcome) if outcome else None for outcome in outcomes] == [
         None,
         None,
@@ -191,3 +200,33 @@ def test_the_leader_runs_each_request_write_in_that_requests_context(database: D
         n: f"request-{n}" for n in range(1, 5)
     }, "each write saw its own request's context variables"
     assert len({thread for _, thread in ran.values()}) == 1, "one thread ran the whole batch"
+
+
+@WRITERS
+def test_a_request_write_does_not_carry_the_leaders_error(
+    database: Database, writer: Writer
+) -> None:
+    """The leader serves the others while its own error is being handled; an error of another
+    request's write must not be chained to it (its log line would show the leader's)."""
+
+    def leader_fails(session: Session, number: int) -> None:
+        raise ValueError("the leader's own error")
+
+    def fails(session: Session, number: int) -> None:
+        raise KeyError(number)
+
+    outcomes = _queued_behind_the_gate(database, [leader_fails, fails], [writer, as_request])
+    assert isinstance(outcomes[0], ValueError)
+    assert isinstance(outcomes[1], KeyError)
+    assert outcomes[1].__context__ is None, "chained to the leader's error"
+
+
+def test_a_write_inside_a_request_write_run_by_the_leader_is_refused(database: Database) -> None:
+    def nested(session: Session, number: int) -> None:
+        with database.write():
+            pass
+
+    outcomes = _queued_behind_the_gate(database, [_insert, nested, _insert], [as_request])
+    assert outcomes[0] is None and outcomes[2] is None
+    assert isinstance(outcomes[1], NestedWrite)
+    assert _notes(database) == [1, 3]
