@@ -95,6 +95,11 @@ class _Batch:
     def size(self) -> int:
         return 1 + len(self.turns)
 
+    def raise_failure(self) -> None:
+        """The batch's error, if it failed, raised in one more thread (a copy of its own)."""
+        if self.error is not None:
+            raise _copy(self.error) from self.error
+
 
 class GroupCommit:
     """Write blocks of this process's threads, batched into shared transactions."""
@@ -116,31 +121,22 @@ class GroupCommit:
     def block(self) -> Iterator[Session]:
         """A session whose work commits, with the batch's, when the block ends."""
         batch, turn = self._join(_Turn)
-        self._local.inside = True
-        try:
-            if turn is None:
-                yield from self._lead(batch)
-            else:
-                yield from self._follow(batch, turn)
-        finally:
-            self._local.inside = False
+        if turn is None:
+            yield from self._lead(batch)
+        else:
+            yield from self._follow(batch, turn)
 
     def run(self, work: Callable[[Session], T]) -> T:
         """``work(session)``, committed with a batch; its result once the batch committed.
         Run by the batch's leader: this thread, or the one that opened the batch it joins."""
         batch, job = self._join(lambda: _Job(work, contextvars.copy_context()))
         if job is None:
-            self._local.inside = True
-            try:
-                with contextmanager(self._lead)(batch) as session:
-                    return work(session)
-            finally:
-                self._local.inside = False
+            with contextmanager(self._lead)(batch) as session:
+                return work(session)
         job.committed.wait()
         if job.error is not None:
             raise job.error
-        if batch.error is not None:
-            raise _copy(batch.error) from batch.error
+        batch.raise_failure()
         return job.result
 
     def _join(self, follower: Callable[[], F]) -> tuple[_Batch, F | None]:
@@ -158,6 +154,7 @@ class GroupCommit:
 
     def _lead(self, batch: _Batch) -> Iterator[Session]:
         own_error: BaseException | None = None
+        self._local.inside = True  # this thread runs the batch's writes: one opened here nests
         try:
             with self._gate(), self._engine.connect() as connection:
                 transaction = connection.begin()
@@ -188,6 +185,7 @@ class GroupCommit:
                     turn.go.set()
             raise
         finally:
+            self._local.inside = False
             for turn in batch.turns:
                 turn.committed.set()
         self._on_batch(batch.size)
@@ -196,18 +194,18 @@ class GroupCommit:
 
     def _follow(self, batch: _Batch, turn: _Turn) -> Iterator[Session]:
         turn.go.wait()
+        self._local.inside = True
         try:
-            if batch.error is not None:
-                raise _copy(batch.error) from batch.error
+            batch.raise_failure()
             if batch.connection is None:
                 raise RuntimeError("the batch's transaction did not begin")
             with _savepoint(batch.connection) as session:
                 yield session
         finally:
+            self._local.inside = False
             turn.finished.set()
         turn.committed.wait()
-        if batch.error is not None:
-            raise _copy(batch.error) from batch.error
+        batch.raise_failure()
 
     def _turns(self, batch: _Batch) -> Iterator[_Turn | _Job]:
         """The followers in arrival order; the batch closes when none is left."""
